@@ -15,7 +15,7 @@ def test_calibrate_user_notebook_headless(tmp_path):
     assert cal['kind'] == 'geometric' and cal['params']['refine']
 
 def test_bench_calibration_writes_json_and_plot(tmp_path):
-    run_cmd(['vtlab_bench_calibration', '--users', '2', '--out', str(tmp_path)])
+    run_cmd(['vtlab_bench_calibration', '--users', '1', '--out', str(tmp_path)])
     res = json.loads((tmp_path/'calibration.json').read_text())
     for level in res['results'].values():
         assert level['few-shot 9']['px_mae'] < level['geometric']['px_mae']
