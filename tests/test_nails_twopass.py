@@ -53,12 +53,10 @@ def test_bench_cli(smoke_models):
     assert res['two_pass']['accuracy']['frames'] == 3
 
 
-def test_trained_models_reach_iou_target():
-    "The models trained by nbs/runs/train_nails.ipynb reach mask IoU >= 0.8 on the 100 held-out frames (when trained here)."
-    from vtlab.nails.pipeline import NailPipeline, evaluate_pipeline, default_model_paths
-    p1, p2 = default_model_paths()
-    if not (p1.exists() and p2.exists()): pytest.skip(f'no trained models at {p1.parent} (run nbs/runs/train_nails.ipynb)')
-    acc = evaluate_pipeline(NailPipeline(p1, p2), n=100)  # the bench's held-out set
+def test_shipped_models_reach_iou_target():
+    "The trained models shipped in vtlab/nails/weights reach mask IoU >= 0.8 on the bench's 100 held-out frames."
+    from vtlab.nails.pipeline import NailPipeline, evaluate_pipeline
+    acc = evaluate_pipeline(NailPipeline(), n=100)
     assert acc['mask_iou'] >= 0.8, acc  # the issue's target, on matched nails
     # regression floors only: the CPU-budget pass 1 finds about 58 % of visible nails (outputs/bench/nails.json)
     assert acc['recall'] >= 0.45 and acc['precision'] >= 0.5, acc
