@@ -1,0 +1,251 @@
+// The pure half of vtlab's two-pass nail pipeline in JavaScript: preprocessing, peak finding, detections,
+// smoothing. It mirrors vtlab.nails.pipeline (Python) step for step, with the same PipelineConfig numbers, so
+// that a frame gives the same detections in both (checked in nbs/37_nails.web.ipynb).
+// A classic script: the Web Worker loads it with importScripts (next to the UMD builds of TF.js and
+// onnxruntime-web), Node loads it with require() for the parity tests.
+(function (root) {
+  'use strict';
+
+  // vtlab.nails.pipeline.PipelineConfig defaults (the server also sends the Python values in manifest.json)
+  const DEFAULT_CONFIG = {
+    pass1_side: 256, hand_threshold: 0.5, peak_threshold: 0.3, nms_radius: 1, max_nails: 10, merge_frac: 0.5,
+    patch: 64, side_factor: 2.2, side_min: 16.0, side_max: 200.0, conf_threshold: 0.5, mask_threshold: 0.5,
+    refine_center: true, ema_alpha: 0.6, mask_alpha: 0.7, skip: 1, target_fps: 0.0, threads: 1,
+  };
+
+  // vtlab.nails.models.pass1_input_size: same area as target², sides rounded down to multiples of 64
+  function pass1InputSize(width, height, target) {
+    const r = Math.sqrt(target * target / (width * height));
+    return [Math.max(roundHalfEven(width * r) & ~63, 64), Math.max(roundHalfEven(height * r) & ~63, 64)];
+  }
+
+  // numpy/Python round(): halves go to the even neighbour (Math.round sends them up)
+  function roundHalfEven(x) {
+    const f = Math.floor(x), d = x - f;
+    if (d > 0.5) return f + 1;
+    if (d < 0.5) return f;
+    return f % 2 === 0 ? f : f + 1;
+  }
+
+  // cv2.resize(INTER_LINEAR) of an RGBA frame to (outW, outH), as float32 RGB in [0, 1].
+  // layout 'nhwc' (TF.js) or 'nchw' (ONNX). Half-pixel centres, clamped at the border, no antialiasing: OpenCV's rule.
+  function resizeBilinear(rgba, W, H, outW, outH, layout) {
+    const out = new Float32Array(outW * outH * 3), sx = W / outW, sy = H / outH, k = 1 / 255, plane = outW * outH;
+    const x0s = new Int32Array(outW), x1s = new Int32Array(outW), fxs = new Float32Array(outW);
+    for (let x = 0; x < outW; x++) {
+      let fx = (x + 0.5) * sx - 0.5, ix = Math.floor(fx); fx -= ix;
+      if (ix < 0) { ix = 0; fx = 0; }
+      if (ix >= W - 1) { ix = W - 1; fx = 0; }
+      x0s[x] = ix; x1s[x] = Math.min(ix + 1, W - 1); fxs[x] = fx;
+    }
+    for (let y = 0; y < outH; y++) {
+      let fy = (y + 0.5) * sy - 0.5, iy = Math.floor(fy); fy -= iy;
+      if (iy < 0) { iy = 0; fy = 0; }
+      if (iy >= H - 1) { iy = H - 1; fy = 0; }
+      const r0 = iy * W, r1 = Math.min(iy + 1, H - 1) * W;
+      for (let x = 0; x < outW; x++) {
+        const fx = fxs[x], a = (r0 + x0s[x]) * 4, b = (r0 + x1s[x]) * 4, c = (r1 + x0s[x]) * 4, d = (r1 + x1s[x]) * 4;
+        const w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
+        for (let ch = 0; ch < 3; ch++) {
+          const v = (rgba[a + ch] * w00 + rgba[b + ch] * w01 + rgba[c + ch] * w10 + rgba[d + ch] * w11) * k;
+          if (layout === 'nchw') out[ch * plane + y * outW + x] = v; else out[(y * outW + x) * 3 + ch] = v;
+        }
+      }
+    }
+    return out;
+  }
+
+  // vtlab.nails.models.crop_patch for many nails: cv2.warpAffine(INTER_LINEAR, BORDER_REPLICATE) of the square
+  // of side `side` around `center` to P×P, as float32 RGB in [0, 1]; `batch` slots (unused ones stay 0).
+  function cropPatches(rgba, W, H, dets, P, batch, layout) {
+    const n = Math.max(batch || dets.length, dets.length), out = new Float32Array(n * P * P * 3), k = 1 / 255, plane = P * P;
+    dets.forEach((d, i) => {
+      const s = P / d.side, c = (P - 1) / 2, base = i * P * P * 3;
+      for (let v = 0; v < P; v++) {
+        const y = (v - c) / s + d.center[1], iy = Math.floor(y), fy = y - iy;
+        const y0 = Math.min(Math.max(iy, 0), H - 1) * W, y1 = Math.min(Math.max(iy + 1, 0), H - 1) * W;
+        for (let u = 0; u < P; u++) {
+          const x = (u - c) / s + d.center[0], ix = Math.floor(x), fx = x - ix;
+          const x0 = Math.min(Math.max(ix, 0), W - 1), x1 = Math.min(Math.max(ix + 1, 0), W - 1);
+          const a = (y0 + x0) * 4, b = (y0 + x1) * 4, cc = (y1 + x0) * 4, dd = (y1 + x1) * 4;
+          const w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
+          for (let ch = 0; ch < 3; ch++) {
+            const val = (rgba[a + ch] * w00 + rgba[b + ch] * w01 + rgba[cc + ch] * w10 + rgba[dd + ch] * w11) * k;
+            if (layout === 'nchw') out[base + ch * plane + v * P + u] = val; else out[base + (v * P + u) * 3 + ch] = val;
+          }
+        }
+      }
+    });
+    return out;
+  }
+
+  // Read heatmap value of finger f at (x, y) from a flat array in either layout; shape [F, h, w]
+  function heatAccessor(data, F, h, w, layout) {
+    return layout === 'nhwc' ? (f, y, x) => data[(y * w + x) * F + f] : (f, y, x) => data[(f * h + y) * w + x];
+  }
+
+  function parabolaOffset(l, c, r) {
+    const den = l - 2 * c + r;
+    const d = den < 0 ? 0.5 * (l - r) / den : 0;
+    return Math.min(Math.max(d, -0.5), 0.5);
+  }
+
+  // vtlab.nails.pipeline.find_peaks: local maxima of each finger's heatmap ((2r+1)² neighbourhood, in-bounds
+  // cells only, like cv2.dilate), at least `threshold`, parabolic sub-cell refinement; strongest first.
+  // Returns [{finger, x, y, score}] in heatmap cells.
+  function findPeaks(data, F, h, w, layout, threshold, nmsRadius, maxPeaks) {
+    const at = heatAccessor(data, F, h, w, layout), r = nmsRadius, out = [];
+    const clampAt = (f, y, x) => at(f, Math.min(Math.max(y, 0), h - 1), Math.min(Math.max(x, 0), w - 1));
+    for (let f = 0; f < F; f++) {
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const v = at(f, y, x);
+          if (!(v >= threshold)) continue;
+          let isMax = true;
+          for (let dy = -r; dy <= r && isMax; dy++) {
+            const yy = y + dy; if (yy < 0 || yy >= h) continue;
+            for (let dx = -r; dx <= r; dx++) {
+              const xx = x + dx; if (xx < 0 || xx >= w) continue;
+              if (at(f, yy, xx) > v) { isMax = false; break; }
+            }
+          }
+          if (!isMax) continue;
+          const ox = parabolaOffset(clampAt(f, y, x - 1), v, clampAt(f, y, x + 1));
+          const oy = parabolaOffset(clampAt(f, y - 1, x), v, clampAt(f, y + 1, x));
+          out.push({ finger: f, x: x + ox, y: y + oy, score: v });
+        }
+      }
+    }
+    out.sort((a, b) => b.score - a.score);   // stable, like numpy's argsort(kind='stable')
+    return out.slice(0, maxPeaks);
+  }
+
+  // vtlab.nails.pipeline.peaks_to_detections: heatmap cells → frame pixels; size read at the peak's cell
+  function peaksToDetections(peaks, sizes, F, h, w, layout, frameWH, inWH, stride) {
+    stride = stride || 8;
+    const at = heatAccessor(sizes, F, h, w, layout), sx = frameWH[0] / inWH[0], sy = frameWH[1] / inWH[1];
+    return peaks.map(p => {
+      const ix = Math.min(Math.max(roundHalfEven(p.x), 0), w - 1), iy = Math.min(Math.max(roundHalfEven(p.y), 0), h - 1);
+      const cx = (p.x + 0.5) * stride - 0.5, cy = (p.y + 0.5) * stride - 0.5;
+      return { finger: p.finger, score: p.score, center: [(cx + 0.5) * sx - 0.5, (cy + 0.5) * sy - 0.5],
+               size_px: at(p.finger, iy, ix) * Math.sqrt(sx * sy), side: 0, confidence: 0, angle: 0,
+               patch_mask: null, track_id: -1, nail_center: null };
+    });
+  }
+
+  const dist = (a, b) => Math.hypot(a[0] - b[0], a[1] - b[1]);
+
+  // vtlab.nails.pipeline.merge_fingers: drop weaker detections sitting on a stronger one (any finger)
+  function mergeFingers(dets, mergeFrac) {
+    const kept = [];
+    for (const d of [...dets].sort((a, b) => b.score - a.score))
+      if (kept.every(k => dist(d.center, k.center) > mergeFrac * Math.max(k.size_px, d.size_px))) kept.push(d);
+    return kept;
+  }
+
+  // vtlab.nails.pipeline.Smoother: EMA on positions and sizes, mask blending per track
+  class Smoother {
+    constructor(emaAlpha, maskAlpha) { this.emaAlpha = emaAlpha; this.maskAlpha = maskAlpha; this.reset(); }
+    reset() { this.tracks = []; this.nextId = 0; }
+    updateTracks(dets) {
+      const free = [...this.tracks];
+      for (const d of [...dets].sort((a, b) => b.score - a.score)) {
+        const cand = free.filter(t => t.finger === d.finger);
+        let best = -1, bestDist = Infinity;
+        cand.forEach((t, i) => { const e = dist(t.center, d.center); if (e < bestDist) { bestDist = e; best = i; } });
+        if (best >= 0 && bestDist < Math.max(d.size_px, cand[best].size_px)) {
+          const t = cand[best], a = this.emaAlpha;
+          free.splice(free.indexOf(t), 1);
+          d.track_id = t.track_id;
+          d.center = [a * d.center[0] + (1 - a) * t.center[0], a * d.center[1] + (1 - a) * t.center[1]];
+          d.size_px = a * d.size_px + (1 - a) * t.size_px;
+          d.patch_mask = t.patch_mask;
+        } else { d.track_id = this.nextId++; d.patch_mask = null; }
+      }
+      return dets;
+    }
+    blendMasks(dets, newMasks) {
+      const a = this.maskAlpha;
+      dets.forEach((d, i) => {
+        const m = newMasks[i];
+        if (!d.patch_mask || d.patch_mask.length !== m.length) d.patch_mask = m;
+        else { const b = new Float32Array(m.length); for (let j = 0; j < m.length; j++) b[j] = a * m[j] + (1 - a) * d.patch_mask[j]; d.patch_mask = b; }
+      });
+      this.tracks = dets.map(d => Object.assign({}, d));
+    }
+  }
+
+  // vtlab.nails.pipeline.AdaptiveResolution: move the pass-1 side between lo and hi to hold a target frame rate
+  class AdaptiveResolution {
+    constructor(targetFps, side, lo, hi, step, window) {
+      Object.assign(this, { targetFps, side, lo: lo || 192, hi: hi || 512, step: step || 64, window: window || 10 });
+      this.times = [];
+    }
+    update(frameSeconds) {
+      this.times.push(frameSeconds);
+      if (this.times.length < this.window) return this.side;
+      const fps = this.times.length / Math.max(this.times.reduce((a, b) => a + b, 0), 1e-9);
+      if (fps < this.targetFps - 5) this.side = Math.max(this.lo, this.side - this.step);
+      else if (fps > this.targetFps + 10) this.side = Math.min(this.hi, this.side + this.step);
+      this.times = [];
+      return this.side;
+    }
+  }
+
+  // Pass-1 post-processing: outputs → detections (vtlab.nails.pipeline.NailPipeline.run_pass1 after the model)
+  function pass1Detections(out, cfg, frameWH, inWH) {
+    if (out.hand < cfg.hand_threshold) return [];
+    const pk = findPeaks(out.heatmaps, out.F, out.h, out.w, out.layout, cfg.peak_threshold, cfg.nms_radius, cfg.max_nails * 2);
+    return mergeFingers(peaksToDetections(pk, out.sizes, out.F, out.h, out.w, out.layout, frameWH, inWH), cfg.merge_frac)
+      .slice(0, cfg.max_nails);
+  }
+
+  function patchSides(dets, cfg) {
+    for (const d of dets) d.side = Math.min(Math.max(d.size_px * cfg.side_factor, cfg.side_min), cfg.side_max);
+  }
+
+  // Pass-2 post-processing: keep confident nails, refined centre and orientation (NailPipeline.run_pass2)
+  function pass2Keep(dets, out, cfg) {
+    const P2 = cfg.patch * cfg.patch, keep = [];
+    dets.forEach((d, i) => {
+      const cf = out.confidence[i];
+      if (cf < cfg.conf_threshold) return;
+      d.confidence = cf; d.angle = Math.atan2(out.orientation[2 * i + 1], out.orientation[2 * i]);
+      d.nail_center = cfg.refine_center ? [d.center[0] + out.offset[2 * i] * d.side, d.center[1] + out.offset[2 * i + 1] * d.side]
+                                        : [d.center[0], d.center[1]];
+      d.new_mask = out.mask.slice(i * P2, (i + 1) * P2);
+      keep.push(d);
+    });
+    return keep;
+  }
+
+  // Frame-index code that vtlab.nails.web.write_coded_video draws into the top-left corner of each test frame:
+  // CODE_BITS + 2 blocks of CODE_BLOCK² px: a white start block, the index MSB first, a black stop block.
+  const CODE_BITS = 12, CODE_BLOCK = 8;
+  function decodeFrameCode(rgba, W) {
+    const lum = (bx) => {
+      let s = 0;
+      for (let y = 2; y < CODE_BLOCK - 2; y++) for (let x = 2; x < CODE_BLOCK - 2; x++) {
+        const i = (y * W + bx * CODE_BLOCK + x) * 4; s += 0.299 * rgba[i] + 0.587 * rgba[i + 1] + 0.114 * rgba[i + 2];
+      }
+      return s / ((CODE_BLOCK - 4) * (CODE_BLOCK - 4));
+    };
+    if (lum(0) < 160 || lum(CODE_BITS + 1) > 96) return -1;
+    let v = 0;
+    for (let b = 1; b <= CODE_BITS; b++) { const l = lum(b); if (l > 96 && l < 160) return -1; v = (v << 1) | (l >= 128 ? 1 : 0); }
+    return v;
+  }
+
+  function median(xs) { if (!xs.length) return null; const s = [...xs].sort((a, b) => a - b), n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; }
+  function percentile(xs, q) {   // numpy's default (linear) percentile
+    if (!xs.length) return null;
+    const s = [...xs].sort((a, b) => a - b), p = (s.length - 1) * q / 100, i = Math.floor(p), f = p - i;
+    return i + 1 < s.length ? s[i] * (1 - f) + s[i + 1] * f : s[i];
+  }
+
+  const api = { DEFAULT_CONFIG, pass1InputSize, roundHalfEven, resizeBilinear, cropPatches, findPeaks, peaksToDetections,
+                mergeFingers, Smoother, AdaptiveResolution, pass1Detections, patchSides, pass2Keep, decodeFrameCode, CODE_BITS, CODE_BLOCK,
+                median, percentile };
+  if (typeof module !== 'undefined' && module.exports) module.exports = api;
+  root.VtlabNails = api;
+})(typeof self !== 'undefined' ? self : globalThis);
