@@ -21,7 +21,8 @@ setuptools.setup(
     name=cfg['lib_name'], version=cfg['version'], description=cfg['description'],
     license='Apache-2.0', author=cfg['author'], author_email=cfg['author_email'],
     url=cfg['git_url'], python_requires=f">={cfg['min_python']}",
-    packages=setuptools.find_packages(include=['vtlab', 'vtlab.*']),
+    # namespace discovery so the data folders (nails/js, nails/webapp, nails/weights) ship as package data
+    packages=setuptools.find_namespace_packages(include=['vtlab', 'vtlab.*']),
     include_package_data=True, zip_safe=False,
     install_requires=reqs('requirements'), extras_require=extras,
     entry_points={'console_scripts': cfg.get('console_scripts', '').split(),
