@@ -67,3 +67,19 @@ def test_papermill_notebook_and_export_cli(tmp_path):
     run_cmd(['vtlab_export_gaze', str(run/'train'/'checkpoint.pt'), '--out', str(tmp_path/'cli.onnx'),
              '--data', str(run/'data')])
     assert json.loads((tmp_path/'cli.onnx.json').read_text())['max_abs_diff']['real'] <= 1e-4
+
+def test_eye_band_model_trains_exports_and_reloads(data, tmp_path):
+    # the reference CPU run's configuration (plain CNN, --crop eyes), tiny: the crop travels in the saved config,
+    # the checkpoint and the weights file rebuild the same function, and the ONNX export (crop in the graph) passes
+    from vtlab.gaze.models import load_gaze_model, EYE_BAND
+    import torch
+    run = tmp_path/'band'
+    run_cmd(['vtlab_train_gaze', '--data-dir', str(data), '--backbone', 'vtlab_cnn', '--crop', 'eyes', '--input-size', '32',
+             '--batch-size', '16', '--epochs', '1', '--threads', '1', '--num-workers', '0', '--no-progress',
+             '--no-tensorboard', '--out-dir', str(run)])
+    assert tuple(json.loads((run/'model.json').read_text())['crop']) == EYE_BAND
+    a, b = load_gaze_model(run/'checkpoint.pt'), load_gaze_model(run/'model.safetensors')
+    x = torch.randint(0, 255, (3, 32, 32, 3), dtype=torch.uint8)
+    assert a.cfg.crop == EYE_BAND and torch.allclose(a(x), b(x), atol=1e-6)
+    run_cmd(['vtlab_export_gaze', str(run/'model.safetensors'), '--out', str(tmp_path/'band.onnx'), '--data', str(data)])
+    assert json.loads((tmp_path/'band.onnx.json').read_text())['max_abs_diff']['real'] <= 1e-4

@@ -15,38 +15,55 @@ import torch.nn.functional as F
 from ..core import JsonConfig, atomic_write
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'BACKBONES', 'CALIBRATION_FEATURES', 'GazePreprocess', 'GazeModelConfig',
-           'load_state_file', 'GazeCNN', 'build_backbone', 'LightweightGazeNet', 'GazeModel', 'ScreenCalibrationMLP',
-           'save_gaze_model', 'unwrap_model', 'load_gaze_model']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'EYE_BAND', 'BACKBONES', 'GAZE_CNN_PRESETS', 'CALIBRATION_FEATURES', 'crop_box',
+           'GazePreprocess', 'GazeModelConfig', 'load_state_file', 'GazeCNN', 'build_backbone', 'LightweightGazeNet',
+           'GazeModel', 'ScreenCalibrationMLP', 'save_gaze_model', 'unwrap_model', 'load_gaze_model']
 
 # %% ../../nbs/12_gaze.models.ipynb #5ceb2e04
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # RGB
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
+EYE_BAND = (0.125, 0.04, 0.5, 0.96)  # (top, left, bottom, right) of the normalized face patch holding both eyes
+
+def crop_box(crop:tuple, height:int, width:int)->tuple[int, int, int, int]:
+    "Pixel rows/columns `(y0, x0, y1, x1)` of a fractional `crop` box in a `height` × `width` patch."
+    t, l, b, r = crop
+    return round(t * height), round(l * width), round(b * height), round(r * width)
+
 class GazePreprocess(nn.Module):
-    "uint8 (N, H, W, 3) BGR face patches → float (N, 3, S, S) RGB, resized and ImageNet-normalized."
+    "uint8 (N, H, W, 3) BGR face patches → float (N, 3, S·h, S·w) RGB: cropped, resized and ImageNet-normalized."
     def __init__(self,
-                 input_size:int=224,            # S, the network's input side in pixels
+                 input_size:int=224,            # S, the side the *whole* patch would be resized to
                  mean:tuple=IMAGENET_MEAN,     # RGB mean of [0, 1] images
                  std:tuple=IMAGENET_STD,       # RGB std of [0, 1] images
+                 crop:tuple|None=None,         # (top, left, bottom, right) fractions of the patch to keep (None: all)
                 ):
         super().__init__()
-        self.input_size = int(input_size)
+        self.input_size, self.crop = int(input_size), tuple(crop) if crop else None
         std_t, mean_t = torch.tensor(std, dtype=torch.float32), torch.tensor(mean, dtype=torch.float32)
         self.register_buffer('scale', (1 / (255 * std_t)).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('shift', (-mean_t / std_t).view(1, 3, 1, 1), persistent=False)
 
+    def output_hw(self)->tuple[int, int]:
+        "The network input's (height, width)."
+        if self.crop is None: return self.input_size, self.input_size
+        y0, x0, y1, x1 = crop_box(self.crop, self.input_size, self.input_size)
+        return y1 - y0, x1 - x0
+
     def forward(self, face_patch:torch.Tensor)->torch.Tensor:
         if face_patch.dim() != 4 or face_patch.shape[-1] != 3:
             raise ValueError(f'GazePreprocess: expected (N, H, W, 3) BGR patches, got shape {tuple(face_patch.shape)}')
+        if self.crop is not None:                              # crop the uint8 patch first: less to convert
+            y0, x0, y1, x1 = crop_box(self.crop, int(face_patch.shape[1]), int(face_patch.shape[2]))
+            face_patch = face_patch[:, y0:y1, x0:x1]
         x = face_patch.permute(0, 3, 1, 2).flip(1).float()    # NHWC BGR -> NCHW RGB (channels_last strides)
-        if tuple(x.shape[-2:]) != (self.input_size, self.input_size):
-            x = F.interpolate(x, size=(self.input_size, self.input_size), mode='bilinear', align_corners=False,
-                              antialias=True)
+        hw = self.output_hw()
+        if tuple(x.shape[-2:]) != hw:
+            x = F.interpolate(x, size=hw, mode='bilinear', align_corners=False, antialias=True)
         return x * self.scale + self.shift
 
 # %% ../../nbs/12_gaze.models.ipynb #6502038d
-BACKBONES = ('mobilenetv2_050', 'mobilenetv2_100', 'efficientnet_b0', 'resnet18', 'vtlab_cnn')
+BACKBONES = ('mobilenetv2_050', 'mobilenetv2_100', 'efficientnet_b0', 'resnet18', 'vtlab_cnn', 'vtlab_cnn_w')
 
 @dataclass
 class GazeModelConfig(JsonConfig):
@@ -58,8 +75,14 @@ class GazeModelConfig(JsonConfig):
     hidden:int = 256                   # width of the head's hidden layer
     dropout:float = 0.5                # dropout before the last layer
     pretrained_path:str|None = None    # local ImageNet weights (.pth/.safetensors) for the backbone; None: random init
+    crop:tuple|None = None             # (top, left, bottom, right) fractions of the patch the network sees (`EYE_BAND`); None: all
 
     def __post_init__(self):
+        if self.crop is not None:
+            if len(self.crop) != 4: raise ValueError(f'GazeModelConfig: crop must be (top, left, bottom, right) fractions, got {self.crop!r}')
+            self.crop = tuple(float(v) for v in self.crop)
+            t, l, b, r = self.crop
+            if not (0 <= t < b <= 1 and 0 <= l < r <= 1): raise ValueError(f'GazeModelConfig: crop {self.crop} is not a box inside [0, 1]')
         if self.width_mult is not None and not self.backbone.startswith('mobilenetv2'):
             raise ValueError(f"GazeModelConfig: width_mult applies to mobilenetv2 backbones only, not {self.backbone!r}")
         if self.width_mult is not None and not 0 < self.width_mult <= 4:
@@ -92,12 +115,17 @@ def load_state_file(path:Path|str)->dict:
     try: return torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e: raise ValueError(f'{path}: not a weights-only torch file ({type(e).__name__}: {e})') from None
 
+GAZE_CNN_PRESETS = {  # name: (channels, strides) of the 3×3 conv-BN-ReLU layers
+    'vtlab_cnn': ((24, 32, 48, 48, 64, 64, 96, 128), (2, 1, 2, 1, 2, 1, 2, 2)),
+    'vtlab_cnn_w': ((32, 32, 64, 64, 96, 96, 128, 128), (2, 1, 2, 1, 2, 1, 2, 1)),  # wider, for the eye band
+}
+
 class GazeCNN(nn.Module):
-    "vtlab's small plain CNN backbone ('vtlab_cnn'): 3×3 conv-BN-ReLU blocks, four stride-2 stages, global pool."
+    "vtlab's small plain CNN backbone ('vtlab_cnn*'): 3×3 conv-BN-ReLU blocks, four stride-2 stages, global pool."
     # Measured on vtlab's synthetic faces (64 px, batch 32, AdamW 2e-3, 2-core CPU): it reaches ~11° training
     # error in 60 steps where a from-scratch MobileNetV2-0.35 is still at the mean predictor's ~26°; MobileNetV2
     # wants ImageNet initialisation, which this machine cannot download.
-    def __init__(self, widths:tuple=(24, 32, 48, 48, 64, 64, 96, 128), strides:tuple=(2, 1, 2, 1, 2, 1, 2, 2)):
+    def __init__(self, widths:tuple=GAZE_CNN_PRESETS['vtlab_cnn'][0], strides:tuple=GAZE_CNN_PRESETS['vtlab_cnn'][1]):
         super().__init__()
         layers, c = [], 3
         for w, st in zip(widths, strides):
@@ -109,7 +137,7 @@ class GazeCNN(nn.Module):
 def build_backbone(cfg:GazeModelConfig)->nn.Module:
     "A timm feature extractor with global average pooling (`num_features` outputs), at `cfg`'s width."
     import timm
-    if cfg.backbone == 'vtlab_cnn': net = GazeCNN()
+    if cfg.backbone in GAZE_CNN_PRESETS: net = GazeCNN(*GAZE_CNN_PRESETS[cfg.backbone])
     elif cfg.width is not None:
         from timm.models.efficientnet import _gen_mobilenet_v2
         net = _gen_mobilenet_v2(f'mobilenetv2_{round(cfg.width * 100):03d}', cfg.width, pretrained=False, num_classes=0)
@@ -144,7 +172,7 @@ class GazeModel(nn.Module):
     def __init__(self, cfg:GazeModelConfig|None=None):
         super().__init__()
         self.cfg = cfg or GazeModelConfig()
-        self.preprocess = GazePreprocess(self.cfg.input_size)
+        self.preprocess = GazePreprocess(self.cfg.input_size, crop=self.cfg.crop)
         self.net = LightweightGazeNet(self.cfg)
 
     def forward(self, face_patch:torch.Tensor)->torch.Tensor:

@@ -15,16 +15,16 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from ..core import JsonConfig, atomic_write, outputs_dir, write_json, setup_logging, select_device, seed_everything
-from .models import GazeModel, GazeModelConfig, save_gaze_model, unwrap_model
+from .models import GazeModel, GazeModelConfig, EYE_BAND, save_gaze_model, unwrap_model
 from .losses import angular_loss, angular_errors_deg, error_stats
 
 log = logging.getLogger('vtlab.gaze.train')
 
 # %% auto #0
-__all__ = ['log', 'METRIC_FIELDS', 'TrainConfig', 'Dist', 'init_distributed', 'EpochIndexSampler', 'SeededItems', 'warmup_cosine',
-           'get_rng_state', 'set_rng_state', 'make_datasets', 'make_loader', 'evaluate', 'save_checkpoint',
-           'load_checkpoint', 'write_metrics_csv', 'plot_curves', 'mean_predictor_deg', 'train_gaze', 'train_main',
-           'bench_gaze_train', 'bench_main', 'demo_step']
+__all__ = ['log', 'METRIC_FIELDS', 'TrainConfig', 'parse_crop', 'Dist', 'init_distributed', 'EpochIndexSampler', 'SeededItems',
+           'warmup_cosine', 'get_rng_state', 'set_rng_state', 'make_datasets', 'make_loader', 'evaluate',
+           'save_checkpoint', 'load_checkpoint', 'write_metrics_csv', 'plot_curves', 'mean_predictor_deg', 'train_gaze',
+           'train_main', 'bench_gaze_train', 'bench_main', 'demo_step']
 
 # %% ../../nbs/14_gaze.train.ipynb #224ce0c1
 @dataclass
@@ -42,6 +42,7 @@ class TrainConfig(JsonConfig):
     hidden:int = 256
     dropout:float = 0.5
     pretrained_path:str = ''          # local ImageNet weights for the backbone ('' = random init; never downloaded)
+    crop:str = ''                     # part of the patch the network sees: '' all, 'eyes' (`EYE_BAND`), or 'top,left,bottom,right' fractions
     # optimisation
     epochs:int = 10
     batch_size:int = 64               # global batch (split evenly across DDP ranks)
@@ -77,7 +78,16 @@ class TrainConfig(JsonConfig):
 
     def model_config(self, patch_size:int)->GazeModelConfig:
         return GazeModelConfig(self.backbone, self.width_mult or None, self.input_size, patch_size, self.hidden,
-                               self.dropout, self.pretrained_path or None)
+                               self.dropout, self.pretrained_path or None, parse_crop(self.crop))
+
+def parse_crop(crop:str)->tuple|None:
+    "`--crop` as a box: '' → None, 'eyes' → `EYE_BAND`, 'top,left,bottom,right' → those fractions."
+    if not crop: return None
+    if crop == 'eyes': return EYE_BAND
+    try: box = tuple(float(v) for v in crop.split(','))
+    except ValueError: box = ()
+    if len(box) != 4: raise ValueError(f"TrainConfig: crop must be '', 'eyes' or 'top,left,bottom,right' fractions, got {crop!r}")
+    return box
 
 # %% ../../nbs/14_gaze.train.ipynb #30f6ca8f
 @dataclass
