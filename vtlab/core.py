@@ -12,8 +12,8 @@ from typing import Any, Iterator
 import numpy as np
 
 # %% auto #0
-__all__ = ['project_root', 'data_dir', 'outputs_dir', 'atomic_write', 'write_json', 'sha256_file', 'JsonConfig', 'select_device',
-           'seed_everything', 'setup_logging']
+__all__ = ['project_root', 'data_dir', 'outputs_dir', 'in_checkout', 'user_cache_dir', 'atomic_write', 'write_json',
+           'sha256_file', 'JsonConfig', 'select_device', 'seed_everything', 'setup_logging']
 
 # %% ../nbs/00_core.ipynb #44e0c564
 def project_root(
@@ -33,6 +33,21 @@ def data_dir(*parts:str)->Path:
 def outputs_dir(*parts:str)->Path:
     "`outputs/` (or `$VTLAB_OUTPUTS`) joined with `parts`; every run writes only here."
     return Path(os.environ.get('VTLAB_OUTPUTS') or project_root()/'outputs').joinpath(*parts)
+
+# %% ../nbs/00_core.ipynb #4adebb1d
+def in_checkout(root:Path|str|None=None)->bool:
+    "Whether `root` (default `project_root()`) is a vtlab source checkout: its `settings.ini` names lib `vtlab`."
+    ini = Path(root or project_root())/'settings.ini'
+    try: return any(l.replace(' ', '') == 'lib_name=vtlab' for l in ini.read_text(encoding='utf-8').splitlines())
+    except OSError: return False
+
+def user_cache_dir(*parts:str)->Path:
+    "The per-user cache folder for vtlab (platformdirs' convention), joined with `parts`."
+    import sys
+    if sys.platform == 'darwin': base = Path.home()/'Library'/'Caches'/'vtlab'
+    elif os.name == 'nt': base = Path(os.environ.get('LOCALAPPDATA') or Path.home()/'AppData'/'Local')/'vtlab'/'Cache'
+    else: base = Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'vtlab'
+    return base.joinpath(*parts)
 
 # %% ../nbs/00_core.ipynb #6648e402
 @contextmanager
