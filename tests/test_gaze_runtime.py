@@ -9,7 +9,7 @@ pytest.importorskip('ai_edge_litert')
 @pytest.fixture(scope='module')
 def video():
     "The 120-frame astronaut video (generated once into data/gaze/), with the face models fetched."
-    from vtlab.gaze.facemodels import fetch_models, FACE_MODELS
+    from vtlab.vision.models import fetch_models, FACE_MODELS
     from vtlab.gaze.runtime import astronaut_video
     fetch_models(FACE_MODELS, verbose=False)
     return astronaut_video(n_frames=120)[0]

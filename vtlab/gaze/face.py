@@ -11,79 +11,15 @@ from typing import Sequence
 import cv2
 import numpy as np
 from ..core import JsonConfig
-from .facemodels import ModelRunner, open_model
+from ..vision.models import ModelRunner, models_dir, open_model
+from ..vision.crops import RotatedRect, apply_affine, crop_patch
+from ..vision.ssd import SSDDetector
 
 # %% auto #0
 __all__ = ['FACE_POLICIES', 'RIGHT_EYE_CORNERS', 'LEFT_EYE_CORNERS', 'MOUTH_CORNERS', 'FACE_CENTRE_POINTS', 'HEAD_POSE_METHODS',
-           'RotatedRect', 'rect_to_patch', 'apply_affine', 'crop_patch', 'ssd_anchors', 'FaceDetection', 'box_iou',
-           'weighted_nms', 'letterbox_rect', 'decode_ssd', 'pick_face', 'SSDDetector', 'BlazeFaceDetector',
-           'roi_from_detection', 'roi_from_landmarks', 'FaceMesh', 'EyeLandmarks', 'eye_roi', 'IrisLandmarks',
-           'CameraIntrinsics', 'build_reference_face', 'reference_face', 'HeadPose', 'umeyama', 'HeadPoseEstimator',
-           'FaceObservation', 'FaceTracker', 'rotate_frame']
-
-# %% ../../nbs/17a_gaze.face.ipynb #fb2b76f9
-@dataclasses.dataclass
-class RotatedRect:
-    "A rotated rectangle in frame pixels."
-    cx:float; cy:float        # centre (px)
-    w:float; h:float          # size (px)
-    angle_rad:float = 0.0     # direction of the rect's x axis in the image
-
-    def square(self, scale:float=1.0)->'RotatedRect':
-        "The square on the long side, scaled by `scale`."
-        s = max(self.w, self.h) * scale
-        return RotatedRect(self.cx, self.cy, s, s, self.angle_rad)
-
-    @classmethod
-    def around(cls, pts:np.ndarray, angle_rad:float)->'RotatedRect':
-        "The tightest rect at rotation `angle_rad` holding the (N, 2) points `pts`."
-        u = np.array([math.cos(angle_rad), math.sin(angle_rad)]); v = np.array([-u[1], u[0]])
-        pu, pv = pts @ u, pts @ v                    # extents measured along the rotated axes
-        c = (pu.min() + pu.max()) / 2 * u + (pv.min() + pv.max()) / 2 * v
-        return cls(float(c[0]), float(c[1]), float(pu.max() - pu.min()), float(pv.max() - pv.min()), angle_rad)
-
-    def corners(self)->np.ndarray:
-        "(4, 2) corners in frame pixels, clockwise from top-left."
-        u = np.array([math.cos(self.angle_rad), math.sin(self.angle_rad)]); v = np.array([-u[1], u[0]])
-        c = np.array([self.cx, self.cy])
-        return np.stack([c + sx*self.w/2*u + sy*self.h/2*v for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1))])
-
-def rect_to_patch(rect:RotatedRect, size:int, flip:bool=False)->np.ndarray:
-    "2×3 affine mapping frame pixels into a `size`×`size` patch covering `rect` (mirrored left-right if `flip`)."
-    c, s = math.cos(rect.angle_rad), math.sin(rect.angle_rad)
-    sx, sy = size / rect.w, size / rect.h
-    if flip: sx = -sx
-    # patch = S · Rᵀ · (p - centre) + size/2
-    A = np.array([[sx*c, sx*s], [-sy*s, sy*c]])
-    return np.hstack([A, (np.array([size/2, size/2]) - A @ [rect.cx, rect.cy])[:, None]])
-
-def apply_affine(M:np.ndarray, pts:np.ndarray)->np.ndarray:
-    "Apply a 2×3 affine to (..., 2) points."
-    return pts @ M[:, :2].T + M[:, 2]
-
-def crop_patch(frame:np.ndarray, rect:RotatedRect, size:int, flip:bool=False)->tuple[np.ndarray, np.ndarray]:
-    "The `size`² patch of `frame` under `rect` (zero padding outside) and the inverse affine patch → frame."
-    M = rect_to_patch(rect, size, flip)
-    patch = cv2.warpAffine(frame, M, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    return patch, cv2.invertAffineTransform(M)
-
-# %% ../../nbs/17a_gaze.face.ipynb #691be02c
-def ssd_anchors(
-    input_size:int=128,                      # square model input (px)
-    strides:Sequence[int]=(8, 16, 16, 16),   # one per feature layer
-    anchors_per_layer:int=2,                 # aspect ratio 1 plus the interpolated one
-)->np.ndarray:                               # (N, 2) anchor centres in [0, 1]
-    "BlazeFace anchor centres: consecutive layers with the same stride share one grid."
-    centres, i = [], 0
-    while i < len(strides):
-        j = i
-        while j < len(strides) and strides[j] == strides[i]: j += 1
-        n = anchors_per_layer * (j - i)
-        g = math.ceil(input_size / strides[i])
-        ys, xs = np.meshgrid((np.arange(g) + 0.5) / g, (np.arange(g) + 0.5) / g, indexing='ij')
-        centres.append(np.repeat(np.stack([xs.ravel(), ys.ravel()], 1), n, axis=0))
-        i = j
-    return np.concatenate(centres).astype(np.float32)
+           'FaceDetection', 'pick_face', 'BlazeFaceDetector', 'roi_from_detection', 'roi_from_landmarks', 'FaceMesh',
+           'EyeLandmarks', 'eye_roi', 'IrisLandmarks', 'CameraIntrinsics', 'build_reference_face', 'reference_face',
+           'HeadPose', 'umeyama', 'HeadPoseEstimator', 'FaceObservation', 'FaceTracker', 'rotate_frame']
 
 # %% ../../nbs/17a_gaze.face.ipynb #8b7ef54a
 @dataclasses.dataclass
@@ -98,60 +34,8 @@ class FaceDetection:
     @property
     def centre(self)->np.ndarray: return (self.box[:2] + self.box[2:]) / 2
 
-def box_iou(box:np.ndarray, boxes:np.ndarray)->np.ndarray:
-    "IoU of one (4,) box with (N, 4) boxes, all x1, y1, x2, y2."
-    lt, rb = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=1)
-    area = lambda b: np.prod(np.clip(b[..., 2:] - b[..., :2], 0, None), axis=-1)
-    return inter / np.maximum(area(box) + area(boxes) - inter, 1e-12)
-
-def weighted_nms(
-    boxes:np.ndarray,        # (N, 4+2K) box then keypoints, any units
-    scores:np.ndarray,       # (N,)
-    iou_thresh:float=0.3,    # overlaps above this are merged
-)->list[tuple[np.ndarray, float]]: # merged rows and the best score of each cluster, best first
-    "Weighted non-maximum suppression: each cluster is replaced by the score-weighted mean of its members."
-    order = np.argsort(-scores)
-    boxes, scores = boxes[order], scores[order]
-    out, alive = [], np.ones(len(scores), bool)
-    while alive.any():
-        i = int(np.argmax(alive))
-        members = alive & (box_iou(boxes[i, :4], boxes[:, :4]) > iou_thresh)
-        members[i] = True
-        w = scores[members]
-        out.append(((boxes[members] * w[:, None]).sum(0) / w.sum(), float(scores[i])))
-        alive &= ~members
-    return out
 
 # %% ../../nbs/17a_gaze.face.ipynb #1668972e
-def letterbox_rect(h:int, w:int)->RotatedRect:
-    "The square that holds an h×w frame centred, padded on the short side."
-    s = max(h, w)
-    return RotatedRect(w/2, h/2, s, s, 0.0)
-
-def decode_ssd(
-    raw:np.ndarray,         # (N, 4 + 2K) one image's regressors in input px: box centre offset from its anchor, box size, K keypoints
-    logits:np.ndarray,      # (N,) score logits
-    anchors:np.ndarray,     # (N, 2) anchor centres in [0, 1] (`ssd_anchors`)
-    size:int,               # the model's square input side (px)
-    inv:np.ndarray,         # (2, 3) input patch px → frame px (an unrotated letterbox)
-    score_thresh:float=0.5, # MediaPipe's default
-    iou_thresh:float=0.3,   # weighted-NMS merge threshold
-)->list[tuple]:             # (box (4,) x1 y1 x2 y2, keypoints (K, 2), score) in frame px, best first
-    "Decode a MediaPipe SSD detector (BlazeFace, palm detection): sigmoid scores, anchor offsets, weighted NMS."
-    scores = 0.5 * (1 + np.tanh(logits * 0.5))   # sigmoid without overflow
-    keep = scores >= score_thresh
-    if not keep.any(): return []
-    raw, a, scores = raw[keep] / size, anchors[keep], scores[keep]
-    cx, cy, w, h = raw[:, 0] + a[:, 0], raw[:, 1] + a[:, 1], raw[:, 2], raw[:, 3]
-    kps = raw[:, 4:].reshape(len(raw), -1, 2) + a[:, None, :]
-    rows = np.concatenate([np.stack([cx - w/2, cy - h/2, cx + w/2, cy + h/2], 1), kps.reshape(len(raw), -1)], 1)
-    out = []
-    for row, score in weighted_nms(rows, scores, iou_thresh):
-        pts = apply_affine(inv, row.reshape(-1, 2) * size)   # patch [0,1] → frame px
-        out.append((np.concatenate([pts[0], pts[1]]), pts[2:], score))
-    return out
-
 FACE_POLICIES = ('largest', 'score', 'centre')
 
 def pick_face(dets:list[FaceDetection], policy:str='largest', frame_shape:tuple|None=None)->FaceDetection|None:
@@ -163,27 +47,6 @@ def pick_face(dets:list[FaceDetection], policy:str='largest', frame_shape:tuple|
     if frame_shape is None: raise ValueError("face policy 'centre' needs frame_shape")
     c = np.array([frame_shape[1], frame_shape[0]]) / 2
     return min(dets, key=lambda d: float(np.linalg.norm(d.centre - c)))
-
-class SSDDetector:
-    "A MediaPipe SSD detector on the letterboxed frame: frame → detections in frame pixels, best first."
-    model, result = '', None   # subclasses: the `MODEL_FILES` name and the detection class built from (box, keypoints, score)
-    def __init__(self,
-                 runner:ModelRunner|None=None, # defaults to `open_model(self.model)`
-                 score_thresh:float=0.5,       # MediaPipe's default
-                 iou_thresh:float=0.3,         # weighted-NMS merge threshold
-                ):
-        self.runner = runner or open_model(self.model)
-        self.size = self.runner.input_shape[1]
-        self.anchors = ssd_anchors(self.size)
-        self.score_thresh, self.iou_thresh = score_thresh, iou_thresh
-
-    def model_input(self, patch:np.ndarray)->np.ndarray: raise NotImplementedError  # uint8 letterboxed patch → model input
-
-    def __call__(self, frame:np.ndarray)->list:
-        patch, inv = crop_patch(frame, letterbox_rect(*frame.shape[:2]), self.size)
-        raw, logits = self.runner(self.model_input(patch))
-        return [self.result(box, kps, score) for box, kps, score in
-                decode_ssd(raw[0], logits[0, :, 0], self.anchors, self.size, inv, self.score_thresh, self.iou_thresh)]
 
 class BlazeFaceDetector(SSDDetector):
     "MediaPipe's short-range face detector: frame (BGR) → faces in frame pixels, best first."
@@ -326,7 +189,6 @@ def build_reference_face(
 
 def reference_face(cache:Path|str|None=None)->np.ndarray:
     "The cached reference face (mm), built once from the astronaut photo with the face models."
-    from vtlab.gaze.facemodels import models_dir
     cache = Path(cache or models_dir('face_reference.npz'))
     if cache.is_file(): return np.load(cache)['reference']
     import skimage.data

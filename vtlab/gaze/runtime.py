@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from ..core import JsonConfig, data_dir, outputs_dir, write_json, atomic_write
 from ..profiling import FrameProfiler, usable_cores
-from .facemodels import ModelRunner, OnnxRunner, open_model, fetch_models, FACE_MODELS
+from ..vision.models import ModelRunner, OnnxRunner, open_model, fetch_models, FACE_MODELS
 from .face import (BlazeFaceDetector, FaceMesh, IrisLandmarks, FaceTracker, FaceObservation, HeadPose,
                              HeadPoseEstimator, CameraIntrinsics, FACE_CENTRE_POINTS, rotate_frame)
 from .geometry import normalize_face, denormalize_gaze, pitchyaw_to_vector, vector_to_pitchyaw

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..gaze.facemodels import ModelRunner, open_model
-from ..gaze.face import RotatedRect, SSDDetector, apply_affine, crop_patch, ssd_anchors
+from ..vision.models import ModelRunner, open_model
+from ..vision.crops import RotatedRect, apply_affine, crop_patch
+from ..vision.ssd import SSDDetector
 from .pipeline import HELD_OUT_SEED, NailDetection
 
 # %% auto #0

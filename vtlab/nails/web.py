@@ -12,14 +12,14 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 
 from ..core import atomic_write, outputs_dir, sha256_file, write_json, setup_logging
+from ..vision.framecode import FRAME_CODE_BITS, code_cell, draw_frame_code, read_frame_code
 import vtlab.nails as _nails_pkg
 
 # %% auto #0
-__all__ = ['WEBAPP_DIR', 'PASS2_BATCH', 'VENDOR', 'CONTENT_TYPES', 'MAX_POST_BYTES', 'CODE_BITS', 'CODE_BLOCK', 'RUNTIMES',
-           'fixed_onnx', 'models_dir', 'sink_transposes', 'prepare_models', 'prepare_baseline', 'NailsServer',
-           'start_server', 'serve_main', 'frame_code_blocks', 'decode_frame_code', 'write_coded_video', 'run_node_js',
-           'browser_frame_masks', 'score_browser_run', 'python_reference', 'chromium_args', 'run_page', 'bench_web',
-           'bench_web_main', 'demo_step']
+__all__ = ['WEBAPP_DIR', 'PASS2_BATCH', 'VENDOR', 'CONTENT_TYPES', 'MAX_POST_BYTES', 'RUNTIMES', 'fixed_onnx', 'models_dir',
+           'sink_transposes', 'prepare_models', 'prepare_baseline', 'NailsServer', 'start_server', 'serve_main',
+           'write_coded_video', 'run_node_js', 'browser_frame_masks', 'score_browser_run', 'python_reference',
+           'chromium_args', 'run_page', 'bench_web', 'bench_web_main', 'demo_step']
 
 # %% ../../nbs/37_nails.web.ipynb #e768f8d0
 WEBAPP_DIR = Path(_nails_pkg.__path__[0])/'webapp'  # the client, shipped as package data
@@ -427,20 +427,6 @@ def serve_main(argv:list[str]|None=None)->int:
     return 0
 
 # %% ../../nbs/37_nails.web.ipynb #51116034
-CODE_BITS, CODE_BLOCK = 12, 8
-
-def frame_code_blocks(index:int)->list[int]:
-    "The blocks' values (1 white, 0 black) that encode `index`."
-    if not 0 <= index < 2 ** CODE_BITS: raise ValueError(f'frame index {index} out of range 0..{2 ** CODE_BITS - 1}')
-    return [1] + [(index >> (CODE_BITS - 1 - b)) & 1 for b in range(CODE_BITS)] + [0]
-
-def decode_frame_code(rgb:np.ndarray)->int:
-    "Frame index from the corner code of an (H, W, 3) RGB frame, -1 when there is none (Python twin of the JS)."
-    B = CODE_BLOCK
-    lum = [float((rgb[2:B - 2, k * B + 2:(k + 1) * B - 2].astype(np.float64) @ [0.299, 0.587, 0.114]).mean()) for k in range(CODE_BITS + 2)]
-    if lum[0] < 160 or lum[-1] > 96 or any(96 < l < 160 for l in lum[1:-1]): return -1
-    return int(''.join('1' if l >= 128 else '0' for l in lum[1:-1]), 2)
-
 def write_coded_video(
     out_dir:Path|str,   # folder for hands.y4m, hands_labels.npz, hands_gt.json, video.json
     n_frames:int=90,    # clip length
@@ -450,13 +436,13 @@ def write_coded_video(
     "A synthetic hand clip for Chromium's fake camera, with a frame-index code in each frame; cached by its arguments."
     from vtlab.nails.synth import write_hand_video, SynthConfig
     out_dir = Path(out_dir)
-    meta = dict(n_frames=n_frames, seed=seed, fps=fps, code_bits=CODE_BITS, code_block=CODE_BLOCK, v=1)
+    meta = dict(n_frames=n_frames, seed=seed, fps=fps, code_bits=FRAME_CODE_BITS, v=2)
     info = out_dir/'video.json'
     if info.exists() and (out_dir/'hands.y4m').exists():
         old = json.loads(info.read_text())
         if old.get('meta') == meta: return {**old, **{k: Path(v) for k, v in old['paths'].items()}}
     res = write_hand_video(out_dir, n_frames, fps=fps, seed=seed, cfg=SynthConfig(), mp4=False)
-    W, H, B = res['width'], res['height'], CODE_BLOCK
+    W, H = res['width'], res['height']; c = code_cell(W); cw = (FRAME_CODE_BITS + 2) * c
     src = Path(res['y4m']); tmp = src.with_name('.hands.coded.tmp')
     with open(src, 'rb') as f, open(tmp, 'wb') as g:
         g.write(f.readline())
@@ -466,12 +452,12 @@ def write_coded_video(
             y = np.frombuffer(buf, np.uint8, W * H).reshape(H, W).copy()
             u = np.frombuffer(buf, np.uint8, W * H // 4, W * H).reshape(H // 2, W // 2).copy()
             v = np.frombuffer(buf, np.uint8, W * H // 4, W * H * 5 // 4).reshape(H // 2, W // 2).copy()
-            for k, bit in enumerate(frame_code_blocks(i)): y[0:B, k * B:(k + 1) * B] = 235 if bit else 16
-            u[0:B // 2, 0:(CODE_BITS + 2) * B // 2] = 128; v[0:B // 2, 0:(CODE_BITS + 2) * B // 2] = 128
+            draw_frame_code(y, i, levels=(16, 235))                 # video-range luma
+            u[:c // 2, :cw // 2] = 128; v[:c // 2, :cw // 2] = 128   # grey chroma, so the cells stay black and white
             g.write(y.tobytes() + u.tobytes() + v.tobytes())
     os.replace(tmp, src)
     paths = {k: str(res[k]) for k in ('y4m', 'labels', 'gt')}
-    out = dict(meta=meta, paths=paths, n_frames=n_frames, fps=fps, width=W, height=H, code_rect=[0, 0, (CODE_BITS + 2) * B, B])
+    out = dict(meta=meta, paths=paths, n_frames=n_frames, fps=fps, width=W, height=H, code_rect=[0, 0, cw, c])
     write_json(info, out)
     return {**out, **{k: Path(v) for k, v in paths.items()}}
 

@@ -16,16 +16,17 @@ import numpy as np
 from fastcore.basics import patch
 from ..core import atomic_write, data_dir, outputs_dir, write_json
 from .encode import split_nal_units   # the recorder's Annex-B splitter, shared
+from ..vision.framecode import FRAME_CODE_BITS, draw_frame_code, read_frame_code
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'FIXATION_S', 'SACCADE_S', 'SEGMENT_S', 'GAZE_FORMATS', 'IMU_HZ', 'DEG_PER_PX', 'EYE_EVENT_KEEPALIVE_S',
-           'FRAME_CODE_BITS', 'RTP_CLOCK', 'NTP_UNIX_OFFSET', 'PT_H264', 'PT_DATA', 'STREAM_ENCODINGS', 'STREAMS',
-           'fixation_target', 'gaze_path', 'gaze_values', 'gaze_payload', 'imu_values', 'imu_payload',
-           'eye_events_between', 'draw_frame_code', 'read_frame_code', 'render_scene', 'SceneClip', 'encode_clip',
-           'rtp_packet', 'h264_rtp_payloads', 'rtcp_sender_report', 'stream_sdp', 'status_components', 'NeonSim',
-           'NeonSimProcess', 'neon_sim_main', 'bench_neonsim', 'bench_main', 'demo_step']
+           'RTP_CLOCK', 'NTP_UNIX_OFFSET', 'PT_H264', 'PT_DATA', 'STREAM_ENCODINGS', 'STREAMS', 'fixation_target',
+           'gaze_path', 'gaze_values', 'gaze_payload', 'imu_values', 'imu_payload', 'eye_events_between',
+           'render_scene', 'SceneClip', 'encode_clip', 'rtp_packet', 'h264_rtp_payloads', 'rtcp_sender_report',
+           'stream_sdp', 'status_components', 'NeonSim', 'NeonSimProcess', 'neon_sim_main', 'bench_neonsim',
+           'bench_main', 'demo_step']
 
 # %% ../../nbs/20_pupil.neonsim.ipynb #8cf7c0ef
 FIXATION_S = 0.40  # fixation length; Neon's fixation detector reports fixations of a few hundred ms
@@ -168,27 +169,6 @@ def eye_events_between(
     return sorted((e for e in out if t_from <= e[0] < t_to), key=lambda e: e[0])
 
 # %% ../../nbs/20_pupil.neonsim.ipynb #c0abf9ab
-FRAME_CODE_BITS = 12
-
-def _code_cell(width:int)->int: return max(8, width // 80)
-
-def draw_frame_code(bgr:np.ndarray, code:int)->np.ndarray:
-    "Write `code` as `FRAME_CODE_BITS` black/white cells (MSB first) along the top-left edge, in place."
-    c = _code_cell(bgr.shape[1])
-    for b in range(FRAME_CODE_BITS):
-        bgr[:c, b * c:(b + 1) * c] = 255 if (code >> (FRAME_CODE_BITS - 1 - b)) & 1 else 0
-    return bgr
-
-def read_frame_code(
-    bgr:np.ndarray, # a decoded scene frame (BGR or gray), at the stand-in's resolution
-)->int: # the frame's index within the stand-in's loop
-    "Read the frame code written by `draw_frame_code` (samples each cell's centre)."
-    c = _code_cell(bgr.shape[1])
-    strip = bgr[:c, :FRAME_CODE_BITS * c]
-    g = strip if strip.ndim == 2 else strip.mean(axis=2)
-    bits = [g[c // 2, b * c + c // 4:b * c + 3 * c // 4].mean() > 127 for b in range(FRAME_CODE_BITS)]
-    return int(sum(int(v) << (FRAME_CODE_BITS - 1 - i) for i, v in enumerate(bits)))
-
 _BACKGROUNDS:dict = {}
 
 def _background(width:int, height:int)->np.ndarray:
@@ -237,7 +217,7 @@ class SceneClip:
 
 # %% ../../nbs/20_pupil.neonsim.ipynb #f427ec5b
 _CLIP_CACHE:dict = {}
-_CLIP_VERSION = 1  # bump when the scene or encoder settings change
+_CLIP_VERSION = 2  # bump when the scene or encoder settings change (2: start/stop cells in the frame code)
 
 def _frames_from_video(path:Path, n:int, width:int, height:int)->list[np.ndarray]:
     "Up to `n` BGR frames of a video file, resized to `width`×`height`."

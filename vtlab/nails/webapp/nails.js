@@ -219,16 +219,19 @@
     return keep;
   }
 
-  // Frame-index code that vtlab.nails.web.write_coded_video draws into the top-left corner of each test frame:
-  // CODE_BITS + 2 blocks of CODE_BLOCK² px: a white start block, the index MSB first, a black stop block.
-  const CODE_BITS = 12, CODE_BLOCK = 8;
+  // Frame-index code of vtlab.vision.framecode (drawn by vtlab.nails.web.write_coded_video into each test frame):
+  // CODE_BITS + 2 square cells along the top-left edge, max(8, W / 80) px each: a white start cell, the index MSB
+  // first, a black stop cell. Each cell is read over its middle half, with the Python reader's thresholds.
+  const CODE_BITS = 12;
+  const codeCell = (W) => Math.max(8, Math.floor(W / 80));
   function decodeFrameCode(rgba, W) {
+    const c = codeCell(W), q = Math.floor(c / 4);
     const lum = (bx) => {
       let s = 0;
-      for (let y = 2; y < CODE_BLOCK - 2; y++) for (let x = 2; x < CODE_BLOCK - 2; x++) {
-        const i = (y * W + bx * CODE_BLOCK + x) * 4; s += 0.299 * rgba[i] + 0.587 * rgba[i + 1] + 0.114 * rgba[i + 2];
+      for (let y = q; y < c - q; y++) for (let x = q; x < c - q; x++) {
+        const i = (y * W + bx * c + x) * 4; s += (rgba[i] + rgba[i + 1] + rgba[i + 2]) / 3;
       }
-      return s / ((CODE_BLOCK - 4) * (CODE_BLOCK - 4));
+      return s / ((c - 2 * q) * (c - 2 * q));
     };
     if (lum(0) < 160 || lum(CODE_BITS + 1) > 96) return -1;
     let v = 0;
@@ -244,7 +247,7 @@
   }
 
   const api = { DEFAULT_CONFIG, pass1InputSize, roundHalfEven, resizeBilinear, cropPatches, findPeaks, peaksToDetections,
-                mergeFingers, Smoother, AdaptiveResolution, pass1Detections, patchSides, pass2Keep, decodeFrameCode, CODE_BITS, CODE_BLOCK,
+                mergeFingers, Smoother, AdaptiveResolution, pass1Detections, patchSides, pass2Keep, decodeFrameCode, codeCell, CODE_BITS,
                 median, percentile };
   if (typeof module !== 'undefined' && module.exports) module.exports = api;
   root.VtlabNails = api;
