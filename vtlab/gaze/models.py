@@ -31,15 +31,17 @@ def crop_box(crop:tuple, height:int, width:int)->tuple[int, int, int, int]:
     return round(t * height), round(l * width), round(b * height), round(r * width)
 
 class GazePreprocess(nn.Module):
-    "uint8 (N, H, W, 3) BGR face patches → float (N, 3, S·h, S·w) RGB: cropped, resized and ImageNet-normalized."
+    "uint8 (N, H, W, 3) BGR face patches → float (N, 3, S·h, S·w) in `channel_order`: cropped, resized and normalized."
     def __init__(self,
                  input_size:int=224,            # S, the side the *whole* patch would be resized to
-                 mean:tuple=IMAGENET_MEAN,     # RGB mean of [0, 1] images
-                 std:tuple=IMAGENET_STD,       # RGB std of [0, 1] images
+                 mean:tuple=IMAGENET_MEAN,     # per-channel mean of [0, 1] values, in `channel_order`
+                 std:tuple=IMAGENET_STD,       # per-channel std, in `channel_order`
                  crop:tuple|None=None,         # (top, left, bottom, right) fractions of the patch to keep (None: all)
+                 channel_order:str='rgb',      # what the network sees: 'rgb' (the BGR patch is flipped) or 'bgr' (kept)
                 ):
         super().__init__()
-        self.input_size, self.crop = int(input_size), tuple(crop) if crop else None
+        if channel_order not in ('rgb', 'bgr'): raise ValueError(f"GazePreprocess: channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+        self.input_size, self.crop, self.channel_order = int(input_size), tuple(crop) if crop else None, channel_order
         std_t, mean_t = torch.tensor(std, dtype=torch.float32), torch.tensor(mean, dtype=torch.float32)
         self.register_buffer('scale', (1 / (255 * std_t)).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('shift', (-mean_t / std_t).view(1, 3, 1, 1), persistent=False)
@@ -56,7 +58,9 @@ class GazePreprocess(nn.Module):
         if self.crop is not None:                              # crop the uint8 patch first: less to convert
             y0, x0, y1, x1 = crop_box(self.crop, int(face_patch.shape[1]), int(face_patch.shape[2]))
             face_patch = face_patch[:, y0:y1, x0:x1]
-        x = face_patch.permute(0, 3, 1, 2).flip(1).float()    # NHWC BGR -> NCHW RGB (channels_last strides)
+        x = face_patch.permute(0, 3, 1, 2)                    # NHWC -> NCHW (channels_last strides)
+        if self.channel_order == 'rgb': x = x.flip(1)         # BGR -> RGB
+        x = x.float()
         hw = self.output_hw()
         if tuple(x.shape[-2:]) != hw:
             x = F.interpolate(x, size=hw, mode='bilinear', align_corners=False, antialias=True)
