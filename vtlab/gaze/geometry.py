@@ -340,6 +340,9 @@ PUBLISHED_CONTRACTS = {
     'mpiifacegaze': NormalizationContract(1600., 1000., 224, 'bgr', None, IMAGENET_MEAN[::-1], IMAGENET_STD[::-1],
         'eye_corners+mouth_corners', 'MPIIFaceGaze as normalized by ptgaze: normalized_camera_params/mpiifacegaze.yaml '
         '(224 px, f 1600), normalized_camera_distance 1.0 m, BGR with ImageNet mean/std in BGR order'),
+    'mpiifacegaze-gazehub': NormalizationContract(960., 600., 224, 'rgb', None, IMAGENET_MEAN, IMAGENET_STD,
+        'eye_corners+mouth_corners', 'MPIIFaceGaze as GazeHub (Cheng et al. 2021) normalizes it for L2CS-Net and MobileGaze: '
+        'data_processing_core.norm(newfocal=960, newdistance=600), 224 px, face centre of the six landmarks; RGB, ImageNet mean/std'),
     'gaze360': NormalizationContract(None, None, 448, 'rgb', None, IMAGENET_MEAN, IMAGENET_STD, 'face_box',
         'Gaze360 as L2CS-Net and MobileGaze take it: the face box resized to 448 px, RGB, ImageNet mean/std'),
 }
