@@ -15,7 +15,7 @@ from .face import CameraIntrinsics
 from .runtime import GazeModel, GazePipeline, default_gaze_model
 
 # %% auto #0
-__all__ = ['synth_config_for', 'closed_loop']
+__all__ = ['synth_config_for', 'closed_loop', 'heldout_patches', 'demo_step']
 
 # %% ../../nbs/19_gaze.closedloop.ipynb #208e07c7
 def synth_config_for(contract:NormalizationContract, **kw)->SynthConfig:
@@ -66,3 +66,55 @@ def _summary(gm:GazeModel, rt:list, tp:list, centre:list, n:int)->dict:
                 faces_found=int(np.isfinite(rt).sum()), runtime=_stats(rt), true_pose=_stats(tp),
                 face_centre_err_mm_median=float(np.median(centre)) if centre else None,
                 errors_runtime_deg=[round(x, 3) for x in rt], errors_true_pose_deg=[round(x, 3) for x in tp])
+
+# %% ../../nbs/19_gaze.closedloop.ipynb #072de7e9
+def heldout_patches(
+    model:GazeModel|Path|str|None=None, # the gaze model (default: `default_gaze_model()`)
+    n:int=300,                          # patches
+    subjects:int=6,                     # fresh people
+    seed:int=0,
+    **synth_kw,                         # passed to `synth_config_for` (e.g. randomize=True)
+)->dict:                                # mean / median / p95 angular error in degrees
+    "A model's error on normalized patches rendered at its own framing, of people no training run has seen."
+    from vtlab.gaze.synth import FaceRenderer, sample_subject, sample_conditions
+    gm = model if isinstance(model, GazeModel) else GazeModel(model or default_gaze_model())
+    cfg = synth_config_for(gm.contract, **synth_kw)
+    errs = []
+    for k in range(subjects):
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 4_000_000 + k]))
+        r, m = FaceRenderer(sample_subject(rng), cfg, rng), n // subjects
+        c = sample_conditions(rng, m, cfg)
+        patches = np.stack([r.render({key: v[i] for key, v in c.items()}) for i in range(m)])
+        errs += angular_error_deg(gm(patches), c['gaze']).tolist()
+    return _stats(errs)
+
+# %% ../../nbs/19_gaze.closedloop.ipynb #9ff9abc6
+def _video_latency(n_frames:int=150)->dict:
+    "The real-time loop (tracking on) on the astronaut video with the shipped model: samples and latency."
+    from vtlab.gaze.runtime import astronaut_video, FrameSource
+    from vtlab.vision.models import fetch_models, FACE_MODELS
+    fetch_models(FACE_MODELS, verbose=False)                  # a no-op once `vtlab_fetch_models` has run
+    video, truth = astronaut_video(n_frames=n_frames)
+    pipe = GazePipeline()
+    samples = list(pipe.run(FrameSource(video)))
+    rep = pipe.profiler.report()['phases']
+    return dict(frames=len(samples), with_face=sum(s.face for s in samples), expected_with_face=sum(m['in_view'] for m in truth),
+                end_to_end_p50_ms=rep['total']['p50_ms'], end_to_end_p95_ms=rep['total']['p95_ms'],
+                stages_p50_ms={k: v['p50_ms'] for k, v in rep.items() if k != 'total'})
+
+def demo_step(out_dir:Path)->dict:
+    "The shipped gaze model end to end: closed-loop accuracy on rendered frames, latency on the astronaut video."
+    import os
+    from vtlab.core import write_json
+    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+    cl = closed_loop(n=30, seed=0)
+    lat = _video_latency()
+    load = os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan')
+    res = dict(closed_loop={k: v for k, v in cl.items() if not k.startswith('errors_')}, video=lat, load_average=load)
+    write_json(out_dir/'gaze_realtime.json', res)
+    rt = cl['runtime']
+    res['headline'] = (f"shipped model, closed loop on {cl['faces_found']}/{cl['frames']} rendered frames: gaze error "
+                       f"median {rt['median_deg']:.2f}°, mean {rt['mean_deg']:.2f}° (network alone {cl['true_pose']['mean_deg']:.2f}°); "
+                       f"astronaut video {lat['with_face']}/{lat['expected_with_face']} faces, p50 {lat['end_to_end_p50_ms']:.1f} ms, "
+                       f"p95 {lat['end_to_end_p95_ms']:.1f} ms (load {load:.1f})")
+    return res

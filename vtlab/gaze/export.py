@@ -8,17 +8,14 @@ import argparse, json, logging, os, time
 from pathlib import Path
 
 import numpy as np
-import torch
-
 from ..core import write_json, data_dir as _data_dir
 from ..cli import CommandParser, UsageError, run_command, existing_file, existing_dir, output_file, int_in, positive_float
 from .geometry import NormalizationContract, resolve_contract
-from .models import GazeModel, GazeModelConfig, load_gaze_model, unwrap_model
 
 log = logging.getLogger('vtlab.gaze.export')
 
 # %% auto #0
-__all__ = ['log', 'real_patches', 'export_gaze_onnx', 'wiring_gaze_model', 'export_main']
+__all__ = ['log', 'real_patches', 'export_gaze_onnx', 'at_patch_size', 'wiring_gaze_model', 'export_main']
 
 # %% ../../nbs/15_gaze.export.ipynb #2cba13dc
 def real_patches(
@@ -35,38 +32,19 @@ def real_patches(
     if not path.is_file(): raise ValueError(f'{path}: file not found')
     with h5py.File(path, 'r') as f: return f['face_patch'][:n]
 
-def _max_abs_diff(sess, model:GazeModel, x:np.ndarray)->float:
+def _max_abs_diff(sess, model, x:np.ndarray)->float:
+    import torch
     with torch.no_grad(): ref = model(torch.from_numpy(x)).numpy()
     got = sess.run(None, {'face_patch': x})[0]
     if got.shape != ref.shape: raise ValueError(f'ONNX output shape {got.shape} differs from PyTorch {ref.shape}')
     return float(np.abs(got - ref).max())
 
-def export_gaze_onnx(
-    model:GazeModel|Path|str,     # a GazeModel, or a file `load_gaze_model` reads (.safetensors / checkpoint .pt)
-    out:Path|str,                 # the .onnx file to write
-    patches:np.ndarray|None=None, # real uint8 (N, H, W, 3) BGR patches for the parity check (recommended)
-    opset:int=18,                 # ONNX opset (>= 18 for the antialiased resize)
-    atol:float=1e-4,              # largest allowed |ONNX − PyTorch| on the [pitch, yaw] outputs (radians)
-    seed:int=0,                   # seeds the random patches
-    normalization:NormalizationContract|None=None, # stamps a model file saved before models carried their contract
-    metadata:dict|None=None,      # extra metadata_props (str → str)
-)->dict:                          # report: path, opset, max_abs_diff per check, sizes
-    "Export a gaze model to ONNX (uint8 BGR NHWC in, [pitch, yaw] out), refusing to write it unless ORT matches PyTorch."
-    import onnx, onnxruntime as ort
-    if opset < 18: raise ValueError(f'export_gaze_onnx: opset must be >= 18 (antialiased Resize), got {opset}')
-    src = str(model) if not isinstance(model, torch.nn.Module) else None
-    model = load_gaze_model(model, normalization=normalization) if src else unwrap_model(model)
-    model = model.float().cpu().eval()
+# %% ../../nbs/15_gaze.export.ipynb #3d8f626a
+def _export_checked(model, out:Path, checks:dict, opset:int, atol:float, metadata:dict|None)->dict:
+    "Export to a temporary file, stamp the metadata, check with ORT; rename into place only if every check passes."
+    import onnx, onnxruntime as ort, torch
     P = model.cfg.patch_size
-    out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f'.{out.stem}.{os.getpid()}.tmp.onnx')
-    rng = np.random.default_rng(seed)
-    checks = {f'random_batch{n}': rng.integers(0, 256, (n, P, P, 3), dtype=np.uint8) for n in (1, 5)}
-    if patches is not None:
-        if patches.dtype != np.uint8 or patches.ndim != 4 or patches.shape[1:] != (P, P, 3):
-            raise ValueError(f'export_gaze_onnx: real patches must be uint8 (N, {P}, {P}, 3), got {patches.dtype} {patches.shape}')
-        checks['real'] = np.ascontiguousarray(patches)
-    t0 = time.perf_counter()
     try:
         torch.onnx.export(model, (torch.from_numpy(checks['random_batch5'][:2]),), str(tmp), dynamo=True, opset_version=opset,
                           input_names=['face_patch'], output_names=['gaze_pitchyaw'],
@@ -90,6 +68,36 @@ def export_gaze_onnx(
     finally:
         tmp.unlink(missing_ok=True)
         for extra in tmp.parent.glob(tmp.name + '*'): extra.unlink(missing_ok=True)
+    return diffs
+
+# %% ../../nbs/15_gaze.export.ipynb #6919ffb8
+def export_gaze_onnx(
+    model:GazeModel|Path|str,     # a GazeModel, or a file `load_gaze_model` reads (.safetensors / checkpoint .pt)
+    out:Path|str,                 # the .onnx file to write
+    patches:np.ndarray|None=None, # real uint8 (N, H, W, 3) BGR patches for the parity check (recommended)
+    opset:int=18,                 # ONNX opset (>= 18 for the antialiased resize)
+    atol:float=1e-4,              # largest allowed |ONNX − PyTorch| on the [pitch, yaw] outputs (radians)
+    seed:int=0,                   # seeds the random patches
+    normalization:NormalizationContract|None=None, # stamps a model file saved before models carried their contract
+    metadata:dict|None=None,      # extra metadata_props (str → str)
+)->dict:                          # report: path, opset, max_abs_diff per check, sizes
+    "Export a gaze model to ONNX (uint8 BGR NHWC in, [pitch, yaw] out), refusing to write it unless ORT matches PyTorch."
+    import onnx, onnxruntime as ort, torch   # (torch here, not at import: `vtlab_export_gaze --help` stays fast)
+    from vtlab.gaze.models import load_gaze_model, unwrap_model
+    if opset < 18: raise ValueError(f'export_gaze_onnx: opset must be >= 18 (antialiased Resize), got {opset}')
+    src = str(model) if not isinstance(model, torch.nn.Module) else None
+    model = load_gaze_model(model, normalization=normalization) if src else unwrap_model(model)
+    model = model.float().cpu().eval()
+    P = model.cfg.patch_size
+    out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    checks = {f'random_batch{n}': rng.integers(0, 256, (n, P, P, 3), dtype=np.uint8) for n in (1, 5)}
+    if patches is not None:
+        if patches.dtype != np.uint8 or patches.ndim != 4 or patches.shape[1:] != (P, P, 3):
+            raise ValueError(f'export_gaze_onnx: real patches must be uint8 (N, {P}, {P}, 3), got {patches.dtype} {patches.shape}')
+        checks['real'] = np.ascontiguousarray(patches)
+    t0 = time.perf_counter()
+    diffs = _export_checked(model, out, checks, opset, atol, metadata)
     report = dict(onnx=str(out), source=src, opset=opset, atol=atol, max_abs_diff=diffs, passed=True,
                   input=dict(name='face_patch', dtype='uint8', shape=['batch', P, P, 3], channels='BGR'),
                   output=dict(name='gaze_pitchyaw', shape=['batch', 2], units='radians'),
@@ -97,10 +105,27 @@ def export_gaze_onnx(
     write_json(out.with_name(out.name + '.json'), report)   # x.onnx.json: x.json may be the model's config
     return report
 
+# %% ../../nbs/15_gaze.export.ipynb #ad1a4dfb
+def at_patch_size(
+    model,          # a `vtlab.gaze.models.GazeModel`
+    patch_px:int,   # the patch side the new model takes
+):                  # a new GazeModel with the same weights
+    "The same network fed `patch_px`-px patches of the same view, resized inside its graph to the size it was trained at."
+    import dataclasses
+    from vtlab.gaze.models import GazeModel
+    cfg = dataclasses.replace(model.cfg, normalization=model.cfg.normalization.scaled_to(patch_px))
+    m = GazeModel(cfg); m.load_state_dict(model.state_dict())
+    return m.eval()
+
 # %% ../../nbs/15_gaze.export.ipynb #f456cd40
-class _WiringModel(GazeModel):
+def _wiring_model(backbone:str):
     "A random-weight gaze model whose output stays within ±0.3 rad (±17°), so that it lands near the screen."
-    def forward(self, face_patch:torch.Tensor)->torch.Tensor: return 0.3 * torch.tanh(super().forward(face_patch))
+    import torch
+    from vtlab.gaze.models import GazeModel, GazeModelConfig
+    class Wiring(GazeModel):
+        def forward(self, face_patch): return 0.3 * torch.tanh(super().forward(face_patch))
+    torch.manual_seed(0)
+    return Wiring(GazeModelConfig(backbone=backbone)).eval()
 
 def wiring_gaze_model(
     path:Path|str|None=None,        # where to write (default data/models/gaze_wiring_<backbone>.onnx)
@@ -111,9 +136,7 @@ def wiring_gaze_model(
     if path.is_file():
         import onnx
         if any(p.key == 'vtlab.normalization' for p in onnx.load(str(path), load_external_data=False).metadata_props): return path
-    torch.manual_seed(0)
-    model = _WiringModel(GazeModelConfig(backbone=backbone)).eval()
-    export_gaze_onnx(model, path, metadata=dict(vtlab_wiring_only='true', vtlab_backbone=backbone))
+    export_gaze_onnx(_wiring_model(backbone), path, metadata=dict(vtlab_wiring_only='true', vtlab_backbone=backbone))
     path.with_name(path.name + '.json').unlink(missing_ok=True)
     return path
 
@@ -136,6 +159,7 @@ def _export(a)->int:
     if onnx_path.suffix != '.onnx': raise UsageError(f'--onnx {onnx_path}: expected a .onnx file name')
     try: contract = resolve_contract(a.normalization) if a.normalization else None
     except ValueError as e: raise UsageError(f'--normalization {e}') from None
+    from vtlab.gaze.models import load_gaze_model
     try: model = load_gaze_model(a.model, normalization=contract)
     except ValueError as e: raise UsageError(str(e)) from None
     try: patches = real_patches(a.data) if a.data else None

@@ -13,7 +13,7 @@ import numpy as np
 from ..core import JsonConfig
 
 # %% auto #0
-__all__ = ['NORMALIZATION_METADATA_KEY', 'IMAGENET_MEAN', 'IMAGENET_STD', 'FACE_CENTRES', 'PUBLISHED_CONTRACTS',
+__all__ = ['NORMALIZATION_METADATA_KEY', 'IMAGENET_MEAN', 'IMAGENET_STD', 'FACE_CENTRES', 'PUBLISHED_CONTRACTS', 'EYE_BAND',
            'pitchyaw_to_vector', 'vector_to_pitchyaw', 'angular_error_deg', 'as_rotation_matrix', 'head_pose_pitchyaw',
            'head_rotation_from_pitchyaw', 'NormalizedFace', 'normalization_matrices', 'normalize_face',
            'normalize_gaze', 'denormalize_gaze', 'NormalizationContract', 'vtlab_contract', 'resolve_contract']
@@ -346,6 +346,8 @@ PUBLISHED_CONTRACTS = {
     'gaze360': NormalizationContract(None, None, 448, 'rgb', None, IMAGENET_MEAN, IMAGENET_STD, 'face_box',
         'Gaze360 as L2CS-Net and MobileGaze take it: the face box resized to 448 px, RGB, ImageNet mean/std'),
 }
+
+EYE_BAND = (0.125, 0.04, 0.5, 0.96)  # (top, left, bottom, right) of a vtlab-framed face patch that holds both eyes
 
 def vtlab_contract(
     patch_px:int=224,              # side of the patches

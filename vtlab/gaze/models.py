@@ -9,20 +9,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from fastcore.basics import patch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..core import JsonConfig, atomic_write
-from .geometry import (NormalizationContract, IMAGENET_MEAN, IMAGENET_STD, vtlab_contract)
+from .geometry import (NormalizationContract, IMAGENET_MEAN, IMAGENET_STD, EYE_BAND, vtlab_contract)
 
 # %% auto #0
-__all__ = ['EYE_BAND', 'BACKBONES', 'GAZE_CNN_PRESETS', 'crop_box', 'GazePreprocess', 'GazeModelConfig', 'stamp_contract',
-           'load_state_file', 'GazeCNN', 'build_backbone', 'LightweightGazeNet', 'GazeModel', 'ScreenCalibrationMLP',
-           'save_gaze_model', 'unwrap_model', 'load_gaze_model']
+__all__ = ['BACKBONES', 'GAZE_CNN_PRESETS', 'crop_box', 'GazePreprocess', 'GazeModelConfig', 'stamp_contract', 'load_state_file',
+           'GazeCNN', 'build_backbone', 'LightweightGazeNet', 'GazeModel', 'ScreenCalibrationMLP', 'save_gaze_model',
+           'unwrap_model', 'load_gaze_model']
 
 # %% ../../nbs/12_gaze.models.ipynb #5ceb2e04
-EYE_BAND = (0.125, 0.04, 0.5, 0.96)  # (top, left, bottom, right) of the normalized face patch holding both eyes
-
 def crop_box(crop:tuple, height:int, width:int)->tuple[int, int, int, int]:
     "Pixel rows/columns `(y0, x0, y1, x1)` of a fractional `crop` box in a `height` × `width` patch."
     t, l, b, r = crop
@@ -156,6 +155,7 @@ GAZE_CNN_PRESETS = {  # name: (channels, strides) of the 3×3 conv-BN-ReLU layer
     'vtlab_cnn_w': ((32, 32, 64, 64, 96, 96, 128, 128), (2, 1, 2, 1, 2, 1, 2, 1)),  # wider, for the eye band
 }
 
+# %% ../../nbs/12_gaze.models.ipynb #319d78cb
 class GazeCNN(nn.Module):
     "vtlab's small plain CNN backbone ('vtlab_cnn*'): 3×3 conv-BN-ReLU blocks, four stride-2 stages, global pool."
     # Measured on vtlab's synthetic faces (64 px, batch 32, AdamW 2e-3, 2-core CPU): it reaches ~11° training
@@ -170,6 +170,7 @@ class GazeCNN(nn.Module):
         self.num_features = c
     def forward(self, x:torch.Tensor)->torch.Tensor: return self.features(x).mean((2, 3))
 
+# %% ../../nbs/12_gaze.models.ipynb #27245b24
 def build_backbone(cfg:GazeModelConfig)->nn.Module:
     "A timm feature extractor with global average pooling (`num_features` outputs), at `cfg`'s width."
     import timm
@@ -258,6 +259,7 @@ def unwrap_model(model:nn.Module)->nn.Module:
         elif hasattr(model, '_orig_mod'): model = model._orig_mod
         else: return model
 
+# %% ../../nbs/12_gaze.models.ipynb #0f4652fc
 def load_gaze_model(
     path:Path|str,         # `.safetensors` (config beside it or in its metadata) or a training checkpoint `.pt`
     map_location:str='cpu',
@@ -270,12 +272,14 @@ def load_gaze_model(
         from safetensors import safe_open
         from safetensors.torch import load_file
         side = path.with_suffix('.json')
+        try:
+            with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
+            sd = load_file(str(path), device=map_location)
+        except Exception as e: raise ValueError(f'{path}: not a readable safetensors file ({type(e).__name__}: {e})') from None
         if side.is_file(): cfg = GazeModelConfig.from_dict(_read_json(side), str(side), normalization)
         else:
-            with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
             if 'vtlab_gaze_config' not in meta: raise ValueError(f'{path}: no {side.name} beside it and no config in its metadata')
             cfg = GazeModelConfig.from_dict(json.loads(meta['vtlab_gaze_config']), str(path), normalization)
-        sd = load_file(str(path), device=map_location)
     else:
         ck = load_state_file(path)
         if 'model_config' not in ck or 'model' not in ck: raise ValueError(f"{path}: not a vtlab gaze checkpoint (keys: {sorted(ck)})")
