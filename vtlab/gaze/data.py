@@ -13,7 +13,8 @@ import torch
 from torch.utils.data import Dataset
 
 from ..core import outputs_dir, write_json, setup_logging
-from .geometry import vector_to_pitchyaw
+from .geometry import (vector_to_pitchyaw, NormalizationContract, NORMALIZATION_METADATA_KEY, IMAGENET_MEAN,
+                                 IMAGENET_STD, vtlab_contract)
 
 # %% auto #0
 __all__ = ['ETHXGazeDataset', 'GazeAugment', 'gaze360_to_pitchyaw', 'Gaze360Dataset', 'MPIIFaceGazeDataset',
@@ -56,6 +57,17 @@ def _sample_dict(patch:np.ndarray, gaze, has_gaze:bool, head, subject:str, index
     return {'face_patch': torch.from_numpy(patch), 'gaze_pitchyaw': torch.from_numpy(gaze), 'has_gaze': has_gaze,
             'head_pose': torch.from_numpy(head), 'subject': subject, 'index': index}
 
+# %% ../../nbs/11_gaze.data.ipynb #5fda5ff9
+def _file_contract(attrs, path:Path, patch_px:int)->NormalizationContract|None:
+    "The framing a subject file states in its attributes (vtlab's synthetic data does; the ETH-XGaze release does not)."
+    if NORMALIZATION_METADATA_KEY in attrs:
+        c = NormalizationContract.from_metadata({NORMALIZATION_METADATA_KEY: str(attrs[NORMALIZATION_METADATA_KEY])}, str(path))
+    elif 'focal_norm_px' in attrs:   # synthetic files written before the contract existed: vtlab's face centre and colours
+        c = vtlab_contract(patch_px, focal_norm_px=float(attrs['focal_norm_px']), distance_norm_mm=float(attrs.get('distance_norm_mm', 600.)))
+    else: return None
+    if c.patch_px != patch_px: raise ValueError(f"{path}: attributes describe {c.patch_px}-px patches but 'face_patch' holds {patch_px}-px ones")
+    return c
+
 # %% ../../nbs/11_gaze.data.ipynb #ce9f5b52
 class ETHXGazeDataset(Dataset):
     "ETH-XGaze HDF5 subject files (also `vtlab_synth_gaze` output) as uint8 BGR patches with [pitch, yaw] labels."
@@ -71,7 +83,7 @@ class ETHXGazeDataset(Dataset):
         self.transform, self.fast_decode = transform, fast_decode
         self.paths = [Path(p) for p in files] if files is not None else self._resolve(root, split, subjects)
         if not self.paths: raise ValueError(f'ETHXGazeDataset: no subject files ({root!r}, split={split!r})')
-        self.gaze, self.head, self.has_gaze, sizes = [], [], [], []
+        self.gaze, self.head, self.has_gaze, sizes, self._contracts = [], [], [], [], []
         for p in self.paths:
             with _open_h5(p) as f:
                 keys = sorted(f.keys())
@@ -80,6 +92,7 @@ class ETHXGazeDataset(Dataset):
                 if ds.ndim != 4 or ds.shape[-1] != 3 or ds.dtype != np.uint8:
                     raise ValueError(f"{p}: dataset 'face_patch' must be (N, H, W, 3) uint8 BGR, got {ds.shape} {ds.dtype}")
                 n = ds.shape[0]
+                self._contracts.append(_file_contract(f.attrs, p, ds.shape[1]))
                 if 'face_head_pose' not in f: raise ValueError(f"{p}: dataset 'face_head_pose' missing (keys: {', '.join(keys)})")
                 self.head.append(_check_labels(p, 'face_head_pose', f['face_head_pose'][()], n))
                 if 'face_gaze' in f:
@@ -143,6 +156,17 @@ class ETHXGazeDataset(Dataset):
         "Close this process's file handles (they reopen on the next sample)."
         for f in getattr(self, '_files', []): f.close()
         self._handles, self._files = None, []
+
+# %% ../../nbs/11_gaze.data.ipynb #4c8577b0
+@property
+def _contract(self:ETHXGazeDataset)->NormalizationContract|None:
+    "How the patches were made, from the files' attributes; None when they do not say (the ETH-XGaze release)."
+    c0 = self._contracts[0]
+    for p, c in zip(self.paths[1:], self._contracts[1:]):
+        if c != c0: raise ValueError(f'{p}: its patches were made differently from {self.paths[0].name} '
+                                     f'({c.describe() if c else "no attributes"} vs {c0.describe() if c0 else "no attributes"})')
+    return c0
+ETHXGazeDataset.contract = _contract
 
 # %% ../../nbs/11_gaze.data.ipynb #f3a1b412
 class GazeAugment:
@@ -229,6 +253,8 @@ class Gaze360Dataset(Dataset):
             keep &= np.rad2deg(np.arccos(np.clip(-gaze[:, 2] / np.linalg.norm(gaze, axis=1), -1, 1))) <= max_gaze_deg
         self.rows = np.nonzero(keep)[0]
         self.rec, self.pid, self.frame, self.pitchyaw = rec, pid, frame, pitchyaw
+        self.contract = NormalizationContract(None, None, patch_size, 'rgb', None, IMAGENET_MEAN, IMAGENET_STD, 'face_box',
+                                              f'Gaze360 head crops resized to {patch_size} px')
 
     def __len__(self)->int: return len(self.rows)
 
@@ -262,6 +288,8 @@ class MPIIFaceGazeDataset(Dataset):
         from scipy.io import loadmat
         self.root, self.transform = Path(root), transform
         self.patch_size, self.focal_norm, self.distance_norm = patch_size, focal_norm, distance_norm
+        self.contract = NormalizationContract(focal_norm * patch_size / 224, distance_norm, patch_size, 'rgb', None, IMAGENET_MEAN,
+                                              IMAGENET_STD, 'eye_corners+mouth_corners', 'MPIIFaceGaze frames normalized by vtlab')
         persons = sorted(p.name for p in self.root.glob('p[0-9][0-9]') if p.is_dir()) if persons is None else list(persons)
         if not persons: raise ValueError(f'{self.root}: no pXX folders')
         self.items, self.K = [], {}

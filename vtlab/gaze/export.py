@@ -10,13 +10,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..core import write_json, setup_logging
-from .models import GazeModel, load_gaze_model, unwrap_model
+from ..core import write_json, data_dir as _data_dir
+from ..cli import CommandParser, UsageError, run_command, existing_file, existing_dir, output_file, int_in, positive_float
+from .geometry import NormalizationContract, resolve_contract
+from .models import GazeModel, GazeModelConfig, load_gaze_model, unwrap_model
 
 log = logging.getLogger('vtlab.gaze.export')
 
 # %% auto #0
-__all__ = ['log', 'real_patches', 'export_gaze_onnx', 'export_main']
+__all__ = ['log', 'real_patches', 'export_gaze_onnx', 'wiring_gaze_model', 'export_main']
 
 # %% ../../nbs/15_gaze.export.ipynb #2cba13dc
 def real_patches(
@@ -46,12 +48,14 @@ def export_gaze_onnx(
     opset:int=18,                 # ONNX opset (>= 18 for the antialiased resize)
     atol:float=1e-4,              # largest allowed |ONNX − PyTorch| on the [pitch, yaw] outputs (radians)
     seed:int=0,                   # seeds the random patches
+    normalization:NormalizationContract|None=None, # stamps a model file saved before models carried their contract
+    metadata:dict|None=None,      # extra metadata_props (str → str)
 )->dict:                          # report: path, opset, max_abs_diff per check, sizes
     "Export a gaze model to ONNX (uint8 BGR NHWC in, [pitch, yaw] out), refusing to write it unless ORT matches PyTorch."
     import onnx, onnxruntime as ort
     if opset < 18: raise ValueError(f'export_gaze_onnx: opset must be >= 18 (antialiased Resize), got {opset}')
     src = str(model) if not isinstance(model, torch.nn.Module) else None
-    model = load_gaze_model(model) if src else unwrap_model(model)
+    model = load_gaze_model(model, normalization=normalization) if src else unwrap_model(model)
     model = model.float().cpu().eval()
     P = model.cfg.patch_size
     out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +74,8 @@ def export_gaze_onnx(
         m = onnx.load(str(tmp))
         onnx.checker.check_model(m)
         meta = dict(vtlab_gaze_config=json.dumps(model.cfg.to_dict()), input_format='uint8 NHWC BGR face patch',
-                    output_format='[pitch, yaw] radians, ETH-XGaze convention')
+                    output_format='[pitch, yaw] radians, ETH-XGaze convention', **model.cfg.normalization.to_metadata(),
+                    **(metadata or {}))
         for k, v in meta.items(): m.metadata_props.add(key=k, value=v)
         onnx.save(m, str(tmp))
         sess = ort.InferenceSession(str(tmp), providers=['CPUExecutionProvider'])
@@ -88,22 +93,56 @@ def export_gaze_onnx(
     report = dict(onnx=str(out), source=src, opset=opset, atol=atol, max_abs_diff=diffs, passed=True,
                   input=dict(name='face_patch', dtype='uint8', shape=['batch', P, P, 3], channels='BGR'),
                   output=dict(name='gaze_pitchyaw', shape=['batch', 2], units='radians'),
-                  model_config=model.cfg.to_dict(), bytes=out.stat().st_size, export_s=round(time.perf_counter() - t0, 2))
+                  model_config=model.cfg.to_dict(), normalization=model.cfg.normalization.describe(), bytes=out.stat().st_size, export_s=round(time.perf_counter() - t0, 2))
     write_json(out.with_name(out.name + '.json'), report)   # x.onnx.json: x.json may be the model's config
     return report
 
+# %% ../../nbs/15_gaze.export.ipynb #f456cd40
+class _WiringModel(GazeModel):
+    "A random-weight gaze model whose output stays within ±0.3 rad (±17°), so that it lands near the screen."
+    def forward(self, face_patch:torch.Tensor)->torch.Tensor: return 0.3 * torch.tanh(super().forward(face_patch))
+
+def wiring_gaze_model(
+    path:Path|str|None=None,        # where to write (default data/models/gaze_wiring_<backbone>.onnx)
+    backbone:str='mobilenetv2_050', # timm backbone name
+)->Path:
+    "Write (once) a random-weight gaze ONNX with vtlab's interface and contract, for wiring tests and latency only."
+    path = Path(path or _data_dir('models', f'gaze_wiring_{backbone}.onnx'))
+    if path.is_file():
+        import onnx
+        if any(p.key == 'vtlab.normalization' for p in onnx.load(str(path), load_external_data=False).metadata_props): return path
+    torch.manual_seed(0)
+    model = _WiringModel(GazeModelConfig(backbone=backbone)).eval()
+    export_gaze_onnx(model, path, metadata=dict(vtlab_wiring_only='true', vtlab_backbone=backbone))
+    path.with_name(path.name + '.json').unlink(missing_ok=True)
+    return path
+
 # %% ../../nbs/15_gaze.export.ipynb #826b8ddb
+def _export_parser()->CommandParser:
+    p = CommandParser('vtlab_export_gaze', 'Export a trained gaze model to ONNX with its preprocessing and normalization '
+                      'contract inside, after an ONNX Runtime parity check.')
+    p.add_argument('model', type=existing_file('.safetensors', '.pt'), help='model.safetensors or checkpoint.pt from vtlab_train_gaze')
+    p.add_argument('--onnx', type=output_file, metavar='FILE.onnx', help='the ONNX file to write (default: the model path with .onnx)')
+    p.add_argument('--out', dest='onnx', type=output_file, help=argparse.SUPPRESS)   # the flag's earlier name
+    p.add_argument('--data', type=existing_dir, metavar='DIR', help='dataset folder to take real patches from for the parity check')
+    p.add_argument('--normalization', metavar='NAME|FILE.json', help='stamp a model saved without a normalization contract: '
+                   'eth-xgaze, mpiifacegaze, gaze360 or a contract JSON file')
+    p.add_argument('--opset', type=int_in(18, 30), default=18, help='ONNX opset (18 is the first with antialiased Resize)')
+    p.add_argument('--atol', type=positive_float, default=1e-4, help='largest allowed |ONNX - PyTorch| difference, radians')
+    return p
+
+def _export(a)->int:
+    onnx_path = Path(a.onnx or a.model.with_suffix('.onnx'))
+    if onnx_path.suffix != '.onnx': raise UsageError(f'--onnx {onnx_path}: expected a .onnx file name')
+    try: contract = resolve_contract(a.normalization) if a.normalization else None
+    except ValueError as e: raise UsageError(f'--normalization {e}') from None
+    try: model = load_gaze_model(a.model, normalization=contract)
+    except ValueError as e: raise UsageError(str(e)) from None
+    try: patches = real_patches(a.data) if a.data else None
+    except (ValueError, OSError, KeyError) as e: raise UsageError(f'--data {a.data}: {e}') from None
+    rep = export_gaze_onnx(model, onnx_path, patches, a.opset, a.atol)
+    print(json.dumps({k: rep[k] for k in ('onnx', 'opset', 'max_abs_diff', 'normalization', 'bytes')}, indent=1))
+
 def export_main(argv:list[str]|None=None)->int:
     "Command-line entry point of `vtlab_export_gaze`."
-    p = argparse.ArgumentParser(prog='vtlab_export_gaze', description='Export a trained gaze model (model.safetensors or '
-                                'checkpoint.pt) to ONNX with the preprocessing inside, after an ONNX Runtime parity check.')
-    p.add_argument('model', type=Path, help='model.safetensors or checkpoint.pt from vtlab_train_gaze')
-    p.add_argument('--out', type=Path, required=True, help='the .onnx file to write (an .onnx.json report goes beside it)')
-    p.add_argument('--data', type=Path, help='dataset folder to take real patches from for the parity check')
-    p.add_argument('--opset', type=int, default=18)
-    p.add_argument('--atol', type=float, default=1e-4)
-    a = p.parse_args(argv)
-    setup_logging()
-    rep = export_gaze_onnx(a.model, a.out, real_patches(a.data) if a.data else None, a.opset, a.atol)
-    print(json.dumps({k: rep[k] for k in ('onnx', 'opset', 'max_abs_diff', 'bytes')}, indent=1))
-    return 0
+    return run_command(_export_parser(), _export, argv)

@@ -16,7 +16,7 @@ from ..core import JsonConfig
 __all__ = ['NORMALIZATION_METADATA_KEY', 'IMAGENET_MEAN', 'IMAGENET_STD', 'FACE_CENTRES', 'PUBLISHED_CONTRACTS',
            'pitchyaw_to_vector', 'vector_to_pitchyaw', 'angular_error_deg', 'as_rotation_matrix', 'head_pose_pitchyaw',
            'head_rotation_from_pitchyaw', 'NormalizedFace', 'normalization_matrices', 'normalize_face',
-           'normalize_gaze', 'denormalize_gaze', 'NormalizationContract', 'resolve_contract']
+           'normalize_gaze', 'denormalize_gaze', 'NormalizationContract', 'vtlab_contract', 'resolve_contract']
 
 # %% ../../nbs/10_gaze.geometry.ipynb #1ec9770b
 def _is_torch(x)->bool:
@@ -346,6 +346,18 @@ PUBLISHED_CONTRACTS = {
     'gaze360': NormalizationContract(None, None, 448, 'rgb', None, IMAGENET_MEAN, IMAGENET_STD, 'face_box',
         'Gaze360 as L2CS-Net and MobileGaze take it: the face box resized to 448 px, RGB, ImageNet mean/std'),
 }
+
+def vtlab_contract(
+    patch_px:int=224,              # side of the patches
+    zoom:float=1.0,                # focal multiplier over ETH-XGaze's framing (`vtlab_synth_gaze --zoom`)
+    crop:tuple|None=None,          # the part of the patch the network sees
+    focal_norm_px:float|None=None, # overrides 960·patch_px/224·zoom
+    distance_norm_mm:float=600.,
+)->NormalizationContract:
+    "vtlab's own framing (`vtlab_synth_gaze`: ETH-XGaze's virtual camera scaled to the patch) as vtlab networks read it."
+    f = focal_norm_px if focal_norm_px is not None else 960. * patch_px / 224. * zoom
+    return NormalizationContract(f, distance_norm_mm, patch_px, 'rgb', crop, IMAGENET_MEAN, IMAGENET_STD,
+                                 'eye_corners+mouth_corners', f'vtlab synthetic faces: f {f:.1f} px at {patch_px} px, {distance_norm_mm:g} mm')
 
 def resolve_contract(
     spec:str|Path, # a name in `PUBLISHED_CONTRACTS` or a JSON file holding a contract

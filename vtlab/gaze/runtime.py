@@ -13,16 +13,20 @@ import numpy as np
 from ..core import JsonConfig, data_dir, outputs_dir, write_json, atomic_write
 from ..profiling import FrameProfiler, usable_cores
 from ..vision.models import ModelRunner, OnnxRunner, open_model, fetch_models, FACE_MODELS
+from ..vision.crops import RotatedRect, crop_patch
 from .face import (BlazeFaceDetector, FaceMesh, IrisLandmarks, FaceTracker, FaceObservation, HeadPose,
-                             HeadPoseEstimator, CameraIntrinsics, FACE_CENTRE_POINTS, rotate_frame)
-from .geometry import normalize_face, denormalize_gaze, pitchyaw_to_vector, vector_to_pitchyaw
+                             HeadPoseEstimator, CameraIntrinsics, FACE_CENTRE_POINTS, RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS,
+                             rotate_frame)
+from .geometry import (normalize_face, denormalize_gaze, pitchyaw_to_vector, vector_to_pitchyaw,
+                                 NormalizationContract)
 from .screen import ScreenConfig, gaze_to_screen
 from .smoothing import Smoother, make_smoother
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'RECORD_KEYS', 'ASTRONAUT_FACE_CENTRE', 'BENCH_CONFIGS', 'Frame', 'FrameSource', 'GazeModel',
-           'wiring_gaze_model', 'default_gaze_model', 'GazeSample', 'StageClock', 'GazePipeline', 'astronaut_motion',
-           'astronaut_frame', 'astronaut_video', 'bench_gaze_runtime', 'format_bench', 'bench_main', 'demo_step']
+__all__ = ['IMAGE_SUFFIXES', 'RECORD_KEYS', 'NOSTRIL_POINTS', 'ASTRONAUT_FACE_CENTRE', 'BENCH_CONFIGS', 'Frame', 'FrameSource',
+           'GazeModel', 'default_gaze_model', 'GazeSample', 'StageClock', 'face_centre_offsets', 'GazePipeline',
+           'astronaut_motion', 'astronaut_frame', 'astronaut_video', 'bench_gaze_runtime', 'format_bench', 'bench_main',
+           'demo_step']
 
 # %% ../../nbs/17_gaze.runtime.ipynb #799c685d
 @dataclasses.dataclass
@@ -87,9 +91,9 @@ class FrameSource:
 
 # %% ../../nbs/17_gaze.runtime.ipynb #884a4b0f
 class GazeModel:
-    "Normalized face patch(es) (uint8 BGR, N×H×W×3) → gaze [pitch, yaw] in radians."
+    "Face patch(es) made under the model's contract (uint8 BGR, N×P×P×3) → gaze [pitch, yaw] in radians."
     def __init__(self,
-                 path:Path|str,            # an ONNX file from `vtlab_export_gaze` (or `wiring_gaze_model`)
+                 path:Path|str,            # an ONNX file from `vtlab_export_gaze`
                  threads:int|None=None,
                  provider:str='auto',      # ONNX Runtime provider: auto, cpu, cuda, coreml
                 ):
@@ -98,8 +102,12 @@ class GazeModel:
         shape = self.runner.input_shape
         if self.runner.input_dtype != np.uint8 or len(shape) != 4 or shape[3] != 3:
             raise ValueError(f'{self.path}: expected a uint8 NHWC BGR input, got {shape} {self.runner.input_dtype}')
-        self.patch_size = (int(shape[2]) if isinstance(shape[2], int) else 224, int(shape[1]) if isinstance(shape[1], int) else 224)
         meta = self._metadata()
+        self.contract:NormalizationContract = NormalizationContract.from_metadata(meta, str(self.path))
+        P = self.contract.patch_px
+        if any(isinstance(s, int) and s != P for s in shape[1:3]):
+            raise ValueError(f'{self.path}: the graph takes {shape[1]}x{shape[2]} patches but its contract says {P} px')
+        self.patch_size = (P, P)
         self.wiring_only = meta.get('vtlab_wiring_only') == 'true'
 
     def _metadata(self)->dict:
@@ -112,39 +120,12 @@ class GazeModel:
         return np.asarray(out, np.float64).reshape(len(patches), -1)[:, :2]
 
 # %% ../../nbs/17_gaze.runtime.ipynb #41edb87a
-def wiring_gaze_model(
-    path:Path|str|None=None,        # where to write (default data/models/gaze_wiring.onnx)
-    backbone:str='mobilenetv2_050', # timm backbone name
-)->Path:
-    "Write (once) a random-weight gaze ONNX with vtlab's interface, for wiring tests and latency only."
-    path = Path(path or data_dir('models', f'gaze_wiring_{backbone}.onnx'))
-    if path.is_file(): return path
-    import torch, onnx
-    from vtlab.gaze.models import GazeModel as TorchGazeModel, GazeModelConfig   # the training issue's network
-    class Wiring(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            torch.manual_seed(0)
-            self.model = TorchGazeModel(GazeModelConfig(backbone=backbone))
-        def forward(self, x):   # gaze within ±0.3 rad (±17°) so the wiring output lands near the screen
-            return 0.3 * torch.tanh(self.model(x))
-    tmp = path.with_suffix('.tmp.onnx'); path.parent.mkdir(parents=True, exist_ok=True)
-    import warnings
-    with warnings.catch_warnings():   # the tracer's notes about shape checks in the preprocessing
-        warnings.simplefilter('ignore')
-        torch.onnx.export(Wiring().eval(), torch.zeros(1, 224, 224, 3, dtype=torch.uint8), str(tmp), dynamo=False,
-                          input_names=['face_patch_bgr'], output_names=['gaze_pitchyaw'], dynamic_axes={'face_patch_bgr': {0: 'n'}})
-    m = onnx.load(str(tmp))
-    for k, v in dict(vtlab_wiring_only='true', vtlab_backbone=backbone).items():
-        m.metadata_props.add(key=k, value=v)
-    with atomic_write(path, 'wb') as f: f.write(m.SerializeToString())
-    tmp.unlink(missing_ok=True)
-    return path
-
 def default_gaze_model()->Path:
     "The trained model from `vtlab_train_gaze` if present (outputs/models/gaze_synth.onnx), else the wiring model."
     trained = outputs_dir('models', 'gaze_synth.onnx')
-    return trained if trained.is_file() else wiring_gaze_model()
+    if trained.is_file(): return trained
+    from vtlab.gaze.export import wiring_gaze_model   # builds it with torch, once
+    return wiring_gaze_model()
 
 # %% ../../nbs/17_gaze.runtime.ipynb #03cc09e8
 def _f(v, nd:int=4):
@@ -234,6 +215,15 @@ class StageClock:
 
     def new_frame(self)->None: self.times = {}
 
+# %% ../../nbs/17_gaze.runtime.ipynb #f4bf0423
+NOSTRIL_POINTS = (98, 327)   # face-mesh points at the nostril wings (dlib's 31 and 35, which ETH-XGaze uses)
+
+def face_centre_offsets(reference:np.ndarray)->dict[str, np.ndarray]:
+    "Each contract's face centre in the reference face's frame (mm; its origin is the head pose's translation)."
+    eyes = reference[list(RIGHT_EYE_CORNERS + LEFT_EYE_CORNERS)].mean(0)
+    return {'eye_corners+mouth_corners': reference[list(FACE_CENTRE_POINTS)].mean(0),
+            'eye_corners+nose': (eyes + reference[list(NOSTRIL_POINTS)].mean(0)) / 2}
+
 # %% ../../nbs/17_gaze.runtime.ipynb #e8300d8e
 class GazePipeline:
     "The real-time gaze loop: `process(frame, t)` → `GazeSample`."
@@ -261,6 +251,7 @@ class GazePipeline:
                                    redetect_every=redetect_every, policy=face_policy, profiler=self.clock)
         self.iris = IrisLandmarks(open_model('iris_landmark', threads=threads)) if iris else None
         self.head_pose = HeadPoseEstimator(head_pose)
+        self._centres = face_centre_offsets(self.head_pose.reference)
         self.screen = screen or ScreenConfig()
         self.camera, self.hfov_deg = camera, hfov_deg
         self.smoother = make_smoother(smoother) if isinstance(smoother, str) else smoother
@@ -308,11 +299,10 @@ class GazePipeline:
         s.head_pitch_deg, s.head_yaw_deg, s.head_roll_deg = (float(v) for v in hp.euler_deg)
         s.head_position_mm = _f(hp.translation_mm, 1)
         if hp.translation_mm[2] <= 0: return
-        with prof.measure('normalize'):
-            nf = normalize_face(frame, cam.matrix, hp.rotation, hp.translation_mm, patch_size=self.gaze_model.patch_size)
-        with prof.measure('gaze'): py_n = self.gaze_model(nf.patch)[0]
+        with prof.measure('normalize'): patch, R = self._patch(frame, cam, hp, obs)
+        with prof.measure('gaze'): py_n = self.gaze_model(patch)[0]
         with prof.measure('screen'):
-            g = denormalize_gaze(pitchyaw_to_vector(py_n), nf.R)
+            g = denormalize_gaze(pitchyaw_to_vector(py_n), R)
             s.gaze_pitch_norm, s.gaze_yaw_norm = float(py_n[0]), float(py_n[1])
             s.gaze_pitch, s.gaze_yaw = (float(v) for v in vector_to_pitchyaw(g))
             xy = self._map(s, hp, g, frame)
@@ -323,6 +313,16 @@ class GazePipeline:
         s.x_norm, s.y_norm = float(sm[0]), float(sm[1])
         s.raw_x_px, s.raw_y_px = (float(v) for v in self.screen.to_px(xy))
         s.x_px, s.y_px = (float(v) for v in self.screen.to_px(sm))
+
+    def _patch(self, frame, cam:CameraIntrinsics, hp:HeadPose, obs:FaceObservation)->tuple[np.ndarray, np.ndarray]:
+        "The model's input patch, made as its contract says, and the rotation from the camera to the patch's frame."
+        c, P = self.gaze_model.contract, self.gaze_model.patch_size[0]
+        if not c.virtual_camera:                      # a face-box crop: no virtual camera, gaze in the camera frame
+            x1, y1, x2, y2 = obs.box
+            return crop_patch(frame, RotatedRect((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1).square(), P)[0], np.eye(3)
+        centre = hp.translation_mm + hp.rotation @ self._centres[c.face_centre]
+        nf = normalize_face(frame, cam.matrix, hp.rotation, centre, c.focal_norm_px, c.distance_norm_mm, (P, P))
+        return nf.patch, nf.R
 
     def _map(self, s:GazeSample, hp:HeadPose, g:np.ndarray, frame:np.ndarray)->np.ndarray|None:
         "Normalized screen point: the personal calibration if one is loaded, else the ray–plane geometry."

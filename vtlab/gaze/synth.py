@@ -13,11 +13,13 @@ import cv2
 import numpy as np
 
 from ..core import JsonConfig, data_dir, write_json, setup_logging
-from .geometry import pitchyaw_to_vector, vector_to_pitchyaw, head_rotation_from_pitchyaw, angular_error_deg
+from .geometry import (pitchyaw_to_vector, vector_to_pitchyaw, head_rotation_from_pitchyaw, angular_error_deg,
+                                 NormalizationContract, vtlab_contract)
 
 # %% auto #0
-__all__ = ['SynthConfig', 'Subject', 'sample_subject', 'sample_conditions', 'FaceRenderer', 'subject_file', 'render_subject',
-           'mean_predictor_error', 'dataset_summary', 'generate_dataset', 'preview_grid', 'synth_main', 'demo_step']
+__all__ = ['SynthConfig', 'Subject', 'sample_subject', 'sample_conditions', 'FaceRenderer', 'sample_scene',
+           'render_camera_frames', 'subject_file', 'render_subject', 'mean_predictor_error', 'dataset_summary',
+           'generate_dataset', 'preview_grid', 'synth_main', 'demo_step']
 
 # %% ../../nbs/11a_gaze.synth.ipynb #6b22b58b
 @dataclass
@@ -34,6 +36,7 @@ class SynthConfig(JsonConfig):
     gaze_pitch_deg:float=30.     # gaze pitch uniform in ±this
     head_yaw_deg:float=25.       # head yaw uniform in ±this, independent of gaze
     head_pitch_deg:float=15.     # head pitch uniform in ±this
+    head_roll_deg:float=5.       # head roll left in the patch uniform in ±this (what a runtime's normalization leaves)
     eye_yaw_limit_deg:float=50.  # eye-in-head rotation limits (about the human oculomotor range): pairs beyond are redrawn
     eye_pitch_limit_deg:float=40.
     kappa_std_deg:float=0.       # per-subject kappa (optical − visual axis) std; 0 renders the visual axis
@@ -55,6 +58,11 @@ class SynthConfig(JsonConfig):
 
     @property
     def focal_px(self)->float: return 960. * self.size / 224. * self.zoom
+
+    @property
+    def contract(self)->NormalizationContract:
+        "How the patches are made (virtual camera, patch side, face centre), as a vtlab network reads them."
+        return vtlab_contract(self.size, self.zoom)
 
 # %% ../../nbs/11a_gaze.synth.ipynb #7e3548c8
 # Skin tones from light to dark (BGR), iris colours (brown, dark brown, hazel, green, blue, grey), hair colours.
@@ -159,7 +167,7 @@ def sample_conditions(
         noise=rng.uniform(1, max(cfg.noise_max, 1), n), blur=rng.uniform(0, cfg.blur_max_px, n) * s,
         pupil_mm=rng.uniform(1.3, 3.0, n), background=rng.uniform(20, 235, (n, 3)),
         clutter=rng.uniform(0, 1, (n, 3, 8)), cam_index=rng.integers(0, 18, n),
-        noise_offset=rng.integers(0, 256, n))
+        noise_offset=rng.integers(0, 256, n), roll=rng.uniform(-1, 1, n) * d(cfg.head_roll_deg))
 
 # %% ../../nbs/11a_gaze.synth.ipynb #cc77e38e
 _SHIFT = 4
@@ -173,6 +181,11 @@ def _col(c, k=1.0)->tuple:
     return tuple(float(min(255., max(0., v * k))) for v in c)
 
 def _unit(v): return v / np.sqrt((v * v).sum(-1, keepdims=True))
+
+def _roll(deg:float)->np.ndarray:
+    "Rotation about the head's own z axis (in-plane roll), as a right factor of a head rotation."
+    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.]])
 
 def _cross(a, b):
     "Cross product of 3-vectors (numpy's `cross` costs ~10x more on tiny arrays)."
@@ -201,9 +214,11 @@ class FaceRenderer:
         self.phi = np.linspace(0, 2 * np.pi, 28, endpoint=False)
         self.t = np.linspace(-1, 1, 15)
 
-    def _project(self, P_h, R, fc):
+    def _project(self, P_h, R, fc, K=None):
+        "Head-frame points → pixels of camera `K` (default: the normalized camera of the patch)."
         Pc = P_h @ R.T + fc
-        return self.f * Pc[:, :2] / Pc[:, 2:3] + self.c
+        if K is None: return self.f * Pc[:, :2] / Pc[:, 2:3] + self.c
+        return Pc[:, :2] / Pc[:, 2:3] * (K[0, 0], K[1, 1]) + (K[0, 2], K[1, 2])
 
     def _eye(self, side:int, target_h, cam_h, light_h, pupil_mm:float)->dict:
         "3-D points of one eye (head frame); `side` −1 is the subject's right eye (image left)."
@@ -235,57 +250,59 @@ class FaceRenderer:
                     collarette=plane + 0.5 * r_i * ring, pupil=plane + min(pupil_mm, 0.8 * r_i) * ring,
                     glint=glint[None], caruncle=caruncle[None])
 
-# %% ../../nbs/11a_gaze.synth.ipynb #18155a63
-def _render(self:FaceRenderer,
-            c:dict, # one sample's conditions (scalars/arrays from `sample_conditions`, indexed)
-           )->np.ndarray: # (size, size, 3) uint8 BGR face patch
-    "Render one face patch."
-    s, S, AA = self.s, self.size, cv2.LINE_AA
-    R = head_rotation_from_pitchyaw(c['head'])
-    fc = c['face_center']
+# %% ../../nbs/11a_gaze.synth.ipynb #114e8ff6
+def _layout(self:FaceRenderer, c:dict, R:np.ndarray, fc:np.ndarray, K:np.ndarray|None=None)->tuple[dict, list]:
+    "Pixel positions of the static face parts and of both eyes' parts, for head rotation `R` at face centre `fc`."
     g_cam = pitchyaw_to_vector(c['gaze'])
     target_h = R.T @ (g_cam * c['target_mm'])               # target relative to the face centre, head frame
     cam_h = R.T @ (-fc)
-    light_c = _unit(np.array([0.8 * c['light_xy'][0], 0.8 * c['light_xy'][1], -1.]))
-    light_h = R.T @ light_c
+    light_h = R.T @ _unit(np.array([0.8 * c['light_xy'][0], 0.8 * c['light_xy'][1], -1.]))
     eyes = [self._eye(side, target_h, cam_h, light_h, c['pupil_mm']) for side in (-1, 1)]
-    # one projection for everything
-    pts = [self._static] + [p for e in eyes for p in e.values()]
-    uv = self._project(np.concatenate(pts), R, fc)
+    pts = [self._static] + [p for e in eyes for p in e.values()]   # one projection for everything
+    uv = self._project(np.concatenate(pts), R, fc, K)
     static = {k: uv[sl] for k, sl in self._slices.items()}
     i, eyes_uv = len(self._static), []
     for e in eyes:
         d = {}
         for k, p in e.items(): d[k] = uv[i:i + len(p)]; i += len(p)
         eyes_uv.append(d)
+    return static, eyes_uv
+FaceRenderer._layout = _layout
 
-    wb = c['white_balance']
-    def C(bgr, k=1.0): return _col(np.multiply(bgr, wb), k)   # every colour goes through the white balance
-    img = np.empty((S, S, 3), np.uint8); img[:] = np.clip(c['background'] * wb, 0, 255).astype(np.uint8)
+# %% ../../nbs/11a_gaze.synth.ipynb #ddeb6837
+def _draw_face(self:FaceRenderer, img:np.ndarray, c:dict, static:dict, mm:float)->None:
+    "Background clutter, then neck, hair, face, brows and mouth, in place (`mm`: pixels per millimetre)."
+    s, AA, H, W = self.s, cv2.LINE_AA, img.shape[0], img.shape[1]
+    C = lambda bgr, k=1.0: _col(np.multiply(bgr, c['white_balance']), k)   # every colour goes through the white balance
+    img[:] = np.clip(c['background'] * c['white_balance'], 0, 255).astype(np.uint8)
     for k in range(3):                                      # background clutter: rectangles and ellipses
         q = c['clutter'][k]
-        ctr, ax = (q[1:3] * S), (q[3:5] * 0.35 + 0.05) * S
+        ctr, ax = (q[1:3] * (W, H)), (q[3:5] * 0.35 + 0.05) * (W, H)
         col = C(q[5:8] * 255)
         if q[0] < 0.5: cv2.rectangle(img, _fx(ctr - ax), _fx(ctr + ax), col, -1, AA, _SHIFT)
         else: cv2.ellipse(img, _fx(ctr), _fx(ax), float(q[0] * 360), 0, 360, col, -1, AA, _SHIFT)
-    skin = s.skin
     hull = lambda p: cv2.convexHull(_fx(p))
-    cv2.fillPoly(img, [hull(static['neck'])], C(skin, 0.78), AA, _SHIFT)
+    cv2.fillPoly(img, [hull(static['neck'])], C(s.skin, 0.78), AA, _SHIFT)
     cv2.fillPoly(img, [hull(static['head'])], C(s.hair), AA, _SHIFT)
-    cv2.fillPoly(img, [hull(static['face'])], C(skin), AA, _SHIFT)
-    for k in ('socket_r', 'socket_l'): cv2.fillPoly(img, [_fx(static[k])], C(skin, 0.9), AA, _SHIFT)
-    brow_px = max(1, int(round(s.brow_mm * self.px_per_mm)))
+    cv2.fillPoly(img, [hull(static['face'])], C(s.skin), AA, _SHIFT)
+    for k in ('socket_r', 'socket_l'): cv2.fillPoly(img, [_fx(static[k])], C(s.skin, 0.9), AA, _SHIFT)
+    brow_px = max(1, int(round(s.brow_mm * mm)))
     cv2.polylines(img, [_fx(static['brow_r']), _fx(static['brow_l'])], False, C(s.brow), brow_px, AA, _SHIFT)
     lips = np.concatenate([static['lip_upper'], static['lip_lower'][::-1]])
     cv2.fillPoly(img, [_fx(lips)], C(s.lips), AA, _SHIFT)
     cv2.polylines(img, [_fx(static['mouth_line'])], False, C(s.lips, 0.45), 1, AA, _SHIFT)
+FaceRenderer._draw_face = _draw_face
 
-    mm = self.px_per_mm
+# %% ../../nbs/11a_gaze.synth.ipynb #b6f3fe7e
+def _draw_eyes(self:FaceRenderer, img:np.ndarray, c:dict, eyes_uv:list, mm:float)->None:
+    "Both eyes, each composed in its own window and cut by the eyelid aperture, in place."
+    s, AA, H, W = self.s, cv2.LINE_AA, img.shape[0], img.shape[1]
+    C = lambda bgr, k=1.0: _col(np.multiply(bgr, c['white_balance']), k)
     for e in eyes_uv:
         ap = np.concatenate([e['upper'], e['lower'][::-1]])
         x0, y0 = np.floor(ap.min(0)).astype(int) - 2
         x1, y1 = np.ceil(ap.max(0)).astype(int) + 3
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, S), min(y1, S)
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, W), min(y1, H)
         if x1 - x0 < 2 or y1 - y0 < 2: continue
         off = np.array([x0, y0], float)
         fx = lambda p: _fx(p - off)
@@ -302,28 +319,122 @@ def _render(self:FaceRenderer,
         roi = img[y0:y1, x0:x1]
         m = mask[..., None].astype(np.uint16)
         roi[:] = ((layer * m + roi * (255 - m) + 127) // 255).astype(np.uint8)
-        cv2.polylines(img, [_fx(e['crease'])], False, C(skin, 0.72), 1, AA, _SHIFT)
-        cv2.polylines(img, [_fx(e['lower'])], False, C(skin, 0.78), 1, AA, _SHIFT)
+        cv2.polylines(img, [_fx(e['crease'])], False, C(s.skin, 0.72), 1, AA, _SHIFT)
+        cv2.polylines(img, [_fx(e['lower'])], False, C(s.skin, 0.78), 1, AA, _SHIFT)
         cv2.polylines(img, [_fx(e['upper'])], False, C(s.brow, 0.5), max(1, int(round(0.7 * mm))), AA, _SHIFT)
+FaceRenderer._draw_eyes = _draw_eyes
 
-    nose = static['nose']                                   # the side away from the light is shaded
-    lx = c['light_xy'][0]
+# %% ../../nbs/11a_gaze.synth.ipynb #2bb6d1e4
+def _draw_nose(self:FaceRenderer, img:np.ndarray, c:dict, static:dict, mm:float)->None:
+    "The nose, its side away from the light shaded, and the nostrils, in place."
+    AA, skin = cv2.LINE_AA, self.s.skin
+    C = lambda bgr, k=1.0: _col(np.multiply(bgr, c['white_balance']), k)
+    nose, lx = static['nose'], c['light_xy'][0]
     far = [1, 2, 4, 5] if lx < 0 else [0, 2, 3, 5]
     cv2.fillPoly(img, [_fx(nose[far])], C(skin, 1 - 0.25 * abs(lx) - 0.05), AA, _SHIFT)
     cv2.fillPoly(img, [_fx(nose[[3, 2, 4, 5]])], C(skin, 0.9), AA, _SHIFT)
     for k in (6, 7): cv2.circle(img, _fx(nose[k]), int(2.2 * mm * _ONE), C(skin, 0.35), -1, AA, _SHIFT)
 
+def _finish(img:np.ndarray, c:dict, X:np.ndarray, Y:np.ndarray, noise:np.ndarray, gain:np.ndarray, out:np.ndarray)->np.ndarray:
+    "Blur, a linear lighting ramp (`X`, `Y` in face units), sensor noise; into the float32 buffers `gain`, `out`."
     if c['blur'] > 0.2: img = cv2.GaussianBlur(img, (0, 0), float(c['blur']))
-    # lighting: a linear gain ramp toward the light (white balance is already in the colours), then noise,
-    # all in preallocated float32 buffers: this finishing pass is the renderer's largest cost
     lx, ly = c['light_xy'] * c['light_gain']
-    gain, out = self._gain, self._buf
-    np.multiply(self.X, np.float32(lx), out=gain); gain += np.float32(ly) * self.Y; gain += np.float32(c['ambient'])
+    np.multiply(X, np.float32(lx), out=gain); gain += np.float32(ly) * Y; gain += np.float32(c['ambient'])
     np.multiply(img, gain[..., None], out=out)
-    out += np.float32(c['noise']) * self.noise_bank[c['noise_offset']:c['noise_offset'] + S]
+    out += np.float32(c['noise']) * noise
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
+FaceRenderer._draw_nose = _draw_nose
 
+# %% ../../nbs/11a_gaze.synth.ipynb #18155a63
+def _render(self:FaceRenderer,
+            c:dict, # one sample's conditions (scalars/arrays from `sample_conditions`, indexed)
+           )->np.ndarray: # (size, size, 3) uint8 BGR face patch
+    "Render one normalized face patch."
+    # the finishing pass works in preallocated float32 buffers: it is the renderer's largest cost
+    R, S = head_rotation_from_pitchyaw(c['head']) @ _roll(np.degrees(c.get('roll', 0.))), self.size
+    static, eyes_uv = self._layout(c, R, c['face_center'])
+    img = np.empty((S, S, 3), np.uint8)
+    self._draw_face(img, c, static, self.px_per_mm)
+    self._draw_eyes(img, c, eyes_uv, self.px_per_mm)
+    self._draw_nose(img, c, static, self.px_per_mm)
+    noise = self.noise_bank[c['noise_offset']:c['noise_offset'] + S]
+    return _finish(img, c, self.X, self.Y, noise, self._gain, self._buf)
 FaceRenderer.render = _render
+
+# %% ../../nbs/11a_gaze.synth.ipynb #808be612
+def _render_view(self:FaceRenderer,
+                 c:dict,               # one sample's conditions; `gaze` in the camera frame
+                 R:np.ndarray,         # (3, 3) head rotation, head → camera
+                 fc:np.ndarray,        # (3,) face centre in camera coordinates, mm
+                 K:np.ndarray,         # (3, 3) camera intrinsics
+                 size_wh:tuple,        # (width, height) of the frame
+                 rng:np.random.Generator, # draws the sensor noise
+                )->np.ndarray:         # (height, width, 3) uint8 BGR frame
+    "Render the subject into a whole camera frame."
+    W, H = size_wh
+    static, eyes_uv = self._layout(c, R, fc, K)
+    mm = float(K[0, 0] / fc[2])                              # pixels per millimetre at the face
+    img = np.empty((H, W, 3), np.uint8)
+    self._draw_face(img, c, static, mm); self._draw_eyes(img, c, eyes_uv, mm); self._draw_nose(img, c, static, mm)
+    u = K @ fc; u = u[:2] / u[2]
+    X = np.clip((np.arange(W, dtype=np.float32) + 0.5 - u[0]) / (70 * mm), -1.5, 1.5)[None]
+    Y = np.clip((np.arange(H, dtype=np.float32) + 0.5 - u[1]) / (70 * mm), -1.5, 1.5)[:, None]
+    noise = rng.standard_normal((H, W, 3), dtype=np.float32)
+    return _finish(img, c, X, Y, noise, np.empty((H, W), np.float32), np.empty((H, W, 3), np.float32))
+FaceRenderer.render_view = _render_view
+
+# %% ../../nbs/11a_gaze.synth.ipynb #0ff249ea
+def sample_scene(
+    rng:np.random.Generator, # the frame's random stream
+    cfg:SynthConfig,         # gaze and head ranges (normalized frame) and imaging conditions
+    K:np.ndarray,            # (3, 3) camera intrinsics
+    size_wh:tuple,           # (width, height) of the frame
+    distance_mm:tuple=(450., 750.), # face centre distance range
+    roll_deg:float=8.,       # head roll uniform in ±this
+)->tuple[dict, dict]:        # (conditions for `render_view`, truth)
+    "Draw one camera scene: where the face is, how the head is turned, where the eyes look."
+    from vtlab.gaze.geometry import normalization_matrices, head_pose_pitchyaw
+    W, H = size_wh
+    z = rng.uniform(*distance_mm)
+    uv = np.array([rng.uniform(0.25, 0.75) * W, rng.uniform(0.3, 0.7) * H, 1.])
+    fc = z * np.linalg.solve(K, uv)
+    c = {k: v[0] for k, v in sample_conditions(rng, 1, cfg).items()}
+    look = normalization_matrices(K, np.eye(3), fc).R                # roll-free view of the face centre
+    hR = look.T @ head_rotation_from_pitchyaw(c['head']) @ _roll(rng.uniform(-roll_deg, roll_deg))
+    nf = normalization_matrices(K, hR, fc)
+    g_cam = nf.R.T @ pitchyaw_to_vector(c['gaze'])                   # the sampled gaze is in the face's normalized frame
+    truth = dict(gaze_cam=g_cam, gaze_norm=c['gaze'], head_norm=nf.head_pitchyaw, face_centre_mm=fc, head_rotation=hR,
+                 target_mm=float(c['target_mm']))
+    mm_patch = cfg.focal_px / 600.
+    c = dict(c, gaze=vector_to_pitchyaw(g_cam), blur=c['blur'] * K[0, 0] / z / mm_patch)
+    return c, truth
+
+# %% ../../nbs/11a_gaze.synth.ipynb #d9a98459
+def render_camera_frames(
+    n:int,                       # frames
+    cfg:SynthConfig|None=None,   # ranges and conditions (default `SynthConfig()`)
+    seed:int=0,                  # frames and subjects are drawn from this seed
+    subjects:int=6,              # distinct people, taking turns (none of them a training subject)
+    size_wh:tuple=(640, 480),    # frame size
+    hfov_deg:float=60.,          # the camera's horizontal field of view
+    **scene_kw,                  # passed to `sample_scene` (distance_mm, roll_deg)
+)->tuple[list, list, np.ndarray]: # frames (BGR uint8), per-frame truth, camera matrix K
+    "Render whole camera frames of synthetic people with known gaze, head pose and face position."
+    cfg = cfg or SynthConfig()
+    W, H = size_wh
+    f = W / 2 / np.tan(np.radians(hfov_deg) / 2)
+    K = np.array([[f, 0, W / 2], [0, f, H / 2], [0, 0, 1.]])
+    people = []
+    for k in range(subjects):   # streams no training run uses: dataset subjects draw from SeedSequence([seed, k])
+        r = np.random.default_rng(np.random.SeedSequence([seed, 1_000_000 + k]))
+        people.append(FaceRenderer(sample_subject(r, cfg.kappa_std_deg), cfg, r))
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 2_000_000]))
+    frames, truth = [], []
+    for i in range(n):
+        c, t = sample_scene(rng, cfg, K, size_wh, **scene_kw)
+        frames.append(people[i % subjects].render_view(c, t['head_rotation'], t['face_centre_mm'], K, size_wh, rng))
+        truth.append(dict(t, subject=i % subjects))
+    return frames, truth, K
 
 # %% ../../nbs/11a_gaze.synth.ipynb #fbc02dee
 def subject_file(k:int)->str: return f'subject{k:04d}.h5'
@@ -362,6 +473,7 @@ def render_subject(
             f.attrs['vtlab_synth_config'] = json.dumps(cfg.to_dict())
             f.attrs['vtlab_subject'] = json.dumps(dataclasses.asdict(subject))
             f.attrs['focal_norm_px'], f.attrs['distance_norm_mm'] = cfg.focal_px, 600.
+            for key, v in cfg.contract.to_metadata().items(): f.attrs[key] = v
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

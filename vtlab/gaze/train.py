@@ -16,15 +16,16 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from ..core import JsonConfig, atomic_write, outputs_dir, write_json, setup_logging, select_device, seed_everything
 from .models import GazeModel, GazeModelConfig, EYE_BAND, save_gaze_model, unwrap_model
+from .geometry import NormalizationContract, IMAGENET_MEAN, IMAGENET_STD, resolve_contract
 from .losses import angular_loss, angular_errors_deg, error_stats
 
 log = logging.getLogger('vtlab.gaze.train')
 
 # %% auto #0
 __all__ = ['log', 'METRIC_FIELDS', 'TrainConfig', 'parse_crop', 'Dist', 'init_distributed', 'EpochIndexSampler', 'SeededItems',
-           'warmup_cosine', 'get_rng_state', 'set_rng_state', 'make_datasets', 'make_loader', 'evaluate',
-           'save_checkpoint', 'load_checkpoint', 'write_metrics_csv', 'plot_curves', 'mean_predictor_deg', 'train_gaze',
-           'train_main', 'bench_gaze_train', 'bench_main', 'demo_step']
+           'warmup_cosine', 'get_rng_state', 'set_rng_state', 'make_datasets', 'make_loader', 'data_contract',
+           'evaluate', 'save_checkpoint', 'load_checkpoint', 'write_metrics_csv', 'plot_curves', 'mean_predictor_deg',
+           'train_gaze', 'train_main', 'bench_gaze_train', 'bench_main', 'demo_step']
 
 # %% ../../nbs/14_gaze.train.ipynb #224ce0c1
 @dataclass
@@ -38,7 +39,9 @@ class TrainConfig(JsonConfig):
     # model (see GazeModelConfig)
     backbone:str = 'mobilenetv2_050'
     width_mult:float = 0.0            # MobileNetV2 width; 0 takes it from the backbone name
-    input_size:int = 224              # network input side; patches are resized inside the model
+    input_size:int = 0                # side the patch is resized to inside the model; 0: the data's patch side
+    rescale:bool = False              # allow an input_size other than the data's patch side (an explicit resize)
+    normalization:str = ''            # how the data's patches were made when its files do not say: eth-xgaze, ..., or a .json
     hidden:int = 256
     dropout:float = 0.5
     pretrained_path:str = ''          # local ImageNet weights for the backbone ('' = random init; never downloaded)
@@ -76,9 +79,16 @@ class TrainConfig(JsonConfig):
         for k in ('epochs', 'batch_size', 'ckpt_every'):
             if getattr(self, k) < 1: raise ValueError(f'TrainConfig: {k} must be >= 1, got {getattr(self, k)}')
 
-    def model_config(self, patch_size:int)->GazeModelConfig:
-        return GazeModelConfig(self.backbone, self.width_mult or None, self.input_size, patch_size, self.hidden,
-                               self.dropout, self.pretrained_path or None, parse_crop(self.crop))
+    def model_config(self, data:NormalizationContract)->GazeModelConfig:
+        "The model for patches made under `data`: their virtual camera and side, vtlab's RGB/ImageNet graph, this run's crop."
+        P = data.patch_px
+        size = self.input_size or P
+        if size != P and not self.rescale:
+            raise ValueError(f"TrainConfig: input_size {size} differs from the data's {P}-px patches; pass --rescale to "
+                             f"resize them inside the model, or --input-size {P}")
+        contract = dataclasses.replace(data, crop=parse_crop(self.crop), channel_order='rgb', mean=IMAGENET_MEAN, std=IMAGENET_STD)
+        return GazeModelConfig(self.backbone, self.width_mult or None, size, self.hidden, self.dropout,
+                               self.pretrained_path or None, contract)
 
 def parse_crop(crop:str)->tuple|None:
     "`--crop` as a box: '' → None, 'eyes' → `EYE_BAND`, 'top,left,bottom,right' → those fractions."
@@ -195,6 +205,20 @@ def make_loader(ds:Dataset, cfg:TrainConfig, d:Dist, device:torch.device, train:
                       drop_last=train, num_workers=w, pin_memory=cfg.pin_memory and device.type == 'cuda',
                       persistent_workers=cfg.persistent_workers and w > 0, prefetch_factor=cfg.prefetch_factor if w else None)
 
+def data_contract(cfg:TrainConfig, train:Dataset, val:Dataset)->NormalizationContract:
+    "How the training and validation patches were made: the files' own statement, else `cfg.normalization`."
+    stated, given = train.contract, resolve_contract(cfg.normalization) if cfg.normalization else None
+    with h5py.File(train.paths[0], 'r') as f: P = int(f['face_patch'].shape[1])
+    if stated is None:
+        if given is None: raise ValueError(f"{train.paths[0]}: the files do not say how their {P}-px patches were made; pass "
+                                           "--normalization eth-xgaze|mpiifacegaze|gaze360|CONTRACT.json")
+        if given.patch_px != P: raise ValueError(f'--normalization {cfg.normalization}: describes {given.patch_px}-px patches, the data has {P}-px ones')
+        stated = given
+    elif given is not None and dataclasses.replace(given, source=stated.source) != stated:
+        raise ValueError(f'--normalization {cfg.normalization} ({given.describe()}) contradicts the data files ({stated.describe()})')
+    if val.contract not in (None, stated): raise ValueError(f'{val.paths[0]}: validation patches were made differently from the training ones')
+    return stated
+
 # %% ../../nbs/14_gaze.train.ipynb #9994c5f4
 @torch.no_grad()
 def evaluate(model:torch.nn.Module, loader:DataLoader, device:torch.device, d:Dist, amp_dtype=None)->dict:
@@ -278,8 +302,8 @@ def train_gaze(cfg:TrainConfig, resume:bool=False)->dict:
     ck = load_checkpoint(out/'checkpoint.pt') if resume else None
     seed_everything(cfg.seed)                 # same initial weights on every rank (DDP also broadcasts them)
     train_ds, val_ds = make_datasets(cfg)
-    with h5py.File(train_ds.paths[0], 'r') as f: patch_size = int(f['face_patch'].shape[1])
-    model = GazeModel(cfg.model_config(patch_size)).to(device)
+    model = GazeModel(cfg.model_config(data_contract(cfg, train_ds, val_ds))).to(device)
+    patch_size = model.cfg.patch_size
     if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, fused=device.type == 'cuda')
     train_dl, val_dl = make_loader(train_ds, cfg, d, device, True), make_loader(val_ds, cfg, d, device, False)
@@ -305,7 +329,7 @@ def train_gaze(cfg:TrainConfig, resume:bool=False)->dict:
         out.mkdir(parents=True, exist_ok=True)
         cfg.save(out/'config.json')
         log.info(f'{d.world} process(es) on {device}; {len(train_ds)} train / {len(val_ds)} val samples '
-                 f'({len(train_ds.subjects)} / {len(val_ds.subjects)} subjects), patch {patch_size}px -> {cfg.input_size}px, '
+                 f'({len(train_ds.subjects)} / {len(val_ds.subjects)} subjects), patch {patch_size}px -> {model.cfg.input_size}px, '
                  f'{steps_per_epoch} steps/epoch; predict-the-mean baseline {baseline:.2f} deg')
         if cfg.tensorboard:
             from torch.utils.tensorboard import SummaryWriter
@@ -435,13 +459,13 @@ def bench_gaze_train(
         tmpdir = tempfile.mkdtemp(prefix='vtlab_bench_gaze_train_')
         data_dir = Path(tmpdir)/'data'
         generate_dataset(SynthConfig(subjects=3, per_subject=max(256, batch_size * 4), size=input_size, val_subjects=1), data_dir)
-    cfg = TrainConfig(data_dir=str(data_dir), backbone=backbone, input_size=input_size, batch_size=batch_size,
+    cfg = TrainConfig(data_dir=str(data_dir), backbone=backbone, input_size=input_size, rescale=True, batch_size=batch_size,
                       num_workers=num_workers, progress=False, tensorboard=False)
     d, device = Dist(), select_device()
     train_ds, _ = make_datasets(cfg)
-    with h5py.File(train_ds.paths[0], 'r') as f: patch = int(f['face_patch'].shape[1])
     seed_everything(0)
-    model = GazeModel(cfg.model_config(patch)).to(device).to(memory_format=torch.channels_last)
+    model = GazeModel(cfg.model_config(data_contract(cfg, train_ds, train_ds))).to(device).to(memory_format=torch.channels_last)
+    patch = model.cfg.patch_size
     opt = torch.optim.AdamW(model.parameters(), 1e-4)
     loader = make_loader(train_ds, cfg, d, device, True)
     def batches():
