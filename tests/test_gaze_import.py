@@ -160,6 +160,16 @@ def import_and_run(ckpt:Path, out:Path, x:np.ndarray, *flags)->tuple[np.ndarray,
     assert sess.get_inputs()[0].type == 'tensor(uint8)' and sess.get_inputs()[0].shape[1:] == [x.shape[1], x.shape[2], 3]
     return sess.run(None, {sess.get_inputs()[0].name: x})[0], rep, dict(sess.get_modelmeta().custom_metadata_map)
 
+def runs_in_pipeline(onnx_path:Path, frames:int=2):
+    "The real-time loop takes the imported model as it is: a gaze for the astronaut's face, from the model's own contract."
+    pytest.importorskip('ai_edge_litert')
+    from vtlab.vision.models import fetch_models, FACE_MODELS
+    from vtlab.gaze.runtime import GazePipeline, astronaut_frame, astronaut_motion
+    fetch_models(FACE_MODELS, verbose=False)
+    pipe = GazePipeline(gaze_model=onnx_path, iris=False)
+    samples = [pipe.process(astronaut_frame(astronaut_motion(i, 100)), i / 30) for i in range(frames)]
+    assert all(s.face and s.gaze_pitch is not None and np.isfinite([s.gaze_pitch, s.gaze_yaw]).all() for s in samples), samples
+
 def check(name, got, expected, rep, meta, contract, atol=1e-4):
     from vtlab.gaze.geometry import NormalizationContract, PUBLISHED_CONTRACTS
     assert NormalizationContract.from_metadata(meta, name) == PUBLISHED_CONTRACTS[contract]
@@ -189,6 +199,7 @@ def test_eth_xgaze_epoch_24_ckpt(tmp_path):
     got, rep, meta = import_and_run(tmp_path/'epoch_24_ckpt.pth.tar', tmp_path/'out', x)
     assert rep['import_config']['layout'] == 'eth-xgaze' and rep['import_config']['arch'] == 'resnet50'
     check('eth-xgaze resnet50', got, expected, rep, meta, 'eth-xgaze')
+    runs_in_pipeline(Path(rep['onnx']))
 
 @pytest.mark.parametrize('arch,dataset,parallel', [('resnet50', 'gaze360', False), ('resnet18', 'mpiigaze', True)])
 def test_l2cs(tmp_path, arch, dataset, parallel):
@@ -202,6 +213,7 @@ def test_l2cs(tmp_path, arch, dataset, parallel):
     got, rep, meta = import_and_run(tmp_path/f'L2CSNet_{dataset}.pkl', tmp_path/'out', x)
     assert (rep['import_config']['arch'], rep['import_config']['training_set']) == (arch, dataset)
     check(f'l2cs {arch} {dataset}', got, expected, rep, meta, {'gaze360': 'gaze360', 'mpiigaze': 'mpiifacegaze-gazehub'}[dataset])
+    runs_in_pipeline(Path(rep['onnx']), frames=1)           # a face-box crop (gaze360) or a virtual camera (mpiigaze)
 
 @pytest.mark.parametrize('arch,dataset,saved', [('mobilenetv2', 'gaze360', 'best_model.pt'), ('resnet18', 'mpiigaze', 'checkpoint.ckpt')])
 def test_mobilegaze(tmp_path, arch, dataset, saved):
@@ -228,6 +240,7 @@ def test_ptgaze_mpiifacegaze(tmp_path):
     with torch.no_grad(): expected = ref(bgr_ptgaze(x)).numpy()             # gaze_estimator.py: [pitch, yaw] radians
     got, rep, meta = import_and_run(tmp_path/'mpiifacegaze_resnet_simple.pth', tmp_path/'out', x)
     check('ptgaze resnet_simple', got, expected, rep, meta, 'mpiifacegaze')
+    runs_in_pipeline(Path(rep['onnx']))                      # MPIIFaceGaze's face centre and virtual camera
 
 # ---- the conventions, on outputs one can reason about without a face ---------------------------------------
 
