@@ -14,7 +14,7 @@ from ..core import JsonConfig, data_dir, outputs_dir, write_json, atomic_write
 from ..profiling import FrameProfiler, usable_cores
 from ..vision.models import ModelRunner, OnnxRunner, open_model, fetch_models, FACE_MODELS
 from ..vision.crops import RotatedRect, crop_patch
-from .face import (BlazeFaceDetector, FaceMesh, IrisLandmarks, FaceTracker, FaceObservation, HeadPose,
+from .face import (BlazeFaceDetector, FaceMesh, IrisLandmarks, IrisTracker, FaceTracker, FaceObservation, HeadPose,
                              HeadPoseEstimator, CameraIntrinsics, FACE_CENTRE_POINTS, RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS,
                              rotate_frame)
 from .geometry import (normalize_face, denormalize_gaze, pitchyaw_to_vector, vector_to_pitchyaw,
@@ -236,6 +236,7 @@ class GazePipeline:
                  tracking:bool=True,                 # re-use landmarks between frames (False: detect every frame)
                  redetect_every:int=30,
                  iris:bool=True,                     # run the iris model (eye centres in the sample)
+                 concurrent_iris:bool=True,          # while tracking, the iris model runs beside the mesh on a second thread (False: after it)
                  head_pose:str='pnp',                # 'pnp' or 'rigid'
                  face_policy:str='largest',          # which face when several
                  screen_mapper=None,                 # a calibration `ScreenMapper` (`load_calibration`) or f(sample) → (x, y); None: ray–plane
@@ -249,7 +250,7 @@ class GazePipeline:
         self.tracker = FaceTracker(BlazeFaceDetector(open_model('face_detection_short_range', threads=threads)),
                                    FaceMesh(open_model('face_landmark', threads=threads)), tracking=tracking,
                                    redetect_every=redetect_every, policy=face_policy, profiler=self.clock)
-        self.iris = IrisLandmarks(open_model('iris_landmark', threads=threads)) if iris else None
+        self.iris = IrisTracker(IrisLandmarks(open_model('iris_landmark', threads=threads)), concurrent_iris) if iris else None
         self.head_pose = HeadPoseEstimator(head_pose)
         self._centres = face_centre_offsets(self.head_pose.reference)
         self.screen = screen or ScreenConfig()
@@ -277,8 +278,10 @@ class GazePipeline:
         s = GazeSample(t=t, frame_index=self._frame_index, face=False,
                        screen_px=[self.screen.width_px, self.screen.height_px])
         self._frame_index += 1
+        if self.iris is not None: self.iris.start(frame)   # on a second thread while the face is tracked
         obs = self.tracker(frame)
         if obs is not None: self._estimate(frame, obs, s)
+        if self.iris is not None: self._eyes(frame, obs, s)
         s.total_ms = (time.perf_counter() - t0) * 1e3
         self.profiler.record('total', s.total_ms); self.profiler.tick_frame()
         s.latency_ms = dict(self.clock.times)
@@ -291,9 +294,6 @@ class GazePipeline:
         prof = self.clock
         s.face, s.confidence, s.detected = True, obs.presence, obs.detection is not None
         s.face_box = _f(obs.box, 1)
-        if self.iris is not None:
-            with prof.measure('iris'): obs.eyes = self.iris(frame, obs.landmarks)
-            s.eye_centres_px = _f(obs.eyes.centres, 2)
         cam = self._camera_for(frame)
         with prof.measure('head_pose'): hp = self.head_pose(obs.landmarks, cam)
         s.head_pitch_deg, s.head_yaw_deg, s.head_roll_deg = (float(v) for v in hp.euler_deg)
@@ -313,6 +313,12 @@ class GazePipeline:
         s.x_norm, s.y_norm = float(sm[0]), float(sm[1])
         s.raw_x_px, s.raw_y_px = (float(v) for v in self.screen.to_px(xy))
         s.x_px, s.y_px = (float(v) for v in self.screen.to_px(sm))
+
+    def _eyes(self, frame, obs:FaceObservation|None, s:GazeSample)->None:
+        "The iris stage's result for this frame (started beside the mesh, or run now)."
+        if obs is None: self.iris.lost(); return
+        with self.clock.measure('iris'): obs.eyes = self.iris.finish(frame, obs.landmarks)
+        s.eye_centres_px = _f(obs.eyes.centres, 2)
 
     def _patch(self, frame, cam:CameraIntrinsics, hp:HeadPose, obs:FaceObservation)->tuple[np.ndarray, np.ndarray]:
         "The model's input patch, made as its contract says, and the rotation from the camera to the patch's frame."
