@@ -23,10 +23,9 @@ from .screen import ScreenConfig, gaze_to_screen
 from .smoothing import Smoother, make_smoother
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'RECORD_KEYS', 'NOSTRIL_POINTS', 'ASTRONAUT_FACE_CENTRE', 'BENCH_CONFIGS', 'Frame', 'FrameSource',
-           'GazeModel', 'default_gaze_model', 'GazeSample', 'StageClock', 'face_centre_offsets', 'GazePipeline',
-           'astronaut_motion', 'astronaut_frame', 'astronaut_video', 'bench_gaze_runtime', 'format_bench', 'bench_main',
-           'demo_step']
+__all__ = ['IMAGE_SUFFIXES', 'RECORD_KEYS', 'NOSTRIL_POINTS', 'ASTRONAUT_FACE_CENTRE', 'Frame', 'FrameSource', 'GazeModel',
+           'default_gaze_model', 'GazeSample', 'StageClock', 'face_centre_offsets', 'GazePipeline', 'astronaut_motion',
+           'astronaut_frame', 'astronaut_video', 'demo_step']
 
 # %% ../../nbs/17_gaze.runtime.ipynb #799c685d
 @dataclasses.dataclass
@@ -387,90 +386,6 @@ def astronaut_video(
     write_json(truth_path, dict(fps=fps, frames=truth))
     return path, truth
 
-# %% ../../nbs/17_gaze.runtime.ipynb #e30c34ce
-BENCH_CONFIGS = {
-    'tracking': dict(tracking=True, iris=True),
-    'no_tracking': dict(tracking=False, iris=True),
-    'tracking_no_iris': dict(tracking=True, iris=False),
-    'tracking_1thread': dict(tracking=True, iris=True, threads=1),
-}
-
-def _load_average()->list|None:
-    try: return [round(x, 2) for x in os.getloadavg()]
-    except (AttributeError, OSError): return None
-
-def bench_gaze_runtime(
-    n_frames:int=300,             # frames of the astronaut video
-    model:Path|str|None=None,     # gaze ONNX (default: trained model if present, else the wiring model)
-    configs:dict|None=None,       # name → GazePipeline kwargs (default `BENCH_CONFIGS`)
-    warmup:int=10,                # frames run before timing, per configuration
-)->dict:
-    "Time the gaze loop per stage and end to end on the astronaut video, with tracking on and off."
-    model = Path(model or default_gaze_model())
-    video, truth = astronaut_video(n_frames=n_frames)
-    t0 = time.perf_counter(); frames = [f for f in FrameSource(video)]
-    decode_ms = (time.perf_counter() - t0) * 1e3 / max(len(frames), 1)
-    out = dict(video=str(video), frames=len(frames), model=str(model), decode_ms_per_frame=decode_ms,
-               load_average_before=_load_average(), configs={})
-    for name, kw in (configs or BENCH_CONFIGS).items():
-        pipe = GazePipeline(gaze_model=GazeModel(model), **kw)
-        for f in frames[:warmup]: pipe.process(f.image, f.t)
-        pipe.profiler.reset(); pipe.tracker.reset(); pipe.tracker.detections = 0
-        t_start, samples, cpu_ms = time.perf_counter(), [], []
-        for f in frames:
-            c0 = time.thread_time_ns(); samples.append(pipe.process(f.image, f.t)); cpu_ms.append((time.thread_time_ns() - c0) / 1e6)
-        wall = time.perf_counter() - t_start
-        rep = pipe.profiler.report()['phases']
-        out['configs'][name] = dict(
-            kwargs=kw, throughput_fps=len(frames) / wall, detections=pipe.tracker.detections,
-            samples=len(samples), with_face=sum(s.face for s in samples),
-            end_to_end=dict(p50_ms=rep['total']['p50_ms'], p95_ms=rep['total']['p95_ms'], mean_ms=rep['total']['mean_ms']),
-            # CPU time of the loop's thread per frame: what a frame costs on a core of its own. Exact when every
-            # model runs on the calling thread (threads=1); ONNX Runtime's extra threads are not counted otherwise.
-            end_to_end_cpu=dict(p50_ms=float(np.percentile(cpu_ms, 50)), p95_ms=float(np.percentile(cpu_ms, 95))),
-            stages={k: dict(p50_ms=v['p50_ms'], p95_ms=v['p95_ms'], mean_ms=v['mean_ms'], count=v['count'])
-                    for k, v in rep.items() if k != 'total'})
-        out['wiring_model'] = pipe.gaze_model.wiring_only
-    d = out['configs']['tracking']['end_to_end'] if 'tracking' in out['configs'] else None
-    out['goal'] = dict(p50_ms=6.0, p95_ms=10.0)
-    if d: out['meets_goal'] = d['p50_ms'] <= 6.0 and d['p95_ms'] <= 10.0
-    if 'tracking' in out['configs'] and 'no_tracking' in out['configs']:
-        out['tracking_speedup_p50'] = out['configs']['no_tracking']['end_to_end']['p50_ms'] / out['configs']['tracking']['end_to_end']['p50_ms']
-    out['load_average_after'] = _load_average()
-    from vtlab.profiling import platform
-    out['platform'] = dict(machine=platform.machine(), python=platform.python_version(), cores=usable_cores())
-    return out
-
-def format_bench(res:dict)->str:
-    "The benchmark as a table: one row per stage, one column pair per configuration."
-    names = list(res['configs'])
-    stages = list(dict.fromkeys(k for c in res['configs'].values() for k in c['stages']))
-    head = f"{'stage':<12}" + ''.join(f'{n:>26}' for n in names)
-    lines = [head, f"{'':<12}" + ''.join(f"{'p50':>13}{'p95':>13}" for _ in names)]
-    for st in stages:
-        row = f'{st:<12}'
-        for n in names:
-            v = res['configs'][n]['stages'].get(st)
-            row += f"{v['p50_ms']:>13.2f}{v['p95_ms']:>13.2f}" if v else f"{'-':>13}{'-':>13}"
-        lines.append(row)
-    lines.append(f"{'end-to-end':<12}" + ''.join(f"{res['configs'][n]['end_to_end']['p50_ms']:>13.2f}{res['configs'][n]['end_to_end']['p95_ms']:>13.2f}" for n in names))
-    lines.append(f"{'e2e cpu':<12}" + ''.join(f"{res['configs'][n]['end_to_end_cpu']['p50_ms']:>13.2f}{res['configs'][n]['end_to_end_cpu']['p95_ms']:>13.2f}" for n in names))
-    lines.append(f"{'fps':<12}" + ''.join(f"{res['configs'][n]['throughput_fps']:>26.1f}" for n in names))
-    lines.append(f"{'detections':<12}" + ''.join(f"{res['configs'][n]['detections']:>26d}" for n in names))
-    return '\n'.join(lines)
-
-def bench_main(argv:list[str]|None=None)->int:
-    "Benchmark the real-time gaze loop on the astronaut video; write outputs/bench/gaze_runtime.json."
-    p = argparse.ArgumentParser(prog='vtlab_bench_gaze_runtime', description=bench_main.__doc__)
-    p.add_argument('--frames', type=int, default=300)
-    p.add_argument('--model', type=Path, default=None, help='gaze ONNX (default outputs/models/gaze_synth.onnx, else a wiring model)')
-    p.add_argument('--out', type=Path, default=None, help='JSON path (default outputs/bench/gaze_runtime.json)')
-    args = p.parse_args(argv)
-    res = bench_gaze_runtime(args.frames, args.model)
-    path = write_json(args.out or outputs_dir('bench', 'gaze_runtime.json'), res)
-    print(format_bench(res)); print(f"load average {res['load_average_before']} -> {res['load_average_after']}; wrote {path}")
-    return 0
-
 # %% ../../nbs/17_gaze.runtime.ipynb #b5c17e01
 def demo_step(out_dir:Path)->dict:
     "The real-time gaze loop on the astronaut video: every frame gives a sample; latency per stage."
@@ -488,7 +403,8 @@ def demo_step(out_dir:Path)->dict:
     roll0 = faces[0].head_roll_deg + truth[faces[0].frame_index]['angle_deg']
     roll_err = [abs(s.head_roll_deg + truth[s.frame_index]['angle_deg'] - roll0) for s in faces]
     trk = dict(p50_ms=rep['total']['p50_ms'], p95_ms=rep['total']['p95_ms'])
-    bench = bench_gaze_runtime(n_frames=100, model=model, configs={k: BENCH_CONFIGS[k] for k in ('tracking', 'no_tracking')})
+    from vtlab.gaze.runtime_bench import bench_gaze_runtime, BENCH_CONFIGS
+    bench = bench_gaze_runtime(n_frames=100, model=model, configs={k: BENCH_CONFIGS[k] for k in ('tracking', 'no_tracking')}, peer=False)
     write_json(out_dir/'gaze_runtime_bench.json', bench)
     model_kind = 'wiring model (random weights: gaze meaningless)' if pipe.gaze_model.wiring_only else f'model {model.name}'
     res = dict(frames=len(samples), samples=len(samples), with_face=len(faces),
