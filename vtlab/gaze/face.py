@@ -223,6 +223,7 @@ def build_reference_face(
     ref = (P + P[pair] * [-1, 1, 1]) / 2 * (eye_distance_mm / eye_px)
     return ref, pair
 
+# %% ../../nbs/17a_gaze.face.ipynb #58ca397a
 def reference_face(cache:Path|str|None=None)->np.ndarray:
     "The cached reference face (mm), built once from the astronaut photo with the face models."
     cache = Path(cache or models_dir('face_reference.npz'))
@@ -261,6 +262,7 @@ def umeyama(src:np.ndarray, dst:np.ndarray)->tuple[float, np.ndarray, np.ndarray
     s = float((D * np.diag(E)).sum() / ((src - ms) ** 2).sum())
     return s, R, md - s * R @ ms
 
+# %% ../../nbs/17a_gaze.face.ipynb #5a3916ff
 HEAD_POSE_METHODS = ('pnp', 'rigid')
 
 class HeadPoseEstimator:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['Validator', 'AsyncValidator', 'FixationEvent', 'DriftDetector', 'MoondreamValidator']
@@ -38,39 +39,44 @@ class AsyncValidator:
         self._thread = threading.Thread(target=self._work, daemon=True, name='vtlab-validator')
         self._thread.start()
 
-    def submit(self, frame:np.ndarray|None, sample:Any)->bool:
-        "Offer a frame and its sample; returns at once (True if queued)."
-        self._n += 1
-        if self._n % self.every: return False
-        d = sample.to_dict() if hasattr(sample, 'to_dict') else sample
-        item = (frame.copy() if (frame is not None and self.backend.needs_frame) else None, d)
-        try: self._q.put_nowait(item)
-        except queue.Full: self.dropped += 1; return False
-        self.submitted += 1
-        return True
+# %% ../../nbs/17d_gaze.validator.ipynb #c86a226e
+@patch
+def submit(self:AsyncValidator, frame:np.ndarray|None, sample:Any)->bool:
+    "Offer a frame and its sample; returns at once (True if queued)."
+    self._n += 1
+    if self._n % self.every: return False
+    d = sample.to_dict() if hasattr(sample, 'to_dict') else sample
+    item = (frame.copy() if (frame is not None and self.backend.needs_frame) else None, d)
+    try: self._q.put_nowait(item)
+    except queue.Full: self.dropped += 1; return False
+    self.submitted += 1
+    return True
 
-    def _work(self):
-        while True:
-            item = self._q.get()
-            if item is None: return
-            try:
-                res = self.backend.check(*item)
-                self.checked += 1
-                if res is not None:
-                    self.latest = res
-                    if self.on_result: self.on_result(res)
-            except Exception as e:                   # a validator must never take the loop down
-                self.errors += 1; self.last_error = f'{type(e).__name__}: {e}'
+@patch
+def _work(self:AsyncValidator):
+    while True:
+        item = self._q.get()
+        if item is None: return
+        try:
+            res = self.backend.check(*item)
+            self.checked += 1
+            if res is not None:
+                self.latest = res
+                if self.on_result: self.on_result(res)
+        except Exception as e:                   # a validator must never take the loop down
+            self.errors += 1; self.last_error = f'{type(e).__name__}: {e}'
 
-    def join(self, timeout:float=5.0)->None:
-        "Wait until the queue is empty and the worker idle (tests, shutdown)."
-        end = time.monotonic() + timeout
-        while (not self._q.empty() or self.checked + self.errors < self.submitted) and time.monotonic() < end: time.sleep(0.002)
+@patch
+def join(self:AsyncValidator, timeout:float=5.0)->None:
+    "Wait until the queue is empty and the worker idle (tests, shutdown)."
+    end = time.monotonic() + timeout
+    while (not self._q.empty() or self.checked + self.errors < self.submitted) and time.monotonic() < end: time.sleep(0.002)
 
-    def close(self)->None:
-        try: self._q.put(None, timeout=1)
-        except queue.Full: pass
-        self._thread.join(2)
+@patch
+def close(self:AsyncValidator)->None:
+    try: self._q.put(None, timeout=1)
+    except queue.Full: pass
+    self._thread.join(2)
 
 # %% ../../nbs/17d_gaze.validator.ipynb #3a313266
 @dataclasses.dataclass
@@ -101,24 +107,26 @@ class DriftDetector(Validator):
         "Record a fixation event (thread-safe; called from the UI or the calibration routine)."
         with self._lock: self._pending.append(event)
 
-    def check(self, frame, sample:dict)->dict|None:
-        if sample.get('face') and sample.get('x_norm') is not None:
-            self._samples.append((sample['t'], sample['x_norm'], sample['y_norm']))
-        if not self._samples: return None
-        now = self._samples[-1][0]
-        with self._lock:
-            ready = [e for e in self._pending if now >= e.t + self.window_s[1]]
-            self._pending = [e for e in self._pending if e not in ready]
-        for e in ready:
-            pts = np.array([(x, y) for t, x, y in self._samples if e.t + self.window_s[0] <= t <= e.t + self.window_s[1]])
-            if len(pts): self.offsets.append(np.median(pts, 0) - [e.x_norm, e.y_norm])
-        if not ready or len(self.offsets) < self.min_events: return None
-        off = np.array(self.offsets)
-        med, spread = np.median(off, 0), off.std(0)
-        drift = bool(np.linalg.norm(med) > self.threshold and np.linalg.norm(spread) < np.linalg.norm(med))
-        self.needs_recalibration, self.offset = drift, med
-        return dict(type='status', needs_recalibration=drift, offset_norm=[round(float(v), 4) for v in med],
-                    spread_norm=[round(float(v), 4) for v in spread], events=len(off))
+# %% ../../nbs/17d_gaze.validator.ipynb #d8887a3e
+@patch
+def check(self:DriftDetector, frame, sample:dict)->dict|None:
+    if sample.get('face') and sample.get('x_norm') is not None:
+        self._samples.append((sample['t'], sample['x_norm'], sample['y_norm']))
+    if not self._samples: return None
+    now = self._samples[-1][0]
+    with self._lock:
+        ready = [e for e in self._pending if now >= e.t + self.window_s[1]]
+        self._pending = [e for e in self._pending if e not in ready]
+    for e in ready:
+        pts = np.array([(x, y) for t, x, y in self._samples if e.t + self.window_s[0] <= t <= e.t + self.window_s[1]])
+        if len(pts): self.offsets.append(np.median(pts, 0) - [e.x_norm, e.y_norm])
+    if not ready or len(self.offsets) < self.min_events: return None
+    off = np.array(self.offsets)
+    med, spread = np.median(off, 0), off.std(0)
+    drift = bool(np.linalg.norm(med) > self.threshold and np.linalg.norm(spread) < np.linalg.norm(med))
+    self.needs_recalibration, self.offset = drift, med
+    return dict(type='status', needs_recalibration=drift, offset_norm=[round(float(v), 4) for v in med],
+                spread_norm=[round(float(v), 4) for v in spread], events=len(off))
 
 # %% ../../nbs/17d_gaze.validator.ipynb #6e308b3c
 class MoondreamValidator(Validator):
