@@ -110,3 +110,20 @@ def test_track_outside_the_checkout(tmp_path, model, video):
     assert p.returncode == 0, p.stderr[-3000:]
     assert sum(json.loads(l)['face'] for l in p.stdout.splitlines()) == 10
     assert not (work/'data').exists() and (cache/'vtlab'/'models'/'face_reference.npz').is_file()
+
+def test_track_ctrl_c_keeps_what_was_recorded(tmp_path, model):
+    "Ctrl-C mid-run: exit 130, one line saying so, every recorded sample a whole JSON line, the latency report written."
+    import signal, time
+    from vtlab.gaze.runtime import astronaut_video
+    long_video = astronaut_video(n_frames=300)[0]
+    p = subprocess.Popen([str(BIN/'vtlab_track'), '--source', str(long_video), '--model', str(model), '--out', str(tmp_path)],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    samples, t_end = tmp_path/'samples.jsonl', time.monotonic() + 300
+    while time.monotonic() < t_end and p.poll() is None and (not samples.is_file() or samples.stat().st_size < 20_000): time.sleep(0.2)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err[-2000:]
+    assert 'vtlab_track: interrupted' in err and 'Traceback' not in err
+    lines = samples.read_text().splitlines()
+    assert 5 <= len(lines) < 300 and [json.loads(l)['frame_index'] for l in lines] == list(range(len(lines)))
+    assert json.loads((tmp_path/'latency.json').read_text())['frames'] >= len(lines)
