@@ -74,6 +74,7 @@ def join(self:AsyncValidator, timeout:float=5.0)->None:
 
 @patch
 def close(self:AsyncValidator)->None:
+    "Stop the worker thread (what is queued is dropped)."
     try: self._q.put(None, timeout=1)
     except queue.Full: pass
     self._thread.join(2)
@@ -110,6 +111,7 @@ class DriftDetector(Validator):
 # %% ../../nbs/17d_gaze.validator.ipynb #d8887a3e
 @patch
 def check(self:DriftDetector, frame, sample:dict)->dict|None:
+    "Take a sample; once enough fixation events are resolved, report whether the estimates have drifted."
     if sample.get('face') and sample.get('x_norm') is not None:
         self._samples.append((sample['t'], sample['x_norm'], sample['y_norm']))
     if not self._samples: return None
