@@ -16,7 +16,7 @@ from ..core import JsonConfig, data_dir, outputs_dir, write_json, atomic_write
 from ..profiling import FrameProfiler, usable_cores
 from ..vision.models import ModelRunner, OnnxRunner, open_model, fetch_models, FACE_MODELS
 from ..vision.crops import RotatedRect, crop_patch
-from .face import (BlazeFaceDetector, FaceMesh, IrisLandmarks, FaceTracker, FaceObservation, HeadPose,
+from .face import (BlazeFaceDetector, FaceMesh, IrisLandmarks, IrisTracker, FaceTracker, FaceObservation, HeadPose,
                              HeadPoseEstimator, CameraIntrinsics, FACE_CENTRE_POINTS, RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS,
                              rotate_frame)
 from .geometry import (normalize_face, denormalize_gaze, pitchyaw_to_vector, vector_to_pitchyaw,
@@ -25,10 +25,9 @@ from .screen import ScreenConfig, gaze_to_screen
 from .smoothing import Smoother, make_smoother
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'SHIPPED_DIR', 'RECORD_KEYS', 'NOSTRIL_POINTS', 'ASTRONAUT_FACE_CENTRE', 'BENCH_CONFIGS', 'Frame',
-           'FrameSource', 'GazeModel', 'default_gaze_model', 'default_gaze_weights', 'resolve_gaze_model', 'GazeSample',
-           'StageClock', 'face_centre_offsets', 'GazePipeline', 'astronaut_motion', 'astronaut_frame',
-           'astronaut_video', 'bench_gaze_runtime', 'format_bench', 'bench_main']
+__all__ = ['IMAGE_SUFFIXES', 'SHIPPED_DIR', 'RECORD_KEYS', 'NOSTRIL_POINTS', 'ASTRONAUT_FACE_CENTRE', 'Frame', 'FrameSource',
+           'GazeModel', 'default_gaze_model', 'default_gaze_weights', 'resolve_gaze_model', 'GazeSample', 'StageClock',
+           'face_centre_offsets', 'GazePipeline', 'astronaut_motion', 'astronaut_frame', 'astronaut_video']
 
 # %% ../../nbs/17_gaze.runtime.ipynb #799c685d
 @dataclasses.dataclass
@@ -260,6 +259,7 @@ class GazePipeline:
                  tracking:bool=True,                 # re-use landmarks between frames (False: detect every frame)
                  redetect_every:int=30,
                  iris:bool=True,                     # run the iris model (eye centres in the sample)
+                 concurrent_iris:bool=True,          # while tracking, the iris model runs beside the mesh on a second thread (False: after it)
                  head_pose:str='pnp',                # 'pnp' or 'rigid'
                  face_policy:str='largest',          # which face when several
                  screen_mapper=None,                 # a calibration `ScreenMapper` (`load_calibration`) or f(sample) → (x, y); None: ray–plane
@@ -275,7 +275,7 @@ class GazePipeline:
         self.tracker = FaceTracker(BlazeFaceDetector(open_model('face_detection_short_range', threads=threads)),
                                    FaceMesh(open_model('face_landmark', threads=threads)), tracking=tracking,
                                    redetect_every=redetect_every, policy=face_policy, profiler=self.clock)
-        self.iris = IrisLandmarks(open_model('iris_landmark', threads=threads)) if iris else None
+        self.iris = IrisTracker(IrisLandmarks(open_model('iris_landmark', threads=threads)), concurrent_iris) if iris else None
         self.head_pose = HeadPoseEstimator(head_pose)
         self._centres = face_centre_offsets(self.head_pose.reference)
         self.screen = screen or ScreenConfig()
@@ -309,8 +309,10 @@ def process(self:GazePipeline, frame:np.ndarray, t:float|None=None)->GazeSample:
                    screen_px=[self.screen.width_px, self.screen.height_px])
     self._frame_index += 1
     self.last_patch = self.last_R = None
+    if self.iris is not None: self.iris.start(frame)   # on a second thread while the face is tracked
     obs = self.tracker(frame)
     if obs is not None: self._estimate(frame, obs, s)
+    if self.iris is not None: self._eyes(frame, obs, s)
     s.total_ms = (time.perf_counter() - t0) * 1e3
     self.profiler.record('total', s.total_ms); self.profiler.tick_frame()
     s.latency_ms = dict(self.clock.times)
@@ -325,9 +327,6 @@ def _estimate(self:GazePipeline, frame, obs:FaceObservation, s:GazeSample)->None
     prof = self.clock
     s.face, s.confidence, s.detected = True, obs.presence, obs.detection is not None
     s.face_box = _f(obs.box, 1)
-    if self.iris is not None:
-        with prof.measure('iris'): obs.eyes = self.iris(frame, obs.landmarks)
-        s.eye_centres_px = _f(obs.eyes.centres, 2)
     cam = self._camera_for(frame)
     with prof.measure('head_pose'): hp = self.head_pose(obs.landmarks, cam)
     s.head_pitch_deg, s.head_yaw_deg, s.head_roll_deg = (float(v) for v in hp.euler_deg)
@@ -349,6 +348,7 @@ def _estimate(self:GazePipeline, frame, obs:FaceObservation, s:GazeSample)->None
     s.raw_x_px, s.raw_y_px = (float(v) for v in self.screen.to_px(xy))
     s.x_px, s.y_px = (float(v) for v in self.screen.to_px(sm))
 
+# %% ../../nbs/17_gaze.runtime.ipynb #285baed9
 @patch
 def _patch(self:GazePipeline, frame, cam:CameraIntrinsics, hp:HeadPose, obs:FaceObservation)->tuple[np.ndarray, np.ndarray]:
     "The model's input patch, made as its contract says, and the rotation from the camera to the patch's frame."
@@ -359,6 +359,13 @@ def _patch(self:GazePipeline, frame, cam:CameraIntrinsics, hp:HeadPose, obs:Face
     centre = hp.translation_mm + hp.rotation @ self._centres[c.face_centre]
     nf = normalize_face(frame, cam.matrix, hp.rotation, centre, c.focal_norm_px, c.distance_norm_mm, (P, P))
     return nf.patch, nf.R
+
+@patch
+def _eyes(self:GazePipeline, frame, obs:FaceObservation|None, s:GazeSample)->None:
+    "The iris stage's result for this frame (started beside the mesh, or run now)."
+    if obs is None: self.iris.lost(); return
+    with self.clock.measure('iris'): obs.eyes = self.iris.finish(frame, obs.landmarks)
+    s.eye_centres_px = _f(obs.eyes.centres, 2)
 
 # %% ../../nbs/17_gaze.runtime.ipynb #dd8a2c98
 @patch
@@ -419,87 +426,3 @@ def astronaut_video(
     w.release(); os.replace(tmp, path)
     write_json(truth_path, dict(fps=fps, frames=truth))
     return path, truth
-
-# %% ../../nbs/17_gaze.runtime.ipynb #e30c34ce
-BENCH_CONFIGS = {
-    'tracking': dict(tracking=True, iris=True),
-    'no_tracking': dict(tracking=False, iris=True),
-    'tracking_no_iris': dict(tracking=True, iris=False),
-    'tracking_1thread': dict(tracking=True, iris=True, threads=1),
-}
-
-def _load_average()->list|None:
-    try: return [round(x, 2) for x in os.getloadavg()]
-    except (AttributeError, OSError): return None
-
-def bench_gaze_runtime(
-    n_frames:int=300,             # frames of the astronaut video
-    model:Path|str|None=None,     # gaze ONNX (default: trained model if present, else the wiring model)
-    configs:dict|None=None,       # name → GazePipeline kwargs (default `BENCH_CONFIGS`)
-    warmup:int=10,                # frames run before timing, per configuration
-)->dict:
-    "Time the gaze loop per stage and end to end on the astronaut video, with tracking on and off."
-    model = Path(model or default_gaze_model())
-    video, truth = astronaut_video(n_frames=n_frames)
-    t0 = time.perf_counter(); frames = [f for f in FrameSource(video)]
-    decode_ms = (time.perf_counter() - t0) * 1e3 / max(len(frames), 1)
-    out = dict(video=str(video), frames=len(frames), model=str(model), decode_ms_per_frame=decode_ms,
-               load_average_before=_load_average(), configs={})
-    for name, kw in (configs or BENCH_CONFIGS).items():
-        pipe = GazePipeline(gaze_model=GazeModel(model), **kw)
-        for f in frames[:warmup]: pipe.process(f.image, f.t)
-        pipe.profiler.reset(); pipe.tracker.reset(); pipe.tracker.detections = 0
-        t_start, samples, cpu_ms = time.perf_counter(), [], []
-        for f in frames:
-            c0 = time.thread_time_ns(); samples.append(pipe.process(f.image, f.t)); cpu_ms.append((time.thread_time_ns() - c0) / 1e6)
-        wall = time.perf_counter() - t_start
-        rep = pipe.profiler.report()['phases']
-        out['configs'][name] = dict(
-            kwargs=kw, throughput_fps=len(frames) / wall, detections=pipe.tracker.detections,
-            samples=len(samples), with_face=sum(s.face for s in samples),
-            end_to_end=dict(p50_ms=rep['total']['p50_ms'], p95_ms=rep['total']['p95_ms'], mean_ms=rep['total']['mean_ms']),
-            # CPU time of the loop's thread per frame: what a frame costs on a core of its own. Exact when every
-            # model runs on the calling thread (threads=1); ONNX Runtime's extra threads are not counted otherwise.
-            end_to_end_cpu=dict(p50_ms=float(np.percentile(cpu_ms, 50)), p95_ms=float(np.percentile(cpu_ms, 95))),
-            stages={k: dict(p50_ms=v['p50_ms'], p95_ms=v['p95_ms'], mean_ms=v['mean_ms'], count=v['count'])
-                    for k, v in rep.items() if k != 'total'})
-        out['wiring_model'] = pipe.gaze_model.wiring_only
-    d = out['configs']['tracking']['end_to_end'] if 'tracking' in out['configs'] else None
-    out['goal'] = dict(p50_ms=6.0, p95_ms=10.0)
-    if d: out['meets_goal'] = d['p50_ms'] <= 6.0 and d['p95_ms'] <= 10.0
-    if 'tracking' in out['configs'] and 'no_tracking' in out['configs']:
-        out['tracking_speedup_p50'] = out['configs']['no_tracking']['end_to_end']['p50_ms'] / out['configs']['tracking']['end_to_end']['p50_ms']
-    out['load_average_after'] = _load_average()
-    from vtlab.profiling import platform
-    out['platform'] = dict(machine=platform.machine(), python=platform.python_version(), cores=usable_cores())
-    return out
-
-def format_bench(res:dict)->str:
-    "The benchmark as a table: one row per stage, one column pair per configuration."
-    names = list(res['configs'])
-    stages = list(dict.fromkeys(k for c in res['configs'].values() for k in c['stages']))
-    head = f"{'stage':<12}" + ''.join(f'{n:>26}' for n in names)
-    lines = [head, f"{'':<12}" + ''.join(f"{'p50':>13}{'p95':>13}" for _ in names)]
-    for st in stages:
-        row = f'{st:<12}'
-        for n in names:
-            v = res['configs'][n]['stages'].get(st)
-            row += f"{v['p50_ms']:>13.2f}{v['p95_ms']:>13.2f}" if v else f"{'-':>13}{'-':>13}"
-        lines.append(row)
-    lines.append(f"{'end-to-end':<12}" + ''.join(f"{res['configs'][n]['end_to_end']['p50_ms']:>13.2f}{res['configs'][n]['end_to_end']['p95_ms']:>13.2f}" for n in names))
-    lines.append(f"{'e2e cpu':<12}" + ''.join(f"{res['configs'][n]['end_to_end_cpu']['p50_ms']:>13.2f}{res['configs'][n]['end_to_end_cpu']['p95_ms']:>13.2f}" for n in names))
-    lines.append(f"{'fps':<12}" + ''.join(f"{res['configs'][n]['throughput_fps']:>26.1f}" for n in names))
-    lines.append(f"{'detections':<12}" + ''.join(f"{res['configs'][n]['detections']:>26d}" for n in names))
-    return '\n'.join(lines)
-
-def bench_main(argv:list[str]|None=None)->int:
-    "Benchmark the real-time gaze loop on the astronaut video; write outputs/bench/gaze_runtime.json."
-    p = argparse.ArgumentParser(prog='vtlab_bench_gaze_runtime', description=bench_main.__doc__)
-    p.add_argument('--frames', type=int, default=300)
-    p.add_argument('--model', type=Path, default=None, help='gaze ONNX (default outputs/models/gaze_synth.onnx, else a wiring model)')
-    p.add_argument('--out', type=Path, default=None, help='JSON path (default outputs/bench/gaze_runtime.json)')
-    args = p.parse_args(argv)
-    res = bench_gaze_runtime(args.frames, args.model)
-    path = write_json(args.out or outputs_dir('bench', 'gaze_runtime.json'), res)
-    print(format_bench(res)); print(f"load average {res['load_average_before']} -> {res['load_average_after']}; wrote {path}")
-    return 0
