@@ -165,12 +165,12 @@ def heatmap(pipe:GazePipeline, user:RenderedUser, grid:int=6)->np.ndarray:
 def bench_calibration(
     users:int=4,                      # rendered users
     n_test:int=40,                    # held-out targets per user
-    model:Path|str|None=None,         # the gaze ONNX (default: the shipped model)
+    model:GazeModel|Path|str|None=None, # the gaze model or its ONNX (default: the shipped model)
     weights:Path|str|None=None,       # its torch weights for personal fine-tuning (default: the shipped ones; False skips)
     seed:int=0,
 )->dict:
     "Every calibration method on rendered users through the real runtime: errors on held-out targets, mean over users."
-    gm = GazeModel(model or default_gaze_model())
+    gm = model if isinstance(model, GazeModel) else GazeModel(model or default_gaze_model())
     torch_model = None
     if weights is not False:
         from vtlab.gaze.models import load_gaze_model
@@ -218,9 +218,16 @@ def _parser()->CommandParser:
     p.add_out(help='folder for calibration.json and calibration.png (default outputs/bench)')
     return p
 
+def _load_model(path)->GazeModel:
+    "The gaze model a `--model` flag names, or a UsageError that says what is wrong with it."
+    try: return GazeModel(path or default_gaze_model())
+    except ValueError as e: raise UsageError(f'--model {e}') from None
+    except Exception as e: raise UsageError(f'--model {path}: not a readable ONNX gaze model ({type(e).__name__}: {str(e)[:200]})') from None
+
 def _bench(a)->None:
     if a.model and not (a.weights or a.no_personal): raise UsageError('--model: also give its --weights for personal fine-tuning, or --no-personal')
-    try: res = bench_calibration(a.users, a.test_targets, a.model, False if a.no_personal else a.weights, a.seed)
+    gm = _load_model(a.model)
+    try: res = bench_calibration(a.users, a.test_targets, gm, False if a.no_personal else a.weights, a.seed)
     except ValueError as e: raise UsageError(str(e)) from None
     w = write_bench('calibration', res, _chart, out=Path(a.out)/'calibration.json' if a.out else None, figsize=(11, 4))
     print(format_table(res)); print(f"wrote {w['json']} and {w['png']}")

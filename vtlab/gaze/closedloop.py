@@ -36,11 +36,12 @@ def closed_loop(
     n:int=60,                           # frames
     seed:int=0,                         # draws the people and the scenes
     frames:tuple|None=None,             # (frames, truth, K) from `render_camera_frames`, instead of rendering
+    randomize:bool=False,               # render the people with domain randomization (photo backgrounds, glasses, ...)
     **pipeline_kw,                      # passed to `GazePipeline`
 )->dict:                                # errors (degrees) per frame and their summary
     "Rendered frames with known gaze through the real runtime; angular errors in the camera frame."
     gm = model if isinstance(model, GazeModel) else GazeModel(model or default_gaze_model())
-    frames, truth, K = frames or render_camera_frames(n, synth_config_for(gm.contract), seed=seed)
+    frames, truth, K = frames or render_camera_frames(n, synth_config_for(gm.contract, randomize=randomize), seed=seed)
     H, W = frames[0].shape[:2]
     cam = CameraIntrinsics(K[0, 0], K[1, 1], K[0, 2], K[1, 2], W, H)
     kw = dict(smoother='none', tracking=False, iris=False) | pipeline_kw

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from ..core import JsonConfig, atomic_write, outputs_dir, write_json, setup_logging, select_device, seed_everything
 from .models import GazeModel, GazeModelConfig, EYE_BAND, save_gaze_model, unwrap_model
-from .train_cli import TrainConfig, parse_crop
+from .train_config import TrainConfig, parse_crop
 from .geometry import NormalizationContract, IMAGENET_MEAN, IMAGENET_STD, resolve_contract
 from .losses import angular_loss, angular_errors_deg, error_stats
 
