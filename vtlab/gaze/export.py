@@ -15,7 +15,8 @@ from .geometry import NormalizationContract, resolve_contract
 log = logging.getLogger('vtlab.gaze.export')
 
 # %% auto #0
-__all__ = ['log', 'real_patches', 'export_gaze_onnx', 'at_patch_size', 'wiring_gaze_model', 'export_main']
+__all__ = ['log', 'SHIPPED_NAME', 'real_patches', 'export_gaze_onnx', 'at_patch_size', 'ship_gaze_model', 'wiring_gaze_model',
+           'export_main']
 
 # %% ../../nbs/15_gaze.export.ipynb #2cba13dc
 def real_patches(
@@ -116,6 +117,26 @@ def at_patch_size(
     cfg = dataclasses.replace(model.cfg, normalization=model.cfg.normalization.scaled_to(patch_px))
     m = GazeModel(cfg); m.load_state_dict(model.state_dict())
     return m.eval()
+
+# %% ../../nbs/15_gaze.export.ipynb #887cc2ca
+SHIPPED_NAME = 'gaze_default'   # <name>.safetensors, <name>.json, <name>.onnx (+ <name>.card.json, MODEL_CARD.md)
+
+def ship_gaze_model(
+    weights:Path|str,             # a training run's model.safetensors (or checkpoint.pt)
+    dest:Path|str|None=None,      # the folder to ship into (default: the package's `vtlab/gaze/weights`)
+    patches:np.ndarray|None=None, # real patches for the ONNX parity check (e.g. `real_patches(run's data)`)
+    name:str=SHIPPED_NAME,
+)->dict:                          # the files written and the export report
+    "Write a trained model as the package's gaze model: safetensors + config + ONNX, each with the contract."
+    from vtlab.gaze.models import load_gaze_model, save_gaze_model
+    import vtlab.gaze
+    dest = Path(dest or Path(vtlab.gaze.__file__).parent/'weights'); dest.mkdir(parents=True, exist_ok=True)
+    model = load_gaze_model(weights)
+    st = save_gaze_model(model, dest/f'{name}.safetensors')
+    rep = export_gaze_onnx(model, dest/f'{name}.onnx', patches)
+    (dest/f'{name}.onnx.json').unlink(missing_ok=True)   # the export report: the card says what matters
+    return dict(safetensors=st, config=st.with_suffix('.json'), onnx=Path(rep['onnx']), max_abs_diff=rep['max_abs_diff'],
+                bytes={p.name: p.stat().st_size for p in (st, st.with_suffix('.json'), Path(rep['onnx']))})
 
 # %% ../../nbs/15_gaze.export.ipynb #f456cd40
 def _wiring_model(backbone:str):
