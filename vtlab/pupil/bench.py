@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from ..core import outputs_dir, write_json, setup_logging
 from ..profiling import FrameProfiler, usable_cores
+from ..sysdeps import find_ffmpeg
 
 # %% auto #0
 __all__ = ['BaselineRecorder', 'worker_main', 'bench_record', 'summarize', 'bench_main', 'format_summary']
@@ -95,7 +96,7 @@ class BaselineRecorder:
 
     async def start(self, path:Path, fps:float):
         h, w = self.latest[0].shape[:2]
-        self.proc = subprocess.Popen(['ffmpeg', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'bgr24',
+        self.proc = subprocess.Popen([find_ffmpeg() or 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'bgr24',
                                       '-s', f'{w}x{h}', '-framerate', f'{fps:g}', '-i', 'pipe:0', '-c:v', 'libx264', '-preset', 'ultrafast',
                                       '-pix_fmt', 'yuv420p', str(path)], stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.recording = True

@@ -13,6 +13,7 @@ from ..profiling import FrameProfiler, PlatformCapabilities, ffmpeg_listed_encod
 from .stream import StreamConfig, StreamHandler, FramePacket
 from .process import FrameProcessor, ProcessConfig, restore, blend_sprite, planes
 from .encode import EncoderConfig, EncoderError, make_writer, probe_video, FFmpegWriter
+from ..sysdeps import find_ffmpeg, install_command
 
 log = logging.getLogger('vtlab.pupil.record')
 
@@ -263,7 +264,7 @@ def recorder_capabilities()->PlatformCapabilities:
     global _CAPS
     if _CAPS is None:
         import platform, psutil
-        ffmpeg = shutil.which('ffmpeg')
+        ffmpeg = find_ffmpeg()
         listed = ffmpeg_listed_encoders(ffmpeg)
         _CAPS = PlatformCapabilities(system=platform.system(), machine=platform.machine(), python=platform.python_version(),
                                      pi_model=read_pi_model(), usable_cores=usable_cores(), cpu_count=os.cpu_count() or 1,
@@ -341,8 +342,8 @@ class RecordingManager:
         config = (config or RecordConfig()).check()
         if self.recording is not None: raise RecordingError(f'already recording to {self.recording.out_dir}')
         out_dir = Path(out_dir)
-        if config.mode != 'passthrough' and config.encoder == 'ffmpeg' and not shutil.which('ffmpeg'):
-            self._fail_early(out_dir, config, "ffmpeg not found on PATH: install it (apt install ffmpeg / brew install ffmpeg) "
+        if config.mode != 'passthrough' and config.encoder == 'ffmpeg' and not find_ffmpeg():
+            self._fail_early(out_dir, config, f"ffmpeg not found: enable it with: {install_command('ffmpeg')}, "
                                               "or record with encoder='pyav' or mode='passthrough'")
         self.stream.config.decode = 'keyframes' if config.mode == 'passthrough' else 'all'
         if not await self.stream.wait_connected(config.start_timeout_s):
