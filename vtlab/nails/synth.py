@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from ..core import JsonConfig, atomic_write, data_dir, write_json, setup_logging
+from ..sysdeps import find_ffmpeg
 
 # %% auto #0
 __all__ = ['FINGERS', 'NUM_FINGERS', 'SKIN_TONES', 'NAIL_DTYPE', 'POLISH', 'COCO_CATEGORIES', 'SynthConfig', 'render_background',
@@ -613,7 +614,7 @@ def write_hand_video(
     light_seed = int(rng.integers(2**31))
     labels = np.zeros((n_frames, cfg.height, cfg.width), np.uint8)
     gt = []
-    ffmpeg = shutil.which('ffmpeg') if mp4 else None
+    ffmpeg = find_ffmpeg() if mp4 else None
     mp4_path, proc = out_dir/f'{name}.mp4', None
     if ffmpeg:
         tmp_mp4 = out_dir/f'.{name}.tmp.mp4'
