@@ -4,7 +4,7 @@
 usage: tools/nbcheck.py [NOTEBOOK_OR_FOLDER ...] [--rules size,imports,prose,docstring] [--summary]
        (default: every notebook under nbs/, `.ipynb_checkpoints` and `_*` folders excluded)
 
-Rules (each problem is printed as `path:cell N: rule: message`; exit code 1 when there is any):
+Rules (each problem is printed as `path:cell N: rule: message`, N counting cells from 0; exit code 1 when there is any):
 
 - size       An export cell holds at most 40 lines. Blank lines and `#|` directives do not count, and neither
              do the continuation lines of a multi-line `def`/`class` signature (docments: one parameter per
@@ -12,6 +12,7 @@ Rules (each problem is printed as `path:cell N: rule: message`; exit code 1 when
              split, but a long body cannot hide behind it.
 - imports    Imports live in their own cells: a code cell whose top-level statements mix `import`/`from ...
              import` with other code is flagged (imports inside functions are fine: they are lazy on purpose).
+             Not checked in index.ipynb, which becomes the README: its examples must run when pasted alone.
 - prose      Notebooks say things in their own words: no citing "the seed" (or "seed §2"), "the plan" (or
              "the recorder plan's"), "issue 7" / "the issue", or "this/an earlier session" - text a reader of
              the repository cannot open. Checked in markdown and code (comments and strings are prose too).
@@ -108,7 +109,7 @@ def check_notebook(path:Path|str, rules=RULES)->list[tuple[int, str, str]]:
         if cell.get('cell_type') != 'code': continue
         tree = _parse(src)
         m = _EXPORT.search(src)
-        if 'imports' in rules: out += [(i, 'imports', m_) for m_ in check_imports(src, tree)]
+        if 'imports' in rules and Path(path).name != 'index.ipynb': out += [(i, 'imports', m_) for m_ in check_imports(src, tree)]
         if m and 'size' in rules: out += [(i, 'size', m_) for m_ in check_size(src, tree)]
         if m and m.group(1) != 'exporti' and 'docstring' in rules: out += [(i, 'docstring', m_) for m_ in check_docstring(src, tree)]
     return out
