@@ -1,4 +1,8 @@
-"Shared pytest fixtures: run vtlab commands from the project's venv with outputs in a temporary folder."
+"""Shared pytest fixtures: run vtlab commands from the project's venv with outputs in a temporary folder.
+
+`@pytest.mark.needs('chromium', 'convert-venv', ...)` marks a test that runs a program beside Python (the names
+of `vtlab.sysdeps.TOOLS`). When one is missing the test is skipped with the command that enables it, except
+where `$VTLAB_REQUIRE_TOOLS` is set (CI: `.ci/run`), where a missing program fails the test instead."""
 import os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
@@ -18,3 +22,16 @@ def run_cmd(cmd:list[str], env:dict|None=None, timeout:float=600, **kw)->subproc
 def outputs(tmp_path):
     "A private outputs/ folder, passed to commands through $VTLAB_OUTPUTS."
     return tmp_path/'outputs'
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'needs(*tools): programs from vtlab.sysdeps.TOOLS the test runs; '
+                                       'skipped with the enabling command when one is missing')
+
+def pytest_runtest_setup(item):
+    from vtlab.sysdeps import MissingTool, require
+    for mark in item.iter_markers('needs'):
+        for tool in mark.args:
+            try: require(tool)
+            except MissingTool as e:
+                if os.environ.get('VTLAB_REQUIRE_TOOLS'): pytest.fail(f'{e} ($VTLAB_REQUIRE_TOOLS is set)', pytrace=False)
+                pytest.skip(str(e))
