@@ -8,9 +8,7 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.needs('chromium')
 DOCS, PROC = ROOT/'_docs', ROOT/'_proc'
-PREFER = {'gaze': ['gaze.smoothing.html', 'gaze.calibration.html', 'gaze.geometry.html'],
-          'pupil': ['pupil.process.html', 'pupil.record.html', 'pupil.neonsim.html'],
-          'nails': ['nails.synth.html', 'nails.pipeline.html', 'nails.hands.html']}
+PREFER = {'gaze': ['gaze.synth.html', 'gaze.data.html'], 'pupil': ['pupil.process.html'], 'nails': ['nails.synth.html']}
 
 @pytest.fixture(scope='module')
 def site():

@@ -100,6 +100,8 @@ class _Renderer:
                 (out_dir/name).write_bytes(base64.b64decode(''.join(data[mime])))
                 images.append(name)
                 return f'<div class="output_area"><img src="{name}" alt="a plot or image the cell above drew"></div>'
+        if 'application/vnd.jupyter.widget-view+json' in data:
+            return '<div class="output_area"><p><em>An interactive widget: it works when the notebook runs in JupyterLab.</em></p></div>'
         if 'image/svg+xml' in data: return f'<div class="output_area">{"".join(data["image/svg+xml"])}</div>'
         if 'text/html' in data: return f'<div class="output_area output_html">{"".join(data["text/html"])}</div>'
         if 'text/markdown' in data: return f'<div class="output_area output_markdown">{self.md("".join(data["text/markdown"]))}</div>'
