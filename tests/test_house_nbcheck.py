@@ -18,7 +18,7 @@ def test_a_clean_notebook_passes(tmp_path):
     sig = '\n'.join(f'    a{i}:int=0, # parameter {i}' for i in range(12))
     body = '\n'.join(f'    x = {i}' for i in range(36))   # 1 + 12 + 1 + 1 + 36 + 1 = 52 lines, 12 of them free: 40
     p = nb(tmp_path, ('markdown', '# t\n\n> A module that says what it does in its own words.'),
-           ('code', '#| export\nimport os\nfrom pathlib import Path'),
+           ('code', "#| export\nimport logging, os\nfrom pathlib import Path\n\nlog = logging.getLogger('vtlab.t')"),
            ('code', f'#| export\ndef f(\n{sig}\n)->int: # the answer\n    "Docstring."\n{body}\n    return x'),
            ('code', 'def helper(): return 1\nassert helper() == 1'),                       # tests need no docstring
            ('code', '#| export\ndef g():\n    "Doc."\n    import torch  # a lazy import is fine\n    return torch'),

@@ -12,7 +12,8 @@ Rules (each problem is printed as `path:cell N: rule: message`, N counting cells
              split, but a long body cannot hide behind it.
 - imports    Imports live in their own cells: a code cell whose top-level statements mix `import`/`from ...
              import` with other code is flagged (imports inside functions are fine: they are lazy on purpose).
-             Not checked in index.ipynb, which becomes the README: its examples must run when pasted alone.
+             The module's logger (`log = logging.getLogger(...)`) may sit with the imports. Not checked in
+             index.ipynb, which becomes the README: its examples must run when pasted alone.
 - prose      Notebooks say things in their own words: no citing "the seed" (or "seed §2"), "the plan" (or
              "the recorder plan's"), "issue 7" / "the issue", or "this/an earlier session" - text a reader of
              the repository cannot open. Checked in markdown and code (comments and strings are prose too).
@@ -70,7 +71,8 @@ def _is_import(stmt:ast.stmt)->bool:
         return all(_is_import(s) or isinstance(s, ast.Pass) for s in stmt.body) and all(
             all(_is_import(s) or isinstance(s, (ast.Pass, ast.Assign)) for s in h.body) for h in stmt.handlers)
     if isinstance(stmt, ast.If): return all(_is_import(s) for s in stmt.body + stmt.orelse)
-    return False
+    # the module's logger belongs with its imports: `log = logging.getLogger('vtlab.x')`
+    return isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call) and ast.unparse(stmt.value.func) == 'logging.getLogger'
 
 def check_imports(src:str, tree:ast.Module|None)->list[str]:
     "Top-level imports mixed with other code."
