@@ -1,7 +1,7 @@
 """What a fresh machine does: `vtlab_demo` with ffmpeg, Chromium and Node.js hidden from it skips the steps that
 need them, with the command that enables each, and still exits 0; with only the registry's ffmpeg
 (imageio-ffmpeg, no ffprobe) the recorder step runs."""
-import json, os
+import json, os, subprocess, sys, time
 from pathlib import Path
 import pytest
 from conftest import ROOT, BIN, run_cmd
@@ -43,3 +43,16 @@ def test_demo_records_with_the_registry_ffmpeg(outputs, hidden):
     res = _summary(outputs)['steps']['pupil_record']
     assert res['status'] == 'ok', res
     assert res['result']['video_matches_timing'] and res['result']['frames'] >= 250, res['result']   # 10 s at 30 fps, probed by PyAV
+
+def test_nbdev_docs_is_guarded(tmp_path):
+    "Without Quarto, the guarded nbdev_docs stops at once with what to run instead, and never reaches pip."
+    bin_dir = tmp_path/'bin'; bin_dir.mkdir()
+    (bin_dir/'python').symlink_to(sys.executable)
+    subprocess.run([sys.executable, str(ROOT/'tools'/'guard_nbdev_docs.py'), str(bin_dir)], check=True, capture_output=True)
+    (bin_dir/'pip').write_text('#!/bin/sh\ntouch "$(dirname "$0")/pip-was-called"\n'); (bin_dir/'pip').chmod(0o755)
+    for name in ('nbdev_docs', 'nbdev_preview', 'nbdev_proc_nbs'):
+        t0 = time.perf_counter()
+        p = subprocess.run([str(bin_dir/name)], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                           env={**os.environ, 'PATH': f'{bin_dir}:/usr/bin:/bin'})   # no quarto there
+        assert p.returncode == 1 and 'Quarto is not installed' in p.stderr and 'make docs' in p.stderr, p.stderr
+        assert time.perf_counter() - t0 < 30 and not (bin_dir/'pip-was-called').exists()
