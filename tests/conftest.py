@@ -35,3 +35,24 @@ def pytest_runtest_setup(item):
             except MissingTool as e:
                 if os.environ.get('VTLAB_REQUIRE_TOOLS'): pytest.fail(f'{e} ($VTLAB_REQUIRE_TOOLS is set)', pytrace=False)
                 pytest.skip(str(e))
+
+def import_cycles(graph:dict[str, set[str]], nodes:set[str]|None=None)->list[list[str]]:
+    "Groups of modules that import each other, directly or around a loop (Tarjan's strongly connected components of\n"
+    "`graph`, module -> the modules it imports, restricted to `nodes`), each sorted; [] when there is no loop."
+    nodes = set(graph) if nodes is None else nodes
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+    def visit(v):
+        index[v] = low[v] = counter[0]; counter[0] += 1; stack.append(v); on.add(v)
+        for w in graph.get(v, ()):
+            if w not in nodes: continue
+            if w not in index: visit(w); low[v] = min(low[v], low[w])
+            elif w in on: low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop(); on.discard(w); comp.append(w)
+                if w == v: break
+            if len(comp) > 1: out.append(sorted(comp))
+    for v in sorted(nodes):
+        if v not in index: visit(v)
+    return out

@@ -5,7 +5,7 @@ import each other, directly or around a loop (imports inside functions count: a 
 dependency)."""
 import ast
 from pathlib import Path
-from conftest import ROOT
+from conftest import ROOT, import_cycles as cycles
 
 PILLARS = ('gaze', 'pupil', 'nails')
 LIB = ROOT/'vtlab'
@@ -51,24 +51,6 @@ def test_no_pillar_imports_another():
 def test_shared_modules_import_no_pillar():
     bad = sorted(f'{m} -> {d}' for m, deps in GRAPH.items() for d in deps if not pillar(m) and pillar(d))
     assert not bad, 'shared modules import a pillar:\n' + '\n'.join(bad)
-
-def cycles(graph:dict[str, set[str]])->list[list[str]]:
-    "The strongly connected components with more than one module (Tarjan), each sorted."
-    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
-    def visit(v):
-        index[v] = low[v] = counter[0]; counter[0] += 1; stack.append(v); on.add(v)
-        for w in graph.get(v, ()):
-            if w not in index: visit(w); low[v] = min(low[v], low[w])
-            elif w in on: low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop(); on.discard(w); comp.append(w)
-                if w == v: break
-            if len(comp) > 1: out.append(sorted(comp))
-    for v in sorted(graph):
-        if v not in index: visit(v)
-    return out
 
 def test_cycle_finder():
     assert cycles({'a': {'b'}, 'b': {'c'}, 'c': {'a'}, 'd': {'a'}}) == [['a', 'b', 'c']]
