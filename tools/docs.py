@@ -64,8 +64,9 @@ _ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
 
 class _Renderer:
     "Notebook cells to HTML: mistune for Markdown, Pygments for code, outputs by their richest safe MIME type."
-    def __init__(self):
+    def __init__(self, out_dir:Path|None=None):
         import mistune
+        self.out_dir = out_dir  # where linked pictures are copied (None: links left as they are)
         from pygments.formatters import HtmlFormatter
         from pygments.lexers import PythonLexer, get_lexer_by_name
         from pygments.util import ClassNotFound
@@ -78,7 +79,20 @@ class _Renderer:
             def block_code(self, code, info=None):
                 lx = lexer((info or '').split()[0] if info else '')
                 return outer.highlight(code, lx) if lx else f'<pre><code>{html.escape(code)}</code></pre>\n'
+            def image(self, text, url, title=None):
+                return super().image(text, outer.asset(url), title)
         self.md = mistune.create_markdown(renderer=HTML(escape=False), plugins=['table', 'strikethrough', 'url'])
+
+    def asset(self, url:str)->str:
+        "A picture a Markdown cell links to by a relative path (from nbs/ or the repository root), copied into the site."
+        if self.out_dir is None or re.match(r'^[a-z]+:|^/|^#', url): return url
+        for base in (ROOT/'nbs', ROOT):
+            src = (base/url).resolve()
+            if src.is_file() and src.is_relative_to(ROOT):
+                dest = self.out_dir/'images'/src.name
+                dest.parent.mkdir(parents=True, exist_ok=True); shutil.copy2(src, dest)
+                return f'images/{src.name}'
+        return url
 
     def highlight(self, code:str, lexer=None)->str:
         from pygments import highlight
@@ -350,8 +364,8 @@ def build_site(proc:Path, out:Path, nbs:Path, lib:Path)->dict:
     sys.path.insert(0, str(Path(__file__).parent))
     from nbrun import notebooks
     from pygments.formatters import HtmlFormatter
-    renderer = _Renderer()
     tmp = out.with_name(out.name + '.tmp'); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    renderer = _Renderer(tmp)
     pages = []
     for nb in notebooks(nbs):
         copy = proc/nb.relative_to(nbs)
