@@ -16,12 +16,25 @@ def test_every_command_names_its_extra():
     assert not unknown, f'command_extras names commands that are not console scripts: {unknown}'
     for extra in set(closure.command_extras().values()): closure.extra_requirements(extra)  # raises for an unknown extra
 
-def test_the_hook_refuses_what_an_extra_lacks():
-    "Known answer: torch is outside the pupil extra, so a module importing it at the top cannot start there."
+COMMAND = """import argparse
+{imports}
+def main(argv=None):
+    p = argparse.ArgumentParser(prog='x'); p.add_argument('--ok', help='has help'); p.add_argument('--bare')
+    return p.parse_args(argv) and 0
+"""
+
+def test_the_hook_refuses_what_an_extra_lacks(tmp_path):
+    "Known answers: torch is outside the pupil extra, so a command importing it at the top cannot start there."
     assert 'torch' not in closure.allowed_modules('pupil') and 'av' in closure.allowed_modules('pupil')
     assert 'torch' in closure.allowed_modules('train') and 'onnxruntime' in closure.allowed_modules('gaze')
-    res = closure.check('vtlab_bench_gaze_train', extra='pupil')   # the gaze training benchmark imports torch at the top
-    assert res['rc'] is None and 'torch' in res['error'] and 'torch' in res['blocked'], res
+    (tmp_path/'heavy_cmd.py').write_text(COMMAND.format(imports='import torch'))
+    (tmp_path/'light_cmd.py').write_text(COMMAND.format(imports='import av, numpy'))
+    res = closure.check_target('heavy_cmd:main', 'pupil', path=tmp_path)
+    assert res['rc'] is None and "No module named 'torch' (not provided by vtlab[pupil])" in res['error'] and 'torch' in res['blocked'], res
+    res = closure.check_target('heavy_cmd:main', 'train', path=tmp_path)
+    assert res['rc'] == 0 and 'torch' in res['imported'] and res['no_help'] == ['x: --bare'], res
+    res = closure.check_target('light_cmd:main', 'pupil', path=tmp_path)
+    assert res['rc'] == 0 and {'av', 'numpy'} <= set(res['imported']) and 'torch' not in res['imported'], res
 
 @pytest.mark.parametrize('command', COMMANDS)
 def test_help_starts_on_its_extra(command):

@@ -102,19 +102,22 @@ print('\n' + json.dumps(dict(rc=rc, error=error, help_chars=len(out.getvalue()),
                             no_help=no_help)))
 '''
 
+def check_target(target:str, extra:str, path:str|None=None, timeout:float=120)->dict:
+    "Run `module:function`(['--help']) in a fresh interpreter behind the import hook of `extra` (`path`: put first on sys.path)."
+    module, func = target.split(':')
+    allowed = sorted(allowed_modules(extra)) + ([module.partition('.')[0]] if path else [])  # the module itself, when outside vtlab
+    args = dict(allowed=allowed if extra != 'dev' else [], extra=extra, module=module, func=func, known=sorted(_module_owners()))
+    prelude = f'import sys; sys.path.insert(0, {str(path)!r})\n' if path else ''
+    p = subprocess.run([sys.executable, '-c', prelude + f'ARGS = {json.dumps(args)}\n' + DRIVER], capture_output=True, text=True,
+                       timeout=timeout, cwd=ROOT)
+    try: return json.loads(p.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError): return dict(rc=None, error=f'driver exited {p.returncode}: {p.stderr.strip()[-800:]}')
+
 def check(command:str, extra:str|None=None, timeout:float=120)->dict:
     "Run `command --help` behind the import hook of `extra` (default: its `command_extras` entry)."
-    target = console_scripts()[command]
     extra = extra or command_extras().get(command)
     if extra is None: return dict(command=command, extra=None, error=f'{command}: no command_extras entry in settings.ini')
-    module, func = target.split(':')
-    args = dict(allowed=sorted(allowed_modules(extra)) if extra != 'dev' else [], extra=extra, module=module, func=func,
-                known=sorted(_module_owners()))
-    p = subprocess.run([sys.executable, '-c', f'ARGS = {json.dumps(args)}\n' + DRIVER], capture_output=True, text=True,
-                       timeout=timeout, cwd=ROOT)
-    try: res = json.loads(p.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError): res = dict(rc=None, error=f'driver exited {p.returncode}: {p.stderr.strip()[-800:]}')
-    return dict(command=command, extra=extra, **res)
+    return dict(command=command, extra=extra, **check_target(console_scripts()[command], extra, timeout=timeout))
 
 def main(argv:list[str]|None=None)->int:
     p = argparse.ArgumentParser(prog='closure', description=__doc__.split('\n\n')[0])
