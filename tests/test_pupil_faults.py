@@ -264,3 +264,20 @@ def test_refused_connection_fails_in_2s(tmp_path):
     assert _one_error_line(p) == (f'vtlab_record: error: cannot reach the device at 127.0.0.1:{port}: connection refused '
                                   '(is the Companion app running, on the same network, and is the address right?)')
     assert _meta(tmp_path/'rec')['status'] == 'failed'
+
+
+def test_next_start_reconciles_an_unfinished_recording_beside_it(tmp_path):
+    "A folder left at 'recording' by a recorder that is gone is repaired by the next vtlab_record in the same place."
+    old = tmp_path/'old'; old.mkdir()
+    (old/'frame_timing.csv').write_text('frame_index,camera_frame_index,device_ts_ns,recv_monotonic_ns,write_monotonic_ns,duplicate,pts_s,session\n0,0,1,2,3,0,0.0,1\n1,1,')
+    gone = subprocess.run([sys.executable, '-c', 'import os, psutil; print(os.getpid(), psutil.Process().create_time())'],
+                          capture_output=True, text=True).stdout.split()
+    (old/'metadata.json').write_text(json.dumps(dict(status='recording', pid=int(gone[0]), process_started=float(gone[1]),
+                                                     files=dict(video='video.mp4', frame_timing='frame_timing.csv'))))
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    p, _ = _run('--port', str(port), '--out', str(tmp_path/'new'))
+    assert p.returncode == 1  # (the device is not there; the repair happened first)
+    assert f'vtlab_record: reconciled an unfinished recording: {old} (0 frames playable)' in p.stderr, p.stderr
+    meta = _meta(old)
+    assert meta['status'] == 'interrupted' and meta['repair']['partial_rows_dropped'] == {'frame_timing.csv': 1}
+    assert (old/'frame_timing.csv').read_text().count('\n') == 1  # the header; the one row has no frame in a video
