@@ -151,7 +151,7 @@ def _vtlab_side(a, prof:FrameProfiler):
     from vtlab.pupil.record import RecordingManager, RecordConfig
     from vtlab.pupil.files import read_csv
     mode = 'passthrough' if a.recorder == 'vtlab-passthrough' else 'overlay'
-    extra = {s: True for s in a.with_streams}  # e.g. eye_video, audio: fields StreamConfig has once they exist
+    extra = {s: True for s in a.with_streams}  # e.g. eyes, audio: fields StreamConfig has once they exist
     m = RecordingManager(StreamConfig(address=a.address, port=a.port, decode='keyframes' if mode == 'passthrough' else 'all',
                                       time_echo_samples=5, **extra), profiler=prof)
     side = argparse.Namespace(m=m, ts_log=[], last_meta=None)
@@ -258,7 +258,7 @@ def worker_main(argv:list[str]|None=None)->int:
 
 # %% ../../nbs/26_pupil.bench.ipynb #bd57bd9b
 SCENARIOS = ('stream', 'rec30', 'rec5', 'fragments', 'streams', 'cycles', 'interrupt')
-EXTRA_STREAMS = ('eye_video', 'audio')  # StreamConfig fields of the eye camera and microphone streams, once they exist
+EXTRA_STREAMS = ('eyes', 'audio')  # StreamConfig fields of the eye camera and microphone streams, once they exist
 
 def _jobs(scenario:str)->list[dict]:
     "The worker runs of one scenario."
