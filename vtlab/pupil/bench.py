@@ -136,7 +136,9 @@ class BaselineRecorder:
 
     async def stop(self):
         self.recording = False
-        self._timer.cancel(); await asyncio.gather(self._timer, return_exceptions=True)
+        self._timer.cancel()
+        err = (await asyncio.gather(self._timer, return_exceptions=True))[0]
+        if isinstance(err, Exception): raise RuntimeError(f'baseline recorder: writing to ffmpeg failed: {err!r}')
         self.proc.stdin.close(); await asyncio.to_thread(self.proc.wait)
         self.latest_rec = None
 
@@ -183,7 +185,9 @@ def _baseline_side(a, prof:FrameProfiler):
     async def stop():
         await b.stop()
         return dict(counters=dict(frames_written=b.frames_written, frames_selected=b.selected), written_ts=list(b.written_ts))
-    side.open, side.start, side.stop, side.close = b.open, (lambda path, fps: b.start(path/'video.mp4', fps)), stop, b.close
+    async def start(path, fps):
+        Path(path).mkdir(parents=True, exist_ok=True); await b.start(Path(path)/'video.mp4', fps)
+    side.open, side.start, side.stop, side.close = b.open, start, stop, b.close
     side.received = lambda: b.frames_received
     return side
 
