@@ -454,14 +454,17 @@ def _record_chart(fig, res:dict)->None:
     "CPU ms per captured frame and CPU % at 30 fps output, and drops (repeats included)."
     r30 = res['summary'].get('rec30', {})
     title = f"{res['width']}x{res['height']}@30, load {res['load_avg_before'][0]:.1f}-{res['load_avg_after'][0]:.1f} on {res['cores']} cores"
-    for j, (key, unit) in enumerate([('cpu_ms_per_captured_frame', 'CPU ms per captured frame'), ('cpu_percent', '% of one core'),
-                                     ('drop_percent', 'drops incl. repeats (%)')]):
-        vals = {k: v[key] for k, v in r30.items() if v.get(key) is not None}
-        if vals: bar_chart(fig.add_subplot(3, 1, j + 1), vals, unit=unit, title=title if j == 0 else '')
+    panels = [(r30, 'cpu_ms_per_captured_frame', 'CPU ms per captured frame (live)'), (r30, 'cpu_percent', '% of one core (live)'),
+              (r30, 'drop_percent', 'drops incl. repeats (%, live)'),
+              (res['summary'].get('pipeline', {}), 'cpu_ms_per_frame', 'CPU ms per frame (away from the clock)')]
+    panels = [x for x in panels if any(v.get(x[1]) is not None for v in x[0].values())]
+    for j, (rows, key, unit) in enumerate(panels):
+        vals = {k: v[key] for k, v in rows.items() if v.get(key) is not None}
+        bar_chart(fig.add_subplot(len(panels), 1, j + 1), vals, unit=unit, title=title if j == 0 else '')
 
 def _bench(a:argparse.Namespace)->int:
     res = bench_record(a.width, a.height, a.seconds, a.cycles, a.preview_hz, scenarios=a.scenarios)
-    paths = write_bench('record', res, _record_chart, out=Path(a.out)/'record.json' if a.out else None, figsize=(8, 7))
+    paths = write_bench('record', res, _record_chart, out=Path(a.out)/'record.json' if a.out else None, figsize=(8, 9))
     print(format_summary(res)); print(f"-> {paths['json']}")
     return 0
 
