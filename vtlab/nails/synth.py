@@ -18,9 +18,10 @@ from .photos import SKIN_TONES, random_view, skin_patches, skin_texture
 # %% auto #0
 __all__ = ['FINGERS', 'NUM_FINGERS', 'NAIL_DTYPE', 'POLISH', 'COCO_CATEGORIES', 'SynthConfig', 'render_background',
            'frame_background', 'HandPose', 'random_hand_pose', 'FingerGeom', 'hand_geometry', 'fill_polygon',
-           'nail_polygon', 'SynthSample', 'render_hands', 'render_sample', 'sample_seed', 'mask_to_rle_counts',
-           'rle_counts_to_mask', 'rle_encode_string', 'rle_decode_string', 'write_coco', 'NailInstance',
-           'decode_segmentation', 'CocoNails', 'video_poses', 'write_hand_video', 'read_y4m', 'synth_main']
+           'nail_polygon', 'SynthSample', 'render_hands', 'render_sample', 'photo_negative', 'sample_seed',
+           'mask_to_rle_counts', 'rle_counts_to_mask', 'rle_encode_string', 'rle_decode_string', 'write_coco',
+           'NailInstance', 'decode_segmentation', 'CocoNails', 'video_poses', 'write_hand_video', 'read_y4m',
+           'synth_main']
 
 # %% ../../nbs/33_nails.synth.ipynb #7ddf18a3
 FINGERS = ('thumb', 'index', 'middle', 'ring', 'pinky')
@@ -472,6 +473,17 @@ def render_sample(
     n = 0 if rng.random() < cfg.p_no_hand else 2 if rng.random() < cfg.p_two_hands / (1 - cfg.p_no_hand) else 1
     poses = [random_hand_pose(rng, cfg) for _ in range(n)]
     s = render_hands(poses, rng, cfg)
+    s.seed = seed
+    return s
+
+def photo_negative(
+    seed:int,               # the frame's seed
+    cfg:SynthConfig|None=None, # frame size, photo split and camera effects
+)->SynthSample:             # a frame with no hands and no nails
+    "A hand-free frame: a real photo view (from `cfg.photos`) with the camera's effects."
+    cfg = dataclasses.replace(cfg or SynthConfig(), p_photo=1.0)
+    if not cfg.photos: raise ValueError("photo_negative: SynthConfig.photos is empty; set it to 'train' or 'eval'")
+    s = render_hands([], np.random.default_rng(seed), cfg)
     s.seed = seed
     return s
 

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/35_nails.train.ipynb #73b0fa72
 from __future__ import annotations
-import csv, dataclasses, io, json, math, os, time
+import csv, dataclasses, hashlib, io, json, math, os, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..core import JsonConfig, atomic_write, data_dir, outputs_dir, write_json, seed_everything, setup_logging
-from .synth import NUM_FINGERS, SynthConfig, SynthSample, render_sample, sample_seed
+from .synth import NUM_FINGERS, SynthConfig, SynthSample, photo_negative, render_sample, sample_seed
 from .models import (Pass1Net, Pass1Config, Pass2Net, Pass2Config, crop_patch, pass1_input_size,
                                 save_model, load_model, export_onnx)
 
@@ -114,23 +114,26 @@ def build_cache(
     in_wh:tuple=(256, 192), # pass-1 input size
     patch:int=64,           # pass-2 patch side
     cfg:SynthConfig|None=None, # rendering settings
-    cache_dir:Path|str|None=None, # when given, reuse/write `<cache_dir>/nails_<n>_<seed>_<w>x<h>_<patch>.npz`
+    cache_dir:Path|str|None=None, # when given, reuse/write `<cache_dir>/nails_<n>_<seed>_<n_photos>neg_<w>x<h>_<patch>_<config hash>.npz`
     log_every:int=0,        # log progress every this many frames (0 = quiet)
+    n_photos:int=0,         # extra hand-free frames: real training photos alone (`photo_negative`)
 )->NailCache:
-    "Render frames and collect pass-1 and pass-2 training examples."
-    path = Path(cache_dir)/f'nails_{n}_{seed}_{in_wh[0]}x{in_wh[1]}_{patch}.npz' if cache_dir else None
+    "Render frames (and hand-free photo frames) and collect pass-1 and pass-2 training examples."
+    cfg = cfg or SynthConfig()
+    key = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:8]  # a new renderer config is a new cache
+    path = Path(cache_dir)/f'nails_{n}_{seed}_{n_photos}neg_{in_wh[0]}x{in_wh[1]}_{patch}_{key}.npz' if cache_dir else None
     if path is not None and path.exists(): return NailCache.load(path)
     rng = np.random.default_rng([seed, 1])
     p1 = {k: [] for k in ('x1', 'heat', 'log_size', 'size_w', 'vis', 'hand')}
     p2 = {k: [] for k in ('x', 'mask', 'conf', 'offset', 'orient')}
     t0 = time.perf_counter()
-    for i in range(n):
-        s = render_sample(sample_seed(seed, i), cfg)
+    for i in range(n + n_photos):
+        s = render_sample(sample_seed(seed, i), cfg) if i < n else photo_negative(sample_seed(seed, 1_000_000 + i - n), cfg)
         p1['x1'].append(cv2.resize(s.image, in_wh, interpolation=cv2.INTER_LINEAR))
         for k, v in pass1_targets(s, in_wh).items(): p1[k].append(v)
         for k, v in pass2_examples(s, rng, patch).items(): p2[k].append(v)
         if log_every and (i + 1) % log_every == 0:
-            setup_logging().info(f'rendered {i + 1}/{n} frames ({time.perf_counter() - t0:.0f} s)')
+            setup_logging().info(f'rendered {i + 1}/{n + n_photos} frames ({time.perf_counter() - t0:.0f} s)')
     c = NailCache(**{k: np.stack(v) for k, v in p1.items()},
                   **{f'{k}2' if k != 'mask' else 'mask2': np.concatenate(v) for k, v in p2.items()})
     if path is not None: c.save(path)
