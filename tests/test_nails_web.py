@@ -71,7 +71,7 @@ def test_server_binds_loopback_and_refuses_paths_outside_its_roots(server):
 
 def test_page_finds_nails_with_flat_tensor_count(server, tmp_path):
     from vtlab.core import outputs_dir
-    from vtlab.nails.web import write_coded_video, run_page, score_browser_run, python_reference
+    from vtlab.nails.webbench import write_coded_video, run_page, score_browser_run, python_reference
     url, results, _ = server
     video = write_coded_video(tmp_path/'video', n_frames=90)
     shot = outputs_dir('tests', 'nails_web.png')
@@ -104,7 +104,7 @@ def test_page_finds_nails_with_flat_tensor_count(server, tmp_path):
 
 def test_onnxruntime_web_runtime_finds_nails(server, tmp_path):
     "The second runtime (?runtime=ort, onnxruntime-web WASM) on the same clip: same pipeline, same scoring."
-    from vtlab.nails.web import write_coded_video, run_page, score_browser_run, python_reference
+    from vtlab.nails.webbench import write_coded_video, run_page, score_browser_run, python_reference
     url, results, _ = server
     video = write_coded_video(tmp_path/'video', n_frames=90)
     res = run_page(url + '?runtime=ort&bench=30&warmup=2&masks=30&out=e2e_ort', video['y4m'], results/'e2e_ort.json', timeout_s=180)

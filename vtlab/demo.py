@@ -40,8 +40,8 @@ DEMO_STEPS:dict[str, str] = {
     'gaze_calibration': 'vtlab.gaze.calibration:demo_step', # few-shot calibration of a simulated user
     'pupil_record': 'vtlab.pupil.record:demo_step',         # 10 s recording from the local Neon stand-in
     'nails_convert': 'vtlab.nails.convert:demo_step',       # a small CNN through ONNX → TF → TF.js, parity table
-    'nails_twopass': 'vtlab.nails.pipeline:demo_step',      # shipped two-pass models on a synthetic clip + small benchmark
-    'nails_web': 'vtlab.nails.web:demo_step',               # the web client in headless Chromium, TF.js WASM and onnxruntime-web
+    'nails_twopass': 'vtlab.nails.bench:demo_step',         # shipped two-pass models on a synthetic clip + small benchmark
+    'nails_web': 'vtlab.nails.webbench:demo_step',          # the web client in headless Chromium, TF.js WASM and onnxruntime-web
 }
 
 # %% ../nbs/02_demo.ipynb #6a8d5663

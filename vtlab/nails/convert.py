@@ -4,14 +4,15 @@
 
 # %% ../../nbs/32_nails.convert.ipynb #aaf29ca2
 from __future__ import annotations
-import argparse, dataclasses, json, os, shutil, subprocess, sys, time
+import argparse, dataclasses, json, logging, os, shutil, subprocess, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..core import JsonConfig, atomic_write, outputs_dir, project_root, write_json, setup_logging
+from ..cli import CommandFailed, CommandParser, UsageError, existing_file, positive_int, run_command
+from ..core import JsonConfig, atomic_write, outputs_dir, project_root, write_json
 from .tfconvert import UnsupportedOpError, to_onnx_layout, to_tf_layout, dir_bytes
 
 # %% auto #0
@@ -567,7 +568,8 @@ def _build_block(**kw):
 def _build_rtdetr(checkpoint:Path|str|None=None, preset:str='tiny', seed:int=0):
     "vtlab's RT-DETR-seg: a checkpoint folder/file, else the tie-free random model; input: a synthetic nail scene."
     from vtlab.nails.rtdetr import export_module, load_model, nail_scene, output_names, preprocess, tie_free_model
-    model = load_model(checkpoint) if checkpoint else tie_free_model(preset, seed)
+    if checkpoint: model = load_model(checkpoint, None if Path(checkpoint).is_dir() else preset)   # a bare weights file: the preset sizes it
+    else: model = tie_free_model(preset, seed)
     names, size = output_names(model.config), model.config.input_size
     image = preprocess(nail_scene(size, seed), size).numpy()
     return (export_module(model), {'image': image}, names,
@@ -594,39 +596,67 @@ def parse_tolerances(text:str, base:dict|None=None)->dict:
         except ValueError: raise ValueError(f'--tol: {key}={val!r} is not a number or none') from None
     return out
 
-# %% ../../nbs/32_nails.convert.ipynb #edf3aa0e
-def convert_main(argv:list[str]|None=None)->int:
-    "Convert a model to TF.js along the whole chain and validate every stage against PyTorch."
-    p = argparse.ArgumentParser(prog='vtlab_convert', description=convert_main.__doc__)
-    p.add_argument('--model', default='cnn', help=f'model to convert: {", ".join(sorted(MODELS))} (default cnn)')
-    p.add_argument('--checkpoint', type=Path, default=None, help='weights for the model (rtdetr: a vtlab checkpoint folder or file)')
-    p.add_argument('--run', default=None, help='run name: outputs/convert/<run>/ (default: the model name)')
-    p.add_argument('--out', type=Path, default=None, help='output folder (overrides --run)')
-    p.add_argument('--stages', default=','.join(STAGES), help=f'comma-separated subset of {",".join(STAGES)}')
-    p.add_argument('--precisions', default=','.join(PRECISIONS), help='TF.js weight precisions')
-    p.add_argument('--tol', default='', help="tolerances, e.g. 'fp32=1e-4,fp16=1e-2,uint8=none'")
-    p.add_argument('--config', type=Path, default=None, help='a ConvertConfig JSON file (flags override it)')
-    p.add_argument('--repeats', type=int, default=None, help='timed runs per stage')
-    args = p.parse_args(argv)
-    log = setup_logging()
+# %% ../../nbs/32_nails.convert.ipynb #7ec1aaf2
+def _checkpoint(s:str)->Path:
+    "An argparse type: an existing weights file or checkpoint folder."
+    p = Path(s).expanduser()
+    if not p.exists(): raise argparse.ArgumentTypeError(f'{s}: no such file or folder')
+    if p.is_dir() and not (p/'model.safetensors').is_file(): raise argparse.ArgumentTypeError(f'{s}: folder without model.safetensors')
+    return p
+
+def _subset(known:Sequence[str], flag:str)->Callable[[str], list[str]]:
+    "An argparse type: a comma-separated, non-empty subset of `known`."
+    def parse(s:str)->list[str]:
+        items = [x.strip() for x in s.split(',') if x.strip()]
+        bad = [x for x in items if x not in known]
+        if bad or not items: raise argparse.ArgumentTypeError(f'{s!r}: unknown {bad} (known: {",".join(known)})')
+        return items
+    parse.__name__ = flag.strip('-')
+    return parse
+
+def _convert(a)->int:
+    "The body of `vtlab_convert`: configuration, model, conversion; every failure mapped to its exit code."
+    log = logging.getLogger('vtlab.nails.convert')
+    if a.checkpoint is not None and a.model != 'rtdetr':
+        raise UsageError(f'--checkpoint {a.checkpoint}: --model {a.model} is built from a seed and takes no weights (only --model rtdetr does)')
     try:
-        base = ConvertConfig.load(args.config).to_dict() if args.config else ConvertConfig().to_dict()
-        base.update(stages=args.stages.split(','), precisions=args.precisions.split(','),
-                    tolerances=parse_tolerances(args.tol, base['tolerances']))
-        if args.repeats is not None: base['repeats'] = args.repeats
+        base = ConvertConfig.load(a.config).to_dict() if a.config else ConvertConfig().to_dict()
+        base.update(stages=a.stages, precisions=a.precisions, tolerances=parse_tolerances(a.tol, base['tolerances']))
+        if a.repeats is not None: base['repeats'] = a.repeats
         cfg = ConvertConfig.from_dict(base, source='vtlab_convert arguments')
-        kw = dict(checkpoint=args.checkpoint) if args.checkpoint else {}
-        model, inputs, names, detector = build_model(args.model, **kw)
-        out = args.out or outputs_dir('convert', args.run or args.model)
-        report = convert_and_validate(model, inputs, names, out, cfg, detector, name=args.run or args.model, log=log.info)
+    except ValueError as e: raise UsageError(f'{"--config " + str(a.config) + ": " if a.config and "--tol" not in str(e) else ""}{e}') from None
+    kw = dict(checkpoint=a.checkpoint, preset=a.preset) if a.model == 'rtdetr' else {}
+    try: model, inputs, names, detector = build_model(a.model, **kw)
+    except Exception as e:   # whatever a user's weights file does wrong, it is that file's fault: name it
+        if a.checkpoint is None: raise
+        raise UsageError(f'--checkpoint {a.checkpoint}: cannot load ({type(e).__name__}: {e})') from None
+    out = a.out or outputs_dir('convert', a.run or a.model)
+    try: report = convert_and_validate(model, inputs, names, out, cfg, detector, name=a.run or a.model, log=log.info)
     except ToleranceError as e:
-        if e.report_path: print(Path(e.report_path).with_name('report.md').read_text(), file=sys.stderr)
-        print(f'vtlab_convert: {e}', file=sys.stderr); return 1
-    except (UnsupportedOpError, ValueError, RuntimeError) as e:
-        print(f'vtlab_convert: {e}', file=sys.stderr); return 2
+        if e.report_path: print(Path(e.report_path).with_name('report.md').read_text())
+        raise CommandFailed(f'{len(e.failures)} tolerance miss(es): {"; ".join(e.failures)} (report: {e.report_path})', 1) from None
+    except (UnsupportedOpError, RuntimeError) as e: raise CommandFailed(str(e), 2) from None
     print(report_markdown(report))
     print(f'report: {out/"report.md"}')
     return 0
+
+# %% ../../nbs/32_nails.convert.ipynb #edf3aa0e
+def convert_main(argv:list[str]|None=None)->int:
+    "Convert a model to TF.js along the whole chain and validate every stage against PyTorch."
+    p = CommandParser('vtlab_convert', convert_main.__doc__, epilog='exit status: 0 every stage within tolerance; 1 a tolerance '
+                      'missed (the report is printed, the error line names every miss); 2 bad input or a model that cannot be converted')
+    p.add_argument('--model', choices=sorted(MODELS), default='cnn', help='model to convert')
+    p.add_argument('--checkpoint', type=_checkpoint, default=None, metavar='PATH',
+                   help='weights for --model rtdetr: a vtlab checkpoint folder, or a .safetensors/.pt file of the --preset size')
+    p.add_argument('--preset', default='tiny', help='RT-DETR-seg size of a random model or a bare weights file')
+    p.add_argument('--run', default=None, help='run name: outputs/convert/<run>/ (default: the model name)')
+    p.add_out(help='output folder (overrides --run)')
+    p.add_argument('--stages', type=_subset(STAGES, '--stages'), default=list(STAGES), metavar='S,S', help=f'comma-separated subset of {",".join(STAGES)}')
+    p.add_argument('--precisions', type=_subset(PRECISIONS, '--precisions'), default=list(PRECISIONS), metavar='P,P', help='TF.js weight precisions')
+    p.add_argument('--tol', default='', help="tolerances, e.g. 'fp32=1e-4,fp16=1e-2,uint8=none'")
+    p.add_argument('--config', type=existing_file('.json'), default=None, help='a ConvertConfig JSON file (flags override it)')
+    p.add_argument('--repeats', type=positive_int, default=None, help='timed runs per stage (default: the config\'s)')
+    return run_command(p, _convert, argv)
 
 # %% ../../nbs/32_nails.convert.ipynb #cf7f8ef0
 def demo_step(out_dir:Path)->dict:

@@ -223,7 +223,7 @@ def evaluate_detr(
 )->dict:                    # summarize_matches of the frames
     "Mask IoU, precision and recall of RT-DETR-seg on held-out synthetic frames, scored like the two-pass pipeline."
     import onnxruntime as ort
-    from vtlab.nails.pipeline import gt_masks, match_nails, summarize_matches
+    from vtlab.nails.evaluate import gt_masks, match_nails, summarize_matches
     so = ort.SessionOptions(); so.intra_op_num_threads = threads; so.log_severity_level = 3
     sess = ort.InferenceSession(str(onnx_path), so, providers=['CPUExecutionProvider'])
     H, W = sess.get_inputs()[0].shape[2:]

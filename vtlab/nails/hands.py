@@ -4,7 +4,7 @@
 
 # %% ../../nbs/38_nails.hands.ipynb #5a91a0ae
 from __future__ import annotations
-import dataclasses, math, time
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +12,7 @@ import numpy as np
 from ..vision.models import ModelRunner, open_model
 from ..vision.crops import RotatedRect, apply_affine, crop_patch
 from ..vision.ssd import SSDDetector
-from .pipeline import HELD_OUT_SEED, NailDetection
+from .base import NailDetection
 
 # %% auto #0
 __all__ = ['PALM_WRIST', 'PALM_MIDDLE_MCP', 'WRIST', 'MIDDLE_MCP', 'FINGERTIPS', 'DISTAL_JOINTS', 'NAIL_CENTRE_FRAC',

@@ -8,18 +8,17 @@ import dataclasses, json, math
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..core import JsonConfig, atomic_write, write_json
-from .synth import NUM_FINGERS
+from .base import NUM_FINGERS
 
 # %% auto #0
 __all__ = ['PASS1_OUTPUTS', 'PASS2_OUTPUTS', 'conv_bn', 'SepConv', 'Pass1Config', 'Pass1Net', 'Pass2Config', 'Pass2Net',
-           'pass1_input_size', 'patch_affine', 'crop_patch', 'model_kind', 'save_model', 'load_model', 'export_onnx']
+           'model_kind', 'save_model', 'load_model', 'export_onnx']
 
 # %% ../../nbs/34_nails.models.ipynb #071e779b
 def conv_bn(cin:int, cout:int, k:int=3, stride:int=1, groups:int=1)->nn.Sequential:
@@ -125,35 +124,6 @@ class Pass2Net(nn.Module):
         return torch.sigmoid(o['mask']), torch.sigmoid(o['conf']), o['offset'], F.normalize(o['orient'], dim=1, eps=1e-6)
 
 PASS2_OUTPUTS = ('mask', 'confidence', 'offset', 'orientation')
-
-# %% ../../nbs/34_nails.models.ipynb #38ed65ab
-def pass1_input_size(
-    width:int, height:int, # frame size in px
-    target:int=256,        # approximate side of a square with the same area (the seed uses 512)
-)->tuple[int, int]:        # (w, h), both multiples of 64 and at least 64
-    "Pass-1 input size for a frame: same area as target², sides rounded down to multiples of 64."
-    r = math.sqrt(target * target / (width * height))
-    return max(int(round(width * r)) & ~63, 64), max(int(round(height * r)) & ~63, 64)
-
-def patch_affine(
-    center:tuple,  # (x, y) patch centre in frame px
-    side:float,    # side of the square frame region, px
-    patch:int=64,  # output patch side, px
-)->np.ndarray:     # (2, 3) frame -> patch affine matrix
-    "Affine matrix taking a square frame region to a patch (OpenCV pixel-centre coordinates)."
-    s = patch / side
-    return np.array([[s, 0, (patch - 1) / 2 - s * center[0]], [0, s, (patch - 1) / 2 - s * center[1]]], np.float64)
-
-def crop_patch(
-    image:np.ndarray, # (H, W, C) frame
-    center:tuple,     # (x, y) centre in px
-    side:float,       # region side in px
-    patch:int=64,     # output side in px
-    interpolation:int=cv2.INTER_LINEAR,
-)->tuple[np.ndarray, np.ndarray]: # the patch and its (2, 3) frame -> patch matrix
-    "Crop and resize a square region; outside the frame replicates the border."
-    A = patch_affine(center, side, patch)
-    return cv2.warpAffine(image, A, (patch, patch), flags=interpolation, borderMode=cv2.BORDER_REPLICATE), A
 
 # %% ../../nbs/34_nails.models.ipynb #3b1fa4d2
 _KINDS = {'pass1': (Pass1Net, Pass1Config), 'pass2': (Pass2Net, Pass2Config)}

@@ -24,7 +24,7 @@ __all__ = ['PRESETS', 'OUTPUTS', 'FINGER_OUTPUTS', 'RTDetrSegConfig', 'rtdetr_co
            'MLP', 'sincos_2d', 'inverse_sigmoid', 'AIFILayer', 'HybridEncoder', 'DecoderLayer', 'make_anchors',
            'RTDetrSeg', 'preprocess', 'nail_scene', 'break_ties', 'tie_free_model', 'save_model', 'load_state',
            'load_model', 'ExportWrapper', 'output_names', 'export_module', 'onnx_parity', 'export_onnx', 'bench_rtdetr',
-           'bench_main', 'set_sampler', 'score_gaps']
+           'set_sampler', 'score_gaps']
 
 # %% ../../nbs/31_nails.rtdetr.ipynb #3a3c4593
 @dataclass
@@ -539,19 +539,3 @@ def bench_rtdetr(
                gather_vs_grid_sample=res['torch_gather_ms'] / res['torch_grid_sample_ms'],
                ort_vs_torch_grid_sample=res['ort_ms'] / res['torch_grid_sample_ms'])
     return res
-
-def bench_main(argv:list[str]|None=None)->int:
-    "vtlab_bench_rtdetr: CPU latency of the RT-DETR-seg model, torch samplers and ONNX Runtime side by side."
-    import argparse
-    from vtlab.core import outputs_dir, write_json
-    p = argparse.ArgumentParser(prog='vtlab_bench_rtdetr', description=bench_main.__doc__)
-    p.add_argument('--preset', default='tiny', choices=sorted(PRESETS))
-    p.add_argument('--repeats', type=int, default=10)
-    p.add_argument('--threads', type=int, default=1, help='intra-op threads for torch and ORT (0: library defaults)')
-    a = p.parse_args(argv)
-    res = bench_rtdetr(a.preset, a.repeats, a.threads or None)
-    path = write_json(outputs_dir('bench', f'rtdetr_{a.preset}.json'), res)
-    print(f"rtdetr {a.preset}: {res['params_m']:.2f} M params; median ms/frame: torch grid_sample {res['torch_grid_sample_ms']:.1f}, "
-          f"torch gather {res['torch_gather_ms']:.1f}, ORT {res['ort_ms']:.1f}; export {res['export_s']:.1f} s; "
-          f"ORT max |err| {max(res['parity']['max_abs'].values()):.1e}, TopK equal {res['parity']['topk_equal']} → {path}")
-    return 0

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/33_nails.synth.ipynb #8352271f
 from __future__ import annotations
-import argparse, dataclasses, json, math, shutil, subprocess, time
+import argparse, dataclasses, json, logging, math, shutil, subprocess, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -12,20 +12,17 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from ..core import JsonConfig, atomic_write, data_dir, write_json, setup_logging
+from .base import FINGERS, NUM_FINGERS   # defined with the detection record; read here by older code
+from ..cli import CommandParser, UsageError, int_in, nonneg_int, run_command
+from ..core import JsonConfig, atomic_write, data_dir, write_json
 from .photos import SKIN_TONES, random_view, skin_patches, skin_texture
 
 # %% auto #0
-__all__ = ['FINGERS', 'NUM_FINGERS', 'NAIL_DTYPE', 'POLISH', 'COCO_CATEGORIES', 'SynthConfig', 'render_background',
-           'frame_background', 'HandPose', 'random_hand_pose', 'FingerGeom', 'hand_geometry', 'fill_polygon',
-           'nail_polygon', 'SynthSample', 'render_hands', 'render_sample', 'photo_negative', 'sample_seed',
-           'mask_to_rle_counts', 'rle_counts_to_mask', 'rle_encode_string', 'rle_decode_string', 'write_coco',
-           'NailInstance', 'decode_segmentation', 'CocoNails', 'video_poses', 'write_hand_video', 'read_y4m',
-           'synth_main']
-
-# %% ../../nbs/33_nails.synth.ipynb #7ddf18a3
-FINGERS = ('thumb', 'index', 'middle', 'ring', 'pinky')
-NUM_FINGERS = len(FINGERS)
+__all__ = ['NAIL_DTYPE', 'POLISH', 'COCO_CATEGORIES', 'SynthConfig', 'render_background', 'frame_background', 'HandPose',
+           'random_hand_pose', 'FingerGeom', 'hand_geometry', 'fill_polygon', 'nail_polygon', 'SynthSample',
+           'render_hands', 'render_sample', 'photo_negative', 'sample_seed', 'mask_to_rle_counts', 'rle_counts_to_mask',
+           'rle_encode_string', 'rle_decode_string', 'write_coco', 'NailInstance', 'decode_segmentation', 'CocoNails',
+           'video_poses', 'write_hand_video', 'read_y4m', 'synth_main']
 
 # %% ../../nbs/33_nails.synth.ipynb #c7c6b1c9
 @dataclass
@@ -781,22 +778,28 @@ def read_y4m(path:Path|str)->Iterator[np.ndarray]:
 # %% ../../nbs/33_nails.synth.ipynb #b2f8b090
 def synth_main(argv:list[str]|None=None)->int:
     "Render a synthetic nail dataset as COCO (and optionally a hand video with ground truth)."
-    p = argparse.ArgumentParser(prog='vtlab_synth_nails', description=synth_main.__doc__)
-    p.add_argument('--out', type=Path, default=None, help='output folder (default data/nails/synth)')
-    p.add_argument('-n', type=int, default=200, help='number of frames')
-    p.add_argument('--seed', type=int, default=0, help='dataset seed')
-    p.add_argument('--width', type=int, default=640); p.add_argument('--height', type=int, default=480)
-    p.add_argument('--video-frames', type=int, default=0, help='also write a hand video with this many frames')
+    p = CommandParser('vtlab_synth_nails', synth_main.__doc__)
+    p.add_out(help='output folder (default data/nails/synth)')
+    p.add_argument('--frames', type=nonneg_int, default=200, metavar='N', help='frames of the COCO dataset (0: only the video)')
+    p.add_argument('-n', type=nonneg_int, dest='frames', help=argparse.SUPPRESS)   # the old name of --frames
+    p.add_argument('--seed', type=nonneg_int, default=0, help='dataset seed')
+    p.add_argument('--width', type=int_in(64, 4096), default=640, help='frame width in px (even)')
+    p.add_argument('--height', type=int_in(64, 4096), default=480, help='frame height in px (even)')
+    p.add_argument('--video-frames', type=nonneg_int, default=0, metavar='N', help='also write a hand video with this many frames')
     p.add_argument('--two-hands', action='store_true', help='the video shows two hands')
-    args = p.parse_args(argv)
-    log = setup_logging()
-    out = args.out or data_dir('nails', 'synth')
-    cfg = SynthConfig(width=args.width, height=args.height)
+    return run_command(p, _synth, argv)
+
+def _synth(a)->int:
+    log = logging.getLogger('vtlab.nails.synth')
+    if a.width % 2 or a.height % 2: raise UsageError(f'--width {a.width} --height {a.height}: both must be even (the video is 4:2:0)')
+    if not a.frames and not a.video_frames: raise UsageError('--frames 0 and no --video-frames: nothing to render')
+    out = a.out or data_dir('nails', 'synth')
+    cfg = SynthConfig(width=a.width, height=a.height)
     t0 = time.perf_counter()
-    if args.n > 0:
-        ann = write_coco(out, args.n, args.seed, cfg)
-        log.info(f'{args.n} frames -> {ann} in {time.perf_counter() - t0:.1f} s')
-    if args.video_frames > 0:
-        res = write_hand_video(out/'video', args.video_frames, seed=args.seed, cfg=cfg, two_hands=args.two_hands)
-        log.info(f"video -> {res['y4m']} ({args.video_frames} frames)")
+    if a.frames > 0:
+        ann = write_coco(out, a.frames, a.seed, cfg)
+        log.info(f'{a.frames} frames -> {ann} in {time.perf_counter() - t0:.1f} s')
+    if a.video_frames > 0:
+        res = write_hand_video(out/'video', a.video_frames, seed=a.seed, cfg=cfg, two_hands=a.two_hands)
+        log.info(f"video -> {res['y4m']} ({a.video_frames} frames)")
     return 0

@@ -16,14 +16,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..core import JsonConfig, atomic_write, data_dir, outputs_dir, write_json, seed_everything, setup_logging
-from .synth import NUM_FINGERS, SynthConfig, SynthSample, photo_negative, render_sample, sample_seed
-from .models import (Pass1Net, Pass1Config, Pass2Net, Pass2Config, crop_patch, pass1_input_size,
+from .base import NUM_FINGERS, PATCH_SIDE_FACTOR, PATCH_SIDE_MIN, PATCH_SIDE_MAX, crop_patch, pass1_input_size
+from .synth import SynthConfig, SynthSample, photo_negative, render_sample, sample_seed
+from .models import (Pass1Net, Pass1Config, Pass2Net, Pass2Config,
                                 save_model, load_model, export_onnx)
 
 # %% auto #0
-__all__ = ['PATCH_SIDE_FACTOR', 'PATCH_SIDE_MIN', 'PATCH_SIDE_MAX', 'pass1_targets', 'pass2_examples', 'NailCache', 'build_cache',
-           'focal_heatmap_loss', 'pass1_loss', 'pass2_loss', 'pass1_batch', 'pass2_batch', 'TrainConfig', 'fit',
-           'plot_metrics']
+__all__ = ['pass1_targets', 'pass2_examples', 'NailCache', 'build_cache', 'focal_heatmap_loss', 'pass1_loss', 'pass2_loss',
+           'pass1_batch', 'pass2_batch', 'TrainConfig', 'fit', 'plot_metrics']
 
 # %% ../../nbs/35_nails.train.ipynb #0fa860c8
 def pass1_targets(
@@ -56,9 +56,6 @@ def pass1_targets(
     return dict(heat=heat, log_size=log_size, size_w=size_w, vis=vis, hand=hand)
 
 # %% ../../nbs/35_nails.train.ipynb #c7d49399
-PATCH_SIDE_FACTOR = 2.2   # patch side = factor × nail size; the runtime uses the same constant
-PATCH_SIDE_MIN, PATCH_SIDE_MAX = 16.0, 200.0  # frame px: clamp for tiny or absurd size predictions
-
 def pass2_examples(
     s:SynthSample,          # a rendered frame
     rng:np.random.Generator,# jitter randomness

@@ -1,6 +1,6 @@
 // The pure half of vtlab's two-pass nail pipeline in JavaScript: preprocessing, peak finding, detections,
 // smoothing. It mirrors vtlab.nails.pipeline (Python) step for step, with the same PipelineConfig numbers, so
-// that a frame gives the same detections in both (checked in nbs/37_nails.web.ipynb).
+// that a frame gives the same detections in both (checked in nbs/37a_nails.webapp.ipynb).
 // A classic script: the Web Worker loads it with importScripts (next to the UMD builds of TF.js and
 // onnxruntime-web), Node loads it with require() for the parity tests.
 (function (root) {
@@ -219,7 +219,7 @@
     return keep;
   }
 
-  // Frame-index code of vtlab.vision.framecode (drawn by vtlab.nails.web.write_coded_video into each test frame):
+  // Frame-index code of vtlab.vision.framecode (drawn by vtlab.nails.webbench.write_coded_video into each test frame):
   // CODE_BITS + 2 square cells along the top-left edge, max(8, W / 80) px each: a white start cell, the index MSB
   // first, a black stop cell. Each cell is read over its middle half, with the Python reader's thresholds.
   const CODE_BITS = 12;
