@@ -22,8 +22,8 @@ from .models import (Pass1Net, Pass1Config, Pass2Net, Pass2Config,
                                 save_model, load_model, export_onnx)
 
 # %% auto #0
-__all__ = ['pass1_targets', 'pass2_examples', 'NailCache', 'build_cache', 'focal_heatmap_loss', 'pass1_loss', 'pass2_loss',
-           'pass1_batch', 'pass2_batch', 'TrainConfig', 'fit', 'plot_metrics']
+__all__ = ['pass1_targets', 'pass2_examples', 'mine_pass2_negatives', 'NailCache', 'build_cache', 'focal_heatmap_loss',
+           'pass1_loss', 'pass2_loss', 'pass1_batch', 'pass2_batch', 'TrainConfig', 'fit', 'plot_metrics']
 
 # %% ../../nbs/35_nails.train.ipynb #0fa860c8
 def pass1_targets(
@@ -89,6 +89,32 @@ def pass2_examples(
                            conf=np.zeros(0, np.float32), offset=np.zeros((0, 2), np.float32), orient=np.zeros((0, 2), np.float32))
     return dict(x=np.stack(xs), mask=np.round(np.stack(ms) * 255).astype(np.uint8), conf=np.array(conf, np.float32),
                 offset=np.array(off, np.float32), orient=np.array(ori, np.float32))
+
+# %% ../../nbs/35_nails.train.ipynb #d999d2e5
+def mine_pass2_negatives(
+    pass1:Path|str,          # a pass-1 ONNX file whose false peaks become negatives
+    n:int,                   # frames searched: half synthetic (peaks away from every nail), half hand-free photo frames
+    seed:int=300,            # dataset seed of the searched frames (not a training or held-out seed)
+    cfg:SynthConfig|None=None, # renderer settings (training photos)
+    patch:int=64,            # pass-2 patch side px
+    per_frame:int=4,         # at most this many negatives per frame
+)->dict:                     # `pass2_examples`-style arrays, all negatives
+    "Hard negatives for pass 2: patches where pass 1 fires but there is no nail."
+    from vtlab.nails.pipeline import NailPipeline, PipelineConfig
+    pc = PipelineConfig(hand_threshold=0.0, peak_threshold=0.2, max_nails=per_frame)
+    pipe, rng, xs = NailPipeline(pass1, cfg=pc), np.random.default_rng([seed, 2]), []
+    for i in range(n):
+        s = render_sample(sample_seed(seed, i), cfg) if i % 2 == 0 else photo_negative(sample_seed(seed, 1_000_000 + i), cfg)
+        dets, _, _ = pipe.run_pass1(s.image)
+        nails = s.nails[s.nails['area_visible'] > 0]
+        for d in dets:
+            near = [np.hypot(*(d.center - (nl['cx'], nl['cy']))) < 0.6 * max(d.size_px, nl['length']) for nl in nails]
+            if any(near): continue
+            side = pc.patch_side(d.size_px) * rng.uniform(0.85, 1.15)
+            xs.append(crop_patch(s.image, d.center + rng.normal(0, 0.05 * side, 2), side, patch)[0])
+    k = len(xs)
+    return dict(x=np.stack(xs) if k else np.zeros((0, patch, patch, 3), np.uint8), mask=np.zeros((k, patch, patch), np.uint8),
+                conf=np.zeros(k, np.float32), offset=np.zeros((k, 2), np.float32), orient=np.zeros((k, 2), np.float32))
 
 # %% ../../nbs/35_nails.train.ipynb #00f41f2a
 @dataclass
