@@ -119,10 +119,10 @@ class Smoother:
         "Assign track ids and smooth centres and sizes in place; returns `dets` (a continued track keeps its last mask in `patch_mask`)."
         free = list(self.tracks)
         for d in sorted(dets, key=lambda d: -d.score):
-            cand = [t for t in free if t.finger == d.finger]
-            dist = [np.linalg.norm(t.center - d.center) for t in cand]
-            if cand and min(dist) < max(d.size_px, cand[int(np.argmin(dist))].size_px):
-                t = cand[int(np.argmin(dist))]; free.remove(t)
+            # position decides, not the finger label: pass 1 may call the same nail 'index' in one frame and 'middle' in the next
+            dist = [np.linalg.norm(t.center - d.center) for t in free]
+            if free and min(dist) < max(d.size_px, free[int(np.argmin(dist))].size_px):
+                t = free[int(np.argmin(dist))]; free.remove(t)
                 a = self.ema_alpha
                 d.track_id, d.center = t.track_id, a * d.center + (1 - a) * t.center
                 d.size_px = a * d.size_px + (1 - a) * t.size_px
@@ -138,7 +138,8 @@ class Smoother:
             d.patch_mask = m if d.patch_mask is None or d.patch_mask.shape != m.shape else self.mask_alpha * m + (1 - self.mask_alpha) * d.patch_mask
             self.missed[d.track_id] = 0
         seen = {d.track_id for d in dets}
-        coast = [t for t in self.tracks if t.track_id not in seen and self.missed.get(t.track_id, 0) < self.max_missed]
+        near = lambda t: any(np.linalg.norm(t.center - d.center) < max(t.size_px, d.size_px) for d in dets)  # a new track took its place
+        coast = [t for t in self.tracks if t.track_id not in seen and self.missed.get(t.track_id, 0) < self.max_missed and not near(t)]
         for t in coast: self.missed[t.track_id] += 1
         self.tracks = [dataclasses.replace(d) for d in dets] + coast
         self.missed = {t.track_id: self.missed[t.track_id] for t in self.tracks}
