@@ -182,7 +182,7 @@ def train_detr(
         opt.zero_grad(set_to_none=True); losses['loss'].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 0.1); opt.step()
         step += 1
-        hist.append(float(losses['loss']))
+        hist.append(losses['loss'].item())
         if log_every and step % log_every == 0: log.info(f'detr step {step}: loss {np.mean(hist[-log_every:]):.3f} ({el:.0f} s)')
     model.eval(); save_model(model, out_dir)
     res = dict(steps=step, seconds=round(time.perf_counter() - t0, 1), batch=batch, lr=lr, minutes=minutes,

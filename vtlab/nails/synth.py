@@ -40,6 +40,7 @@ class SynthConfig(JsonConfig):
     p_curl:float = 0.12             # probability of each finger being strongly curled
     photos:str = 'train'            # real-photo backgrounds from this split ('train' or 'eval'); '' = noise only
     p_photo:float = 0.7             # probability of a real-photo background (when `photos` is set)
+    photo_mix:float = 0.3           # probability that a photo background is a mosaic of several views (`random_view(mix=)`)
     min_visible_frac:float = 0.5    # a nail is flagged visible when at least this fraction of it shows
     min_visible_px:int = 12         # ... and at least this many pixels
     blur_sigma_max:float = 1.2      # maximum Gaussian blur sigma in px
@@ -84,7 +85,7 @@ def frame_background(
     cfg:'SynthConfig',       # frame size, photo split and probability
 )->np.ndarray:               # (h, w, 3) uint8 RGB
     "A real-photo view with probability `cfg.p_photo` (when `cfg.photos` names a split), else a synthetic one."
-    if cfg.photos and rng.random() < cfg.p_photo: return random_view(rng, cfg.height, cfg.width, cfg.photos)
+    if cfg.photos and rng.random() < cfg.p_photo: return random_view(rng, cfg.height, cfg.width, cfg.photos, cfg.photo_mix)
     return render_background(rng, cfg.height, cfg.width)
 
 # %% ../../nbs/33_nails.synth.ipynb #560213a2

@@ -22,8 +22,9 @@ from .models import (Pass1Net, Pass1Config, Pass2Net, Pass2Config,
                                 save_model, load_model, export_onnx)
 
 # %% auto #0
-__all__ = ['pass1_targets', 'pass2_examples', 'mine_pass2_negatives', 'NailCache', 'build_cache', 'focal_heatmap_loss',
-           'pass1_loss', 'pass2_loss', 'pass1_batch', 'pass2_batch', 'TrainConfig', 'fit', 'plot_metrics']
+__all__ = ['pass1_targets', 'pass2_examples', 'mine_pass2_negatives', 'mine_pass1_negatives', 'NailCache', 'build_cache',
+           'focal_heatmap_loss', 'pass1_loss', 'pass2_loss', 'pass1_batch', 'pass2_batch', 'TrainConfig', 'fit',
+           'plot_metrics']
 
 # %% ../../nbs/35_nails.train.ipynb #0fa860c8
 def pass1_targets(
@@ -115,6 +116,29 @@ def mine_pass2_negatives(
     k = len(xs)
     return dict(x=np.stack(xs) if k else np.zeros((0, patch, patch, 3), np.uint8), mask=np.zeros((k, patch, patch), np.uint8),
                 conf=np.zeros(k, np.float32), offset=np.zeros((k, 2), np.float32), orient=np.zeros((k, 2), np.float32))
+
+# %% ../../nbs/35_nails.train.ipynb #b458eca3
+def mine_pass1_negatives(
+    pass1:Path|str,          # a pass-1 ONNX file
+    n:int,                   # hand-free photo frames searched
+    seed:int=301,            # dataset seed of the searched frames (not a training or held-out seed)
+    cfg:SynthConfig|None=None, # renderer settings (training photos)
+    in_wh:tuple=(256, 192),  # pass-1 input size of the cache
+    hand_min:float=0.3,      # keep a frame when pass 1's hand probability reaches this ...
+    peak_min:float=0.3,      # ... or a heatmap peak does
+)->dict:                     # `NailCache` pass-1 arrays of the kept frames (targets all zero)
+    "Hard negatives for pass 1: hand-free photo frames on which pass 1 fires."
+    from vtlab.nails.pipeline import _session, pass1_input
+    sess, xs = _session(pass1), []
+    for i in range(n):
+        f = photo_negative(sample_seed(seed, 1_000_000 + i), cfg).image
+        x = cv2.resize(f, in_wh, interpolation=cv2.INTER_LINEAR)
+        heat, _, _, hand = sess.run(None, {'image': pass1_input(f, in_wh)})
+        if hand[0, 0] >= hand_min or heat.max() >= peak_min: xs.append(x)
+    k, (w, h) = len(xs), (in_wh[0] // 8, in_wh[1] // 8)
+    z = np.zeros((k, NUM_FINGERS, h, w), np.float32)
+    return dict(x1=np.stack(xs) if k else np.zeros((0, in_wh[1], in_wh[0], 3), np.uint8), heat=z, log_size=z.copy(), size_w=z.copy(),
+                vis=np.zeros((k, NUM_FINGERS), np.float32), hand=np.zeros((k, 1), np.float32))
 
 # %% ../../nbs/35_nails.train.ipynb #00f41f2a
 @dataclass
