@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..cli import CommandParser, UsageError, bar_chart, existing_dir, existing_file, nonneg_int, positive_int, run_command, write_bench
+from ..cli import CommandParser, UsageError, bar_chart, existing_dir, existing_file, float_in, nonneg_int, positive_int, run_command, write_bench
 from ..core import write_json
 from .base import HELD_OUT_SEED
 if TYPE_CHECKING:   # annotations only: the pipeline (OpenCV) is imported where it runs, so `--help` stays fast
@@ -96,6 +96,7 @@ def bench_nails(
     mediapipe:bool=True,   # also score MediaPipe's palm + landmarks as pass 1
     browser:bool=True,     # also run the web client in headless Chromium (`vtlab.nails.webbench.bench_web`)
     rtdetr:Path|str|None=None, # a trained RT-DETR-seg checkpoint folder (default: outputs/models/rtdetr/checkpoint, if there)
+    hand_threshold:float|None=None, # pass-1 hand gate (default: PipelineConfig's, calibrated for the shipped weights)
 )->dict:
     "Accuracy (held-out synthetic hands, hand-free real photos, a still hand) and latency of the two-pass pipeline, beside the single pass."
     import onnxruntime as ort
@@ -104,7 +105,7 @@ def bench_nails(
     from vtlab.core import outputs_dir
     from vtlab.nails.evaluate import (evaluate_handfree, evaluate_pipeline, evaluate_pass2_oracle, noise_frames,
                                       still_clip, temporal_stability)
-    cfg = PipelineConfig(threads=threads)
+    cfg = PipelineConfig(threads=threads, **({} if hand_threshold is None else dict(hand_threshold=hand_threshold)))
     pipe = NailPipeline(pass1, pass2, cfg)
     t0 = time.perf_counter()
     acc = evaluate_pipeline(pipe, n_eval)
@@ -202,12 +203,13 @@ def bench_main(argv:list[str]|None=None)->int:
     p.add_argument('--threads', type=positive_int, default=1, help='ONNX Runtime intra-op threads per model')
     p.add_argument('--no-mediapipe', action='store_true', help='skip the MediaPipe pass-1 row')
     p.add_argument('--no-browser', action='store_true', help='skip the headless-Chromium runs of the web client')
+    p.add_argument('--hand-threshold', type=float_in(0, 1), default=None, help="pass-1 hand gate (default: PipelineConfig's)")
     p.add_argument('--rtdetr', type=existing_dir, default=None, help='trained RT-DETR-seg checkpoint folder (default: outputs/models/rtdetr/checkpoint, if there)')
     p.add_out(help='folder for nails.json and nails.png (default outputs/bench)')
     return run_command(p, _bench_body, argv)
 
 def _bench_body(a)->int:
-    res = bench_nails(a.n_eval, a.n_time, a.pass1, a.pass2, not a.no_baseline, a.threads, not a.no_mediapipe, not a.no_browser, a.rtdetr)
+    res = bench_nails(a.n_eval, a.n_time, a.pass1, a.pass2, not a.no_baseline, a.threads, not a.no_mediapipe, not a.no_browser, a.rtdetr, a.hand_threshold)
     out = write_bench('nails', res, _bench_chart, out=Path(a.out)/'nails.json' if a.out else None)
     print(bench_summary(res))
     print(f"-> {out['json']}, {out['png']}")

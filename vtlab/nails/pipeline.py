@@ -25,7 +25,7 @@ __all__ = ['SHIPPED_WEIGHTS', 'PipelineConfig', 'pass1_input', 'find_peaks', 'pe
 class PipelineConfig(JsonConfig):
     "Every runtime knob of the two-pass pipeline."
     pass1_side:int = 256        # pass-1 input is about side² pixels, sides multiples of 64 (adaptive changes it)
-    hand_threshold:float = 0.5  # below this hand probability the frame exits after pass 1
+    hand_threshold:float = 0.9  # below this hand probability the frame exits after pass 1 (chosen on validation frames: MODEL_CARD.md)
     peak_threshold:float = 0.3  # minimum heatmap value of a nail peak
     nms_radius:int = 1          # heatmap cells: a peak must be the maximum of its (2r+1)² neighbourhood
     max_nails:int = 10          # at most this many patches per frame
