@@ -8,7 +8,7 @@
 
   // vtlab.nails.pipeline.PipelineConfig defaults (the server also sends the Python values in manifest.json)
   const DEFAULT_CONFIG = {
-    pass1_side: 256, hand_threshold: 0.5, peak_threshold: 0.3, nms_radius: 1, max_nails: 10, merge_frac: 0.5,
+    pass1_side: 256, hand_threshold: 0.9, peak_threshold: 0.3, nms_radius: 1, max_nails: 10, merge_frac: 0.5,
     patch: 64, side_factor: 2.2, side_min: 16.0, side_max: 200.0, conf_threshold: 0.5, mask_threshold: 0.5,
     refine_center: true, ema_alpha: 0.6, mask_alpha: 0.7, skip: 1, target_fps: 0.0, threads: 1,
   };
