@@ -8,12 +8,11 @@ N_FRAMES = 300   # frames the page processes (the tensor count must stay flat ov
 N_SCORED = 40    # of which this many are scored against the ground truth
 
 
+pytestmark = pytest.mark.needs('convert-venv', 'chromium')   # skipped with the enabling command (tests/conftest.py)
+
+
 def _missing()->str|None:
-    from vtlab.nails.convert import chromium_path, node_modules, convert_venv
     from vtlab.nails.pipeline import default_model_paths
-    if not Path(chromium_path()).exists(): return f'no Chromium at {chromium_path()}'
-    if not (node_modules()/'@tensorflow'/'tfjs').exists(): return f'no npm packages in {node_modules()}'
-    if not (convert_venv()/'bin'/'python').exists(): return f'no conversion venv {convert_venv()}'
     try: import playwright  # noqa: F401
     except ImportError: return 'playwright (Python) not installed'
     if not all(Path(p).exists() for p in default_model_paths()): return 'no trained nail models'

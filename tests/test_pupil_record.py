@@ -163,7 +163,7 @@ def test_unreachable_device_fails_fast_with_a_reason(tmp_path):
 
 
 def test_missing_ffmpeg_is_a_clear_error(sim, tmp_path):
-    env = {**os.environ, 'PATH': str(BIN)}  # the venv's scripts, no ffmpeg
+    env = {**os.environ, 'PATH': str(BIN), 'VTLAB_FFMPEG': '/nonexistent/ffmpeg'}  # no ffmpeg: not on PATH, nor imageio-ffmpeg's
     p = subprocess.run(_record_cmd(sim, tmp_path/'noff', '--duration', '2'), cwd=ROOT, capture_output=True, text=True,
                        timeout=120, env=env)
     assert p.returncode == 1 and 'ffmpeg not found' in p.stderr, p.stderr

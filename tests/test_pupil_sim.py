@@ -204,7 +204,8 @@ def test_keepalive_video_file_and_late_sender_report(tmp_path):
     "GET_PARAMETER keepalives at 0.9 x the session timeout; a video file as the scene; RTP before the first SR is dropped."
     import subprocess
     video = tmp_path / 'scene.mp4'
-    subprocess.run(['ffmpeg', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30', '-t', '1.5',
+    from vtlab.sysdeps import require
+    subprocess.run([require('ffmpeg'), '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30', '-t', '1.5',
                     '-pix_fmt', 'yuv420p', str(video)], check=True)
     async def main(sim):
         frames = await take(receive_video_frames(sim.url('world')), 60)

@@ -16,6 +16,7 @@ from .base import FINGERS, NUM_FINGERS   # defined with the detection record; re
 from ..cli import CommandParser, UsageError, int_in, nonneg_int, run_command
 from ..core import JsonConfig, atomic_write, data_dir, write_json
 from .photos import SKIN_TONES, random_view, skin_patches, skin_texture
+from ..sysdeps import find_ffmpeg
 
 # %% auto #0
 __all__ = ['NAIL_DTYPE', 'POLISH', 'COCO_CATEGORIES', 'SynthConfig', 'render_background', 'frame_background', 'HandPose',
@@ -728,7 +729,7 @@ def write_hand_video(
     light_seed = int(rng.integers(2**31))
     labels = np.zeros((n_frames, cfg.height, cfg.width), np.uint8)
     gt = []
-    ffmpeg = shutil.which('ffmpeg') if mp4 else None
+    ffmpeg = find_ffmpeg() if mp4 else None
     mp4_path, proc = out_dir/f'{name}.mp4', None
     if ffmpeg:
         tmp_mp4 = out_dir/f'.{name}.tmp.mp4'

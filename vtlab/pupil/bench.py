@@ -11,6 +11,7 @@ import numpy as np
 from ..core import outputs_dir, write_json, setup_logging
 from ..cli import CommandParser, bar_chart, positive_float, positive_int, run_command, write_bench
 from ..profiling import FrameProfiler, usable_cores
+from ..sysdeps import find_ffmpeg
 
 # %% auto #0
 __all__ = ['SCENARIOS', 'EXTRA_STREAMS', 'BaselineRecorder', 'worker_main', 'pipeline_worker_main', 'pipeline_cpu',
@@ -52,7 +53,7 @@ def _output_drops(written_ts:list[int], out_fps:float, seconds:float)->dict:
 # %% ../../nbs/26_pupil.bench.ipynb #d1e34d2a
 def _baseline_ffmpeg(path:Path, w:int, h:int, fps:float)->list[str]:
     "The baseline's encoder: BGR frames on a pipe to libx264 ultrafast, a plain MP4."
-    return ['ffmpeg', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-s', f'{w}x{h}',
+    return [find_ffmpeg() or 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-s', f'{w}x{h}',
             '-framerate', f'{fps:g}', '-i', 'pipe:0', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', str(path)]
 
 class BaselineRecorder:

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 from ..core import JsonConfig
+from ..sysdeps import VideoProbeError, find_ffmpeg, find_ffprobe, install_command, probe_video
 
 log = logging.getLogger('vtlab.pupil.encode')
 
 # %% auto #0
 __all__ = ['log', 'BACKENDS', 'FRAG_MOVFLAGS', 'EncoderError', 'EncoderConfig', 'resolve_codec', 'FFmpegWriter', 'PyAVWriter',
-           'split_nal_units', 'parameter_sets', 'h264_size', 'PassthroughWriter', 'probe_video', 'playable_frames',
-           'make_writer']
+           'split_nal_units', 'parameter_sets', 'h264_size', 'PassthroughWriter', 'playable_frames', 'make_writer']
 
 # %% ../../nbs/23_pupil.encode.ipynb #632a8327
 BACKENDS = ('ffmpeg', 'pyav', 'passthrough')
@@ -101,9 +101,9 @@ class FFmpegWriter:
             )->'FFmpegWriter':
         "Start ffmpeg writing `path` for frames of `width`×`height` in `pixfmt`."
         c = self.config
-        ffmpeg = c.ffmpeg or shutil.which('ffmpeg')
+        ffmpeg = c.ffmpeg or find_ffmpeg()
         if not ffmpeg or not Path(ffmpeg).exists():
-            raise EncoderError(f"ffmpeg not found ({c.ffmpeg or 'not on PATH'}): install it (apt install ffmpeg / brew install ffmpeg) "
+            raise EncoderError(f"ffmpeg not found ({c.ffmpeg or 'not on PATH'}): enable it with: {install_command('ffmpeg')}, "
                                "or choose backend='pyav' or 'passthrough'")
         if pixfmt not in _PIPE_FMT: raise ValueError(f'FFmpegWriter: unknown pixel format {pixfmt!r} (known: {list(_PIPE_FMT)})')
         self.path = Path(path); self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -321,28 +321,17 @@ class PassthroughWriter:
         c.close(); _fsync_path(self.path)
 
 # %% ../../nbs/23_pupil.encode.ipynb #e2de2312
-def probe_video(path:Path|str, count_frames:bool=True)->dict:
-    "ffprobe's view of a video file: codec, width, height, frames (decoded count) and duration."
-    ffprobe = shutil.which('ffprobe')
-    if not ffprobe: raise EncoderError('ffprobe not found: install ffmpeg')
-    cmd = [ffprobe, '-v', 'error', '-select_streams', 'v:0', *(['-count_frames'] if count_frames else []),
-           '-show_entries', 'stream=codec_name,width,height,nb_read_frames:format=duration', '-of', 'json', str(path)]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    if p.returncode != 0: raise EncoderError(f'ffprobe cannot read {path}: {p.stderr.strip()[-300:]}')
-    d = json.loads(p.stdout)
-    s = (d.get('streams') or [{}])[0]
-    return dict(codec=s.get('codec_name'), width=s.get('width'), height=s.get('height'),
-                frames=int(s['nb_read_frames']) if s.get('nb_read_frames', 'N/A') not in ('N/A', None) else None,
-                duration_s=float(d.get('format', {}).get('duration', 'nan')))
-
 def _ffprobe_json(*args:str)->dict|None:
-    ffprobe = shutil.which('ffprobe')
+    ffprobe = find_ffprobe()
     if not ffprobe: raise EncoderError('ffprobe not found: install ffmpeg')
     p = subprocess.run([ffprobe, '-v', 'error', '-select_streams', 'v:0', *args, '-of', 'json'], capture_output=True, text=True, timeout=600)
     return json.loads(p.stdout) if p.returncode == 0 and p.stdout.strip() else None
 
 def playable_frames(path:Path|str, tail_s:float=3.0)->int:
     "Frames a player can decode, without decoding the whole file: every packet, less those near the end that do not decode."
+    if not find_ffprobe():  # ffmpeg from the imageio-ffmpeg wheel has no ffprobe: PyAV decodes every frame instead
+        try: return probe_video(path, backend='pyav')['frames'] or 0
+        except VideoProbeError: return 0
     n = lambda d, k: int(v) if (v := ((d or {}).get('streams') or [{}])[0].get(k, 'N/A')) not in ('N/A', None) else 0
     head = _ffprobe_json('-count_packets', '-show_entries', 'stream=nb_read_packets:format=duration', str(path))
     packets = n(head, 'nb_read_packets')

@@ -15,6 +15,7 @@ from ..profiling import FrameProfiler, PlatformCapabilities, ffmpeg_listed_encod
 from .stream import StreamConfig, StreamHandler, FramePacket
 from .process import FrameProcessor, ProcessConfig, restore
 from .encode import EncoderConfig, EncoderError, make_writer, playable_frames, probe_video, FFmpegWriter
+from ..sysdeps import find_ffmpeg, install_command
 from .files import (CsvLog, read_csv, repair_recording, repair_stale, write_error_reason,
                                TIMING_HEADER, GAZE_HEADER, IMU_HEADER, EVENT_HEADER)
 
@@ -291,7 +292,7 @@ def recorder_capabilities()->PlatformCapabilities:
     global _CAPS
     if _CAPS is None:
         import platform, psutil
-        ffmpeg = shutil.which('ffmpeg')
+        ffmpeg = find_ffmpeg()
         listed = ffmpeg_listed_encoders(ffmpeg)
         _CAPS = PlatformCapabilities(system=platform.system(), machine=platform.machine(), python=platform.python_version(),
                                      pi_model=read_pi_model(), usable_cores=usable_cores(), cpu_count=os.cpu_count() or 1,
@@ -375,8 +376,8 @@ async def start(self:RecordingManager,
     config = (config or RecordConfig()).check()
     if self.recording is not None: raise RecordingError(f'already recording to {self.recording.out_dir}')
     out_dir = Path(out_dir)
-    if config.mode != 'passthrough' and config.encoder == 'ffmpeg' and not shutil.which('ffmpeg'):
-        self._fail_early(out_dir, config, "ffmpeg not found on PATH: install it (apt install ffmpeg / brew install ffmpeg) "
+    if config.mode != 'passthrough' and config.encoder == 'ffmpeg' and not find_ffmpeg():
+        self._fail_early(out_dir, config, f"ffmpeg not found: enable it with: {install_command('ffmpeg')}, "
                                           "or record with encoder='pyav' or mode='passthrough'")
     await self.check_reachable(out_dir, config)
     self.stream.config.decode = 'keyframes' if config.mode == 'passthrough' else 'all'
