@@ -10,12 +10,18 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['TIMING_HEADER', 'GAZE_HEADER', 'IMU_HEADER', 'EVENT_HEADER', 'CsvLog', 'read_csv']
+__all__ = ['TIMING_HEADER', 'GAZE_DETAIL', 'GAZE_HEADER', 'IMU_HEADER', 'EVENT_HEADER', 'EYE_TIMING_HEADER',
+           'AUDIO_TIMING_HEADER', 'ANNOTATION_HEADER', 'SYNC_HEADER', 'CsvLog', 'read_csv', 'gaze_row', 'trial_dir']
 
 # %% ../../nbs/23a_pupil.files.ipynb #2669fa2c
 TIMING_HEADER = ['frame_index', 'camera_frame_index', 'device_ts_ns', 'recv_monotonic_ns', 'write_monotonic_ns',
                  'duplicate', 'pts_s', 'session']
-GAZE_HEADER = ['device_ts_ns', 'recv_monotonic_ns', 'x_px', 'y_px', 'worn']
+# what a Neon may send besides the gaze point (`streaming.gaze`), in its wire order: each eye's state, the eyelids,
+# the two monocular gaze points; a device sends a subset (`gaze_row` leaves the rest empty)
+_EYE = lambda s: [f'pupil_diameter_{s}_mm', *(f'eyeball_center_{s}_{a}_mm' for a in 'xyz'), *(f'optical_axis_{s}_{a}' for a in 'xyz')]
+_LID = lambda s: [f'eyelid_angle_top_{s}_rad', f'eyelid_angle_bottom_{s}_rad', f'eyelid_aperture_{s}_mm']
+GAZE_DETAIL = [*_EYE('left'), *_EYE('right'), *_LID('left'), *_LID('right'), 'left_x_px', 'left_y_px', 'right_x_px', 'right_y_px']
+GAZE_HEADER = ['device_ts_ns', 'recv_monotonic_ns', 'x_px', 'y_px', 'worn', *GAZE_DETAIL]
 IMU_HEADER = ['device_ts_ns', 'recv_monotonic_ns', 'gyro_x', 'gyro_y', 'gyro_z', 'accel_x', 'accel_y', 'accel_z',
               'quat_w', 'quat_x', 'quat_y', 'quat_z']
 EVENT_HEADER = ['recv_monotonic_ns', 'event', 'start_time_ns', 'end_time_ns', 'mean_gaze_x', 'mean_gaze_y', 'amplitude_angle_deg']
@@ -61,3 +67,56 @@ def read_csv(path:Path|str)->dict[str, np.ndarray]:
             try: return np.array([float(v) if v != '' else np.nan for v in vals])
             except ValueError: return np.array(vals)
     return {h: col(i) for i, h in enumerate(header)}
+
+# %% ../../nbs/23a_pupil.files.ipynb #9520f414
+EYE_TIMING_HEADER = TIMING_HEADER  # the eye video's timing: the same columns as the scene's
+AUDIO_TIMING_HEADER = ['frame_index', 'first_sample', 'samples', 'device_ts_ns', 'recv_monotonic_ns', 'session']
+ANNOTATION_HEADER = ['device_ts_ns', 'name', 'source', 'host_unix_ns', 'recv_monotonic_ns', 'recording_id']
+SYNC_HEADER = ['host_monotonic_ns', 'host_unix_ns', 'device_unix_ns', 'clock_offset_ms', 'offset_std_ms', 'roundtrip_ms']
+
+def _attr(col:str)->str:
+    "The client's field for a `GAZE_DETAIL` column (units dropped; monocular points are `mono_*`)."
+    if col.startswith(('left_', 'right_')): return 'mono_' + col[:-3]
+    for unit in ('_mm', '_rad'):
+        if col.endswith(unit): return col[:-len(unit)]
+    return col
+
+def _num(v)->str: return '%.9g' % v  # 9 significant digits: a 32-bit float comes back exactly
+
+def _gaze_getters(cls)->list:
+    "One function per column after `recv_monotonic_ns`, for the client's gaze class `cls`."
+    fields = set(cls._fields)
+    if 'left' in fields:  # DualMonocularGazeData: two points, no binocular one
+        mono = dict(left_x_px=lambda d: _num(d.left.x), left_y_px=lambda d: _num(d.left.y),
+                    right_x_px=lambda d: _num(d.right.x), right_y_px=lambda d: _num(d.right.y))
+        return [lambda d: '', lambda d: '', lambda d: int(d.worn)] + [mono.get(c, lambda d: '') for c in GAZE_DETAIL]
+    get = lambda a: (lambda d: _num(getattr(d, a))) if a in fields else (lambda d: '')
+    return [get('x'), get('y'), lambda d: int(d.worn)] + [get(_attr(c)) for c in GAZE_DETAIL]
+
+# %% ../../nbs/23a_pupil.files.ipynb #e2a955ed
+_GAZE_GETTERS:dict = {}
+
+def gaze_row(
+    d, # a gaze datum of the real client (`GazeData`, `EyestateEyelidGazeData`, ... any of its six classes)
+    recv_monotonic_ns:int, # when it arrived
+)->list: # a `gaze.csv` row (`GAZE_HEADER`)
+    "Every field the device sent, in `gaze.csv`'s columns."
+    getters = _GAZE_GETTERS.get(type(d))
+    if getters is None: getters = _GAZE_GETTERS[type(d)] = _gaze_getters(type(d))
+    return [int(d.timestamp_unix_seconds * 1e9), recv_monotonic_ns, *(g(d) for g in getters)]
+
+# %% ../../nbs/23a_pupil.files.ipynb #03790c94
+def trial_dir(
+    root:Path|str,        # where sessions live (e.g. outputs/recordings)
+    session:str,          # the session's name: one folder name
+    trial:int|None=None,  # trial number (>= 1); None: one more than the highest so far
+)->Path: # `<root>/<session>/trial_<NNN>` (not created)
+    "The folder of one trial of a session."
+    if not session or session in ('.', '..') or any(c in session for c in '/\\\0'):
+        raise ValueError(f'session name {session!r} must be one folder name (no / or \\)')
+    base = Path(root)/session
+    if trial is None:
+        done = [int(p.name[6:]) for p in base.glob('trial_*') if p.name[6:].isdigit()]
+        trial = max(done, default=0) + 1
+    if trial < 1: raise ValueError(f'trial {trial} must be >= 1')
+    return base/f'trial_{trial:03d}'
