@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio, json, logging, time
 from typing import Callable
 
+import numpy as np
+
 from fastcore.basics import patch
 
 log = logging.getLogger('vtlab.pupil.device')
 
 # %% auto #0
-__all__ = ['log', 'DeviceLink', 'clock_sample', 'discover', 'describe_device']
+__all__ = ['log', 'DeviceLink', 'offset_from_echoes', 'clock_sample', 'discover', 'describe_device']
 
 # %% ../../nbs/21a_pupil.device.ipynb #4ded0b50
 class DeviceLink:
@@ -110,21 +112,32 @@ def _host_now()->tuple[int, int]:
     m0 = time.monotonic_ns(); u = time.time_ns(); m1 = time.monotonic_ns()
     return (m0 + m1) // 2, u
 
+def offset_from_echoes(echoes:list)->tuple[float, float, float]:
+    "(offset ms, its spread ms, roundtrip ms) from time echoes, using the quickest round trips (within 1 ms of the fastest)."
+    rts = np.array([e.roundtrip_duration_ms for e in echoes], float); offs = np.array([e.time_offset_ms for e in echoes], float)
+    best = rts <= rts.min() + 1  # a slow round trip was delayed one way more than the other: its midpoint is off
+    return float(np.median(offs[best])), float(offs[best].std()), float(rts.min())
+
 async def clock_sample(
     address:str, port:int, # the phone's time-echo address and port (`Phone.ip`, `Phone.time_echo_port`)
-    measurements:int=20,   # round trips to average
+    measurements:int=20,   # round trips
     timeout_s:float=3.0,
 )->dict|None: # a `sync.csv` row (`vtlab.pupil.files.SYNC_HEADER`), None when the device did not answer
-    "Measure the device clock against the host's: one row of `sync.csv`."
+    "Measure the device clock against the host's with the time-echo protocol: one row of `sync.csv`."
     from pupil_labs.realtime_api.time_echo import TimeOffsetEstimator
-    try: est = await asyncio.wait_for(TimeOffsetEstimator(address, port).estimate(measurements), timeout_s)
-    except (OSError, asyncio.TimeoutError) as e:
-        log.warning('time echo %s:%s: %s', address, port, e); return None
-    if est is None: return None
+    async def measure():
+        reader, writer = await asyncio.open_connection(address, port)
+        try: return [await TimeOffsetEstimator.request_time_echo(_time_ms, reader, writer) for _ in range(measurements + 1)][1:]
+        finally: writer.close()
+    try: echoes = await asyncio.wait_for(measure(), timeout_s)
+    except (OSError, ValueError, asyncio.TimeoutError) as e:
+        log.warning('time echo %s:%s: %s', address, port, e or type(e).__name__); return None
+    off, spread, rt = offset_from_echoes(echoes)  # host minus device
     mono, unix = _host_now()
-    off = est.time_offset_ms.mean  # host minus device
     return dict(host_monotonic_ns=mono, host_unix_ns=unix, device_unix_ns=unix - round(off * 1e6), clock_offset_ms=off,
-                offset_std_ms=est.time_offset_ms.std, roundtrip_ms=est.roundtrip_duration_ms.mean)
+                offset_std_ms=spread, roundtrip_ms=rt)
+
+def _time_ms()->int: return time.time_ns() // 1_000_000
 
 # %% ../../nbs/21a_pupil.device.ipynb #67e60096
 async def discover(timeout_s:float=5.0)->list:

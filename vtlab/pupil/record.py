@@ -8,14 +8,17 @@ import argparse, asyncio, dataclasses, json, logging, os, queue, shutil, signal,
 from pathlib import Path
 
 import numpy as np
+from typing import Callable
 from fastcore.basics import patch
 from ..core import JsonConfig, outputs_dir, write_json
-from ..cli import CommandFailed, CommandParser, UsageError, float_in, int_in, positive_float, run_command, size_wh
+from ..cli import CommandFailed, CommandParser, UsageError, float_in, int_in, nonneg_float, positive_float, positive_int, run_command, size_wh
 from ..profiling import FrameProfiler, PlatformCapabilities, ffmpeg_listed_encoders, ffmpeg_encoder_works, read_pi_model, usable_cores
 from .stream import StreamConfig, StreamHandler, FramePacket
 from .process import FrameProcessor, ProcessConfig, restore
 from .encode import EncoderConfig, EncoderError, make_writer, probe_video, FFmpegWriter
-from .files import CsvLog, read_csv, TIMING_HEADER, GAZE_HEADER, IMU_HEADER, EVENT_HEADER
+from .files import CsvLog, read_csv, TIMING_HEADER, GAZE_HEADER, IMU_HEADER, EVENT_HEADER, SYNC_HEADER, gaze_row, trial_dir
+from .sidecar import AudioLog, EventLog, EyeVideoLog
+from .device import DeviceLink, clock_sample, describe_device, discover
 
 log = logging.getLogger('vtlab.pupil.record')
 
@@ -39,6 +42,8 @@ class RecordConfig(JsonConfig):
     fsync_every_s:float=2.0      # fsync video and CSVs this often
     write_queue:int=8            # frames waiting for the writer before the oldest is dropped
     start_timeout_s:float=10.0   # a stream that delivers nothing this long after start is an error
+    phone_backup:bool=False      # the phone records too (its own recording, started and stopped with this one)
+    sync_every_s:float=10.0      # a `sync.csv` row (device clock vs host clocks) this often; 0: at start and stop only
 
     def check(self)->'RecordConfig':
         "Validate, naming the bad value."
@@ -46,6 +51,7 @@ class RecordConfig(JsonConfig):
         if self.frame_selection not in ('timer', 'camera'): raise ValueError(f"RecordConfig.frame_selection must be 'timer' or 'camera', got {self.frame_selection!r}")
         if self.encoder not in ('ffmpeg', 'pyav'): raise ValueError(f"RecordConfig.encoder must be 'ffmpeg' or 'pyav', got {self.encoder!r}")
         if not 0 < self.fps <= 240: raise ValueError(f'RecordConfig.fps must be in (0, 240], got {self.fps}')
+        if not self.sync_every_s >= 0: raise ValueError(f'RecordConfig.sync_every_s must be >= 0, got {self.sync_every_s}')
         return self
 
     def encoder_config(self)->EncoderConfig:
@@ -161,6 +167,7 @@ class Recording:
         self.gaze_csv = CsvLog(self.out_dir/'gaze.csv', GAZE_HEADER, fr)
         self.imu_csv = CsvLog(self.out_dir/'imu.csv', IMU_HEADER, fr) if stream.config.imu else None
         self.events_csv = CsvLog(self.out_dir/'eye_events.csv', EVENT_HEADER, fr) if stream.config.eye_events else None
+        self._open_sidecars()  # eye video, audio, events, sync (the next section)
         self.frames_selected = self.duplicates = self.skipped_until_keyframe = 0
         self.started_monotonic_ns = time.monotonic_ns(); self.started_unix_ns = time.time_ns()
         self.stopped_monotonic_ns:int|None = None
@@ -178,7 +185,7 @@ def metadata(self:Recording)->dict:
     gaps = [dict(stream=g.stream, start_monotonic_ns=g.start_monotonic_ns, end_monotonic_ns=g.end_monotonic_ns,
                  seconds=(g.end_monotonic_ns - g.start_monotonic_ns) / 1e9, reason=g.reason)
             for g in self.stream.gaps if g.end_monotonic_ns >= self.started_monotonic_ns]
-    return dict(
+    meta = dict(
         status=self.status, error=self.error, vtlab_recorder=1,
         started_unix_ns=self.started_unix_ns, started_monotonic_ns=self.started_monotonic_ns,
         stopped_monotonic_ns=self.stopped_monotonic_ns, duration_s=(end - self.started_monotonic_ns) / 1e9,
@@ -196,6 +203,7 @@ def metadata(self:Recording)->dict:
                       reconnects={k: c1['connects'][k] - c0['connects'][k] for k in c1['connects']},
                       gaps=len(gaps), gap_seconds=sum(g['seconds'] for g in gaps)),
         gaps=gaps, profile=self.profiler.report()['phases'])
+    return self._sidecar_metadata(meta)
 
 @patch
 def write_metadata(self:Recording)->Path: return write_json(self.out_dir/'metadata.json', self.metadata())
@@ -203,8 +211,10 @@ def write_metadata(self:Recording)->Path: return write_json(self.out_dir/'metada
 # %% ../../nbs/24_pupil.record.ipynb #c0cb62d8
 @patch
 def write_data(self:Recording, stream:StreamHandler)->None:
-    "Move queued gaze, IMU and eye events into their CSVs."
-    for g in stream.gaze.drain(): self.gaze_csv.write([g.device_ts_ns, g.recv_monotonic_ns, f'{g.x_px:.3f}', f'{g.y_px:.3f}', int(g.worn)])
+    "Move queued gaze, IMU and eye events into their CSVs, and the other streams into theirs (`write_sidecars`)."
+    for g in stream.gaze.drain():
+        self.gaze_csv.write(gaze_row(g.data, g.recv_monotonic_ns) if g.data is not None else
+                            [g.device_ts_ns, g.recv_monotonic_ns, '%.9g' % g.x_px, '%.9g' % g.y_px, int(g.worn)] + [''] * (len(GAZE_HEADER) - 5))
     for now, d in stream.imu.drain():
         if self.imu_csv: self.imu_csv.write([d.timestamp_unix_ns, now, *d.gyro_data, *d.accel_data,
                                              d.quaternion.w, d.quaternion.x, d.quaternion.y, d.quaternion.z])
@@ -213,10 +223,11 @@ def write_data(self:Recording, stream:StreamHandler)->None:
                                                    getattr(e, 'start_time_ns', ''), getattr(e, 'end_time_ns', ''),
                                                    getattr(e, 'mean_gaze_x', ''), getattr(e, 'mean_gaze_y', ''),
                                                    getattr(e, 'amplitude_angle_deg', '')])
+    self.write_sidecars(stream)
 
 @patch
 def close_data(self:Recording)->None:
-    for f in (self.gaze_csv, self.imu_csv, self.events_csv):
+    for f in (self.gaze_csv, self.imu_csv, self.events_csv, self.eyes, self.audio, self.events, self.sync):
         if f is not None: f.close()
 
 # %% ../../nbs/24_pupil.record.ipynb #661a76fa
@@ -257,12 +268,16 @@ class RecordingManager:
         self._new_frame = asyncio.Event()
         self._frame_backlog:list[FramePacket] = []
         self.capabilities = None
+        self.device = DeviceLink(self.stream.config.address, self.stream.config.port, self.stream.config.request_timeout_s)
+        self._side:asyncio.Task|None = None
+        self.sync_offset_ms:float|None = None  # the latest `sync.csv` offset (host minus device), for stamping events
 
     async def open(self)->'RecordingManager':
         "Start streaming (returns at once; `wait_connected` waits for data)."
         await self.stream.start()
         if self.capabilities is None: self.capabilities = await asyncio.to_thread(recorder_capabilities)
         self._pump = asyncio.create_task(self._pump_loop(), name='vtlab-pump')
+        await self.device.watch(self._on_device_event, self._on_phone_recording)  # annotations from anyone, the phone's recording
         return self
 
     async def close(self)->None:
@@ -270,6 +285,7 @@ class RecordingManager:
         if self.recording is not None: await self.stop()
         if self._pump is not None: self._pump.cancel(); await asyncio.gather(self._pump, return_exceptions=True); self._pump = None
         await self.stream.stop()
+        await self.device.close()
 
     async def __aenter__(self): return await self.open()
 
@@ -324,6 +340,7 @@ async def start(self:RecordingManager,
     rec.platform = self.capabilities.to_dict()
     rec.write_metadata()
     self.stream.gaze.drain(); self.stream.imu.drain(); self.stream.eye_events.drain()
+    await self._start_sidecars(rec)
     rec.writer.thread.start()
     # passthrough starts at the newest keyframe (frames since it are still in memory), so no frame waits for an IDR
     self.recording = rec; self._frame_backlog = list(self.stream.gop) if config.mode == 'passthrough' else []
@@ -370,6 +387,7 @@ async def stop(self:RecordingManager)->dict:
         if isinstance(w, FFmpegWriter) and w.proc is not None: w.proc.kill()
         await asyncio.to_thread(rec.writer.thread.join, 10)
         rec.writer.error = rec.writer.error or EncoderError('the encoder did not finish within 60 s and was killed')
+    await self._stop_sidecars(rec)
     rec.close_data()
     rec.stopped_monotonic_ns = time.monotonic_ns()
     if rec.writer.error is not None:
@@ -435,10 +453,12 @@ async def _select_camera(self:RecordingManager, rec:Recording)->None:
         backlog, self._frame_backlog = self._frame_backlog, []
         for p in backlog:
             if p.camera_frame_index <= last_index: continue  # already taken from the pre-roll
+            # a frame lost before this point (the stream's queue overflowed): passthrough restarts at the next keyframe
+            lost = last_index >= 0 and p.camera_frame_index != last_index + 1
             last_index = p.camera_frame_index
             if last_ts is not None and p.device_ts_ns - last_ts < min_dt_ns: continue
             t0 = p.device_ts_ns if t0 is None else t0
-            rec.writer.submit(_Job(p, k, False, (p.device_ts_ns - t0) / 1e9, self._gaze_for(p)))
+            rec.writer.submit(_Job(p, k, False, (p.device_ts_ns - t0) / 1e9, self._gaze_for(p), resync=lost))
             rec.frames_selected += 1; k += 1; last_ts = p.device_ts_ns
         if rec.config.fsync_every_s and k % 30 == 0: self._periodic_sync(rec)
 
@@ -474,6 +494,136 @@ def _describe(e:BaseException)->str:
     msg = f'{type(e).__name__}: {e}'
     if isinstance(e, OSError) and e.errno == 28 or 'No space left' in str(e): msg += ' (disk full: free space or record to another disk)'
     return msg
+
+# %% ../../nbs/24_pupil.record.ipynb #ef3581c0
+@patch
+def _open_sidecars(self:Recording)->None:
+    "The files of the other streams: eye video and audio when the device sends them, events and sync always."
+    s, c = self.stream, self.config
+    self.eyes = (EyeVideoLog(self.out_dir, c.container, 200.0, s.eye_sprop, fsync_every_s=c.fsync_every_s)
+                 if s.config.eyes and 'eyes' not in s.not_offered else None)
+    self.audio = AudioLog(self.out_dir) if s.config.audio and 'audio' not in s.not_offered else None
+    self.events = EventLog(self.out_dir/'events.csv')
+    self.sync = CsvLog(self.out_dir/'sync.csv', SYNC_HEADER, flush_rows=1)
+    self.device_files:dict[str, str] = {}    # 'template' / 'calibration' -> the file written, or why there is none
+    self.phone_recording = dict(requested=c.phone_backup, id=None, error=None, last_action=None)
+    self.sync_source:str|None = None         # the time-echo address, or why there are no sync rows
+
+@patch
+def write_sidecars(self:Recording, stream:StreamHandler)->None:
+    "Hand queued eye frames to the eye writer and audio frames to the WAV; a write error stops the recording."
+    try:
+        for p in stream.eye_frames.drain():
+            if self.eyes is not None: self.eyes.submit(p)
+        for now, f in stream.audio.drain():
+            if self.audio is not None: self.audio.write(now, f, stream.connects['audio'])
+    except OSError as e:
+        if self.writer.error is None: self.writer.error = e  # the selection loop ends the recording with it
+    if self.eyes is not None and self.eyes.error is not None and self.writer.error is None: self.writer.error = self.eyes.error
+
+# %% ../../nbs/24_pupil.record.ipynb #c422d367
+@patch
+def _sidecar_metadata(self:Recording, meta:dict)->dict:
+    "`metadata` with the other streams' files, counters and what the device did not offer."
+    c1, c0 = self.stream.counters(), self._counters0
+    meta['files'].update(eyes=self.eyes.path.name if self.eyes else None, eye_timing='eye_timing.csv' if self.eyes else None,
+                         audio='audio.wav' if self.audio and self.audio.wav else None,
+                         audio_timing='audio_timing.csv' if self.audio else None, events='events.csv', sync='sync.csv',
+                         **{k: v for k, v in self.device_files.items() if not v.startswith(k + ':')})
+    meta['counters'].update(eye_frames_written=self.eyes.frames if self.eyes else 0,
+                            eye_frames_dropped=(self.eyes.dropped if self.eyes else 0) + c1['eye_frames_dropped'] - c0['eye_frames_dropped'],
+                            eye_frames_skipped=self.eyes.skipped if self.eyes else 0,  # after a loss, until the next keyframe
+                            audio_frames=self.audio.frames if self.audio else 0,
+                            audio_seconds=self.audio.wav.samples / self.audio.wav.sample_rate if self.audio and self.audio.wav else 0.0,
+                            event_rows=self.events.rows, sync_rows=self.sync.rows)
+    meta.update(not_offered=dict(self.stream.not_offered, **{k: v for k, v in self.device_files.items() if v.startswith(k + ':')}),
+                phone_recording=self.phone_recording, sync_source=self.sync_source,
+                session=getattr(self, 'session', None), trial=getattr(self, 'trial', None))
+    return meta
+
+# %% ../../nbs/24_pupil.record.ipynb #94e155f9
+@patch
+async def _start_sidecars(self:RecordingManager, rec:Recording)->None:
+    "Eye video from its newest keyframe, audio from now; template, calibration, the phone's recording, a first clock sample."
+    s = self.stream
+    s.eye_frames.drain(); s.audio.drain()
+    if rec.eyes is not None:
+        for p in list(s.eye_gop): rec.eyes.submit(p)  # the frames since the last eye keyframe are still in memory
+    template, why = await self.device.template()
+    if template is not None: write_json(rec.out_dir/'template.json', template)
+    rec.device_files['template'] = 'template.json' if template is not None else why
+    cal, why = await self.device.calibration()
+    if cal is not None: (rec.out_dir/'calibration.bin').write_bytes(cal)
+    rec.device_files['calibration'] = 'calibration.bin' if cal is not None else why
+    if rec.config.phone_backup:
+        rid, why = await self.device.phone_recording_start()
+        rec.phone_recording.update(id=rid, error=why)
+        if why: log.warning('phone backup not started: %s', why)
+    await self._sync_row(rec)
+    self._side = asyncio.create_task(self._side_loop(rec), name='vtlab-sidecars')
+
+@patch
+async def _stop_sidecars(self:RecordingManager, rec:Recording)->None:
+    "The last eye frames and audio, a last clock sample, and the phone's recording stopped and saved."
+    if self._side is not None: self._side.cancel(); await asyncio.gather(self._side, return_exceptions=True); self._side = None
+    rec.write_sidecars(self.stream)
+    await self._sync_row(rec)
+    if rec.phone_recording['id'] is not None:
+        ok, why = await self.device.phone_recording_stop(save=True)
+        if why: rec.phone_recording['error'] = why; log.warning('phone backup: %s', why)
+
+# %% ../../nbs/24_pupil.record.ipynb #24cc48e3
+@patch
+async def _side_loop(self:RecordingManager, rec:Recording)->None:
+    every = rec.config.sync_every_s
+    next_sync = time.monotonic() + every if every else float('inf')
+    while True:
+        await asyncio.sleep(0.1)
+        rec.write_sidecars(self.stream)
+        if time.monotonic() >= next_sync:
+            await self._sync_row(rec); next_sync += every
+
+@patch
+async def _sync_row(self:RecordingManager, rec:Recording)->None:
+    "One `sync.csv` row from the phone's time-echo service (named in its status)."
+    phone = self.stream.device_info.get('phone') or {}
+    if not phone.get('time_echo_port'): rec.sync_source = 'the device offers no time echo (Companion app too old?)'; return
+    row = await clock_sample(phone['ip'], phone['time_echo_port'], timeout_s=self.stream.config.request_timeout_s)
+    if row is None: rec.sync_source = rec.sync_source or f"time echo {phone['ip']}:{phone['time_echo_port']} did not answer"; return
+    rec.sync_source = f"time echo {phone['ip']}:{phone['time_echo_port']}"
+    self.sync_offset_ms = row['clock_offset_ms']
+    try: rec.sync.write([row[k] for k in SYNC_HEADER])
+    except OSError as e:
+        if rec.writer.error is None: rec.writer.error = e
+
+# %% ../../nbs/24_pupil.record.ipynb #e20033cf
+@patch
+async def send_event(self:RecordingManager,
+                     name:str, # e.g. 'trial 3 start'
+                    )->dict:   # name, device_ts_ns, recording_id (the phone's, if it records)
+    "Send an annotation to the device; while recording it also goes to `events.csv`. Raises `RecordingError` with the reason."
+    rec, host_unix_ns, mono_ns = self.recording, time.time_ns(), time.monotonic_ns()
+    if rec is not None: rec.events.sending[name] = rec.events.sending.get(name, 0) + 1
+    offset = self.sync_offset_ms if self.sync_offset_ms is not None else self.stream.clock_offset_ms
+    try: ev, why = await self.device.send_event(name, offset)
+    finally:
+        if rec is not None:
+            rec.events.sending[name] -= 1
+            if not rec.events.sending[name]: del rec.events.sending[name]
+    if ev is None: raise RecordingError(why)
+    if rec is not None and rec is self.recording:
+        rec.events.add(name, ev.timestamp, 'vtlab', host_unix_ns, mono_ns, ev.recording_id)
+    return dict(name=name, device_ts_ns=ev.timestamp, recording_id=ev.recording_id)
+
+@patch
+def _on_device_event(self:RecordingManager, ev, host_unix_ns:int, recv_monotonic_ns:int)->None:
+    if self.recording is not None:
+        self.recording.events.add(ev.name or '', ev.timestamp, 'device', host_unix_ns, recv_monotonic_ns, ev.recording_id)
+
+@patch
+def _on_phone_recording(self:RecordingManager, r)->None:
+    rec = self.recording
+    if rec is not None and rec.phone_recording['id'] == r.id: rec.phone_recording['last_action'] = r.action
 
 # %% ../../nbs/24_pupil.record.ipynb #24f177ae
 def nearest_gaze(gaze:dict, device_ts_ns:np.ndarray)->tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -519,11 +669,13 @@ def render_overlay_video(rec_dir:Path|str,             # a recording folder
 async def record_async(stream_config:StreamConfig, config:RecordConfig, out_dir:Path, duration_s:float|None,
                        process_config:ProcessConfig|None=None, stop_event:asyncio.Event|None=None,
                        max_frames:int|None=None, # stop once this many video frames are written
+                       on_start:Callable|None=None, # on_start(manager) once recording (e.g. to send events from a terminal)
                       )->dict:
     "Open, record for `duration_s` (or `max_frames`, or until `stop_event`), stop and close; returns the metadata."
     stop_event = stop_event or asyncio.Event()
     async with RecordingManager(stream_config, process_config) as m:
         await m.start(out_dir, config)
+        if on_start is not None: on_start(m)
         t_end = time.monotonic() + (duration_s if duration_s else float('inf'))
         while not stop_event.is_set() and m.recording is not None and time.monotonic() < t_end:
             if max_frames and m.recording.writer.frames >= max_frames: break
@@ -537,9 +689,12 @@ async def record_async(stream_config:StreamConfig, config:RecordConfig, out_dir:
 # %% ../../nbs/24_pupil.record.ipynb #0d346326
 def record_parser()->CommandParser:
     "The `vtlab_record` command line."
-    p = CommandParser('vtlab_record', 'Record scene video, gaze, IMU and eye events from a Pupil Labs Neon (or the stand-in with --sim).',
+    p = CommandParser('vtlab_record', 'Record everything a Pupil Labs Neon sends — scene and eye video, audio, gaze, IMU, eye events, '
+                      'annotations, clock sync — or the stand-in with --sim.',
                       epilog='examples:\n  vtlab_record --sim --seconds 10\n'
-                             '  vtlab_record --address 192.168.1.20 --mode passthrough --render-overlay --out rec1')
+                             '  vtlab_record --discover\n'
+                             '  vtlab_record --address 192.168.1.20 --mode passthrough --phone-backup --session P01 --trial 3\n'
+                             '  vtlab_record --address 192.168.1.20 --send-event "stimulus on"   (from a second terminal)')
     g = p.add_argument_group('device')
     g.add_argument('--address', default='127.0.0.1', help='device address (the phone running the Companion app)')
     g.add_argument('--port', type=int_in(1, 65535), default=8080, help="the device's HTTP API port")
@@ -548,7 +703,12 @@ def record_parser()->CommandParser:
     g.add_argument('--start-timeout', type=positive_float, default=10.0, metavar='S', help='seconds to wait for every stream to deliver')
     g.add_argument('--no-imu', action='store_true', help='do not record the IMU')
     g.add_argument('--no-eye-events', action='store_true', help='do not record eye events (fixations, saccades, blinks)')
-    p.add_out(help='recording folder (default: outputs/recordings/<date>-<time>)')
+    g.add_argument('--no-eyes', action='store_true', help='do not record the eye cameras (eyes.mp4, passed through as sent)')
+    g.add_argument('--no-audio', action='store_true', help='do not record the microphone (audio.wav, when the device streams it)')
+    g.add_argument('--discover', action='store_true', help='list the devices found by mDNS within --seconds (default 5) and exit')
+    g.add_argument('--send-event', metavar='NAME', help='send annotation NAME to the device (device time) and exit; '
+                                                        'a running vtlab_record writes it to its events.csv')
+    p.add_out(help='recording folder (default: outputs/recordings/<date>-<time>); with --session, the folder of the sessions')
     p.add_seconds(help='how long to record (default: until Ctrl-C or SIGTERM)')
     p.add_argument('--duration', dest='seconds', type=positive_float, help=argparse.SUPPRESS)  # the old name
     p.add_frames(help='stop once N video frames are written')
@@ -562,37 +722,102 @@ def record_parser()->CommandParser:
     g.add_argument('--codec', choices=('auto', 'libx264', 'h264_nvenc'), default='auto', help='auto: NVENC only where it really encodes')
     g.add_argument('--container', choices=('mp4', 'mkv'), default='mp4', help='fragmented MP4 or Matroska')
     g.add_argument('--render-overlay', action='store_true', help='afterwards, render video_overlay.mp4 from the CSVs (for passthrough)')
+    g = p.add_argument_group('session')
+    g.add_argument('--session', metavar='NAME', help='record into <out>/NAME/trial_<NNN> (e.g. a participant)')
+    g.add_argument('--trial', type=positive_int, metavar='N', help='the trial number (default: the next one of the session)')
+    g.add_argument('--phone-backup', action='store_true', help="the phone records too, started and stopped with this recording")
+    g.add_argument('--sync-every', type=nonneg_float, default=10.0, metavar='S', help='a sync.csv row (device vs host clocks) every S seconds (0: start and stop)')
+    g.add_argument('--stdin-events', action=argparse.BooleanOptionalAction, default=None,
+                   help='each line typed on standard input is sent as an annotation (default: when it is a terminal)')
     return p
 
+# %% ../../nbs/24_pupil.record.ipynb #198d3c19
+def _recording_dir(a:argparse.Namespace)->Path:
+    "The recording folder: --out, or <out>/<session>/trial_<NNN> with --session; a trial never overwrites another."
+    if a.trial is not None and not a.session: raise UsageError('--trial needs --session NAME')
+    if not a.session: return Path(a.out) if a.out else outputs_dir('recordings', time.strftime('%Y%m%d-%H%M%S'))
+    try: out = trial_dir(Path(a.out) if a.out else outputs_dir('recordings'), a.session, a.trial)
+    except ValueError as e: raise UsageError(f'--session {a.session!r}: {e}') from None
+    if out.exists() and any(out.iterdir()): raise UsageError(f'--trial {a.trial}: {out} already holds a recording')
+    return out
+
+def _discover_cmd(a:argparse.Namespace)->int:
+    timeout = a.seconds or 5.0
+    found = asyncio.run(discover(timeout))
+    if not found: raise CommandFailed(f'no device announced itself by mDNS within {timeout:g} s (same network? Companion app open?)')
+    for d in found: print(describe_device(d))
+    return 0
+
+def _send_event_cmd(a:argparse.Namespace)->int:
+    async def send():
+        link = DeviceLink(a.address, a.port)
+        try: return await link.send_event(a.send_event)
+        finally: await link.close()
+    ev, why = asyncio.run(send())
+    if ev is None: raise CommandFailed(why)
+    print(f"event {a.send_event!r} at device time {ev.timestamp} ns" + (f" (phone recording {ev.recording_id})" if ev.recording_id else ''))
+    return 0
+
 # %% ../../nbs/24_pupil.record.ipynb #7b6172f8
+def _stdin_events(m:RecordingManager)->None:
+    "Send each line typed on standard input as an annotation (until end of input)."
+    loop = asyncio.get_running_loop()
+    async def send(name):
+        try: r = await m.send_event(name); print(f"event {name!r} at device time {r['device_ts_ns']} ns", flush=True)
+        except RecordingError as e: print(f'event {name!r} not sent: {e}', file=sys.stderr, flush=True)
+    def on_line():
+        line = sys.stdin.readline()
+        if not line: loop.remove_reader(sys.stdin.fileno()); return  # end of input: recording goes on
+        if line.strip(): asyncio.ensure_future(send(line.strip()))
+    loop.add_reader(sys.stdin.fileno(), on_line)
+    print('type an event name and Enter to annotate the recording', file=sys.stderr, flush=True)
+
 def _record(a:argparse.Namespace)->int:
-    out = Path(a.out) if a.out else outputs_dir('recordings', time.strftime('%Y%m%d-%H%M%S'))
+    if a.discover: return _discover_cmd(a)
+    if a.send_event is not None and not a.sim: return _send_event_cmd(a)
+    out = _recording_dir(a)
     config = RecordConfig(mode=a.mode, frame_selection=a.selection, fps=a.fps, encoder=a.encoder, codec=a.codec,
-                          container=a.container, start_timeout_s=a.start_timeout)
+                          container=a.container, start_timeout_s=a.start_timeout, phone_backup=a.phone_backup,
+                          sync_every_s=a.sync_every)
     sim = None
     if a.sim:
         from vtlab.pupil.neonsim import NeonSim  # the stand-in's code loads only when it is asked for
         try: sim = NeonSim(width=a.sim_size[0], height=a.sim_size[1], http_port=0, rtsp_port=0, time_echo_port=0).start()
         except ValueError as e: raise UsageError(f'--sim-size: {e}') from None
         a.address, a.port = sim.address, sim.http_port
-    stream = StreamConfig(address=a.address, port=a.port, imu=not a.no_imu, eye_events=not a.no_eye_events)
+    stream = StreamConfig(address=a.address, port=a.port, imu=not a.no_imu, eye_events=not a.no_eye_events,
+                          eyes=not a.no_eyes, audio=not a.no_audio)
+    stdin_events = a.stdin_events if a.stdin_events is not None else sys.stdin is not None and sys.stdin.isatty()
 
     async def main():
         stop = asyncio.Event(); loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             try: loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError): pass
-        return await record_async(stream, config, out, a.seconds, stop_event=stop, max_frames=a.frames)
+        def started(m):
+            if a.session: m.recording.session, m.recording.trial = a.session, int(out.name[6:])
+            if stdin_events: _stdin_events(m)
+            if a.send_event: asyncio.ensure_future(m.send_event(a.send_event))
+        return await record_async(stream, config, out, a.seconds, stop_event=stop, max_frames=a.frames, on_start=started)
     try: meta = asyncio.run(main())
     except (RecordingError, EncoderError) as e: raise CommandFailed(str(e)) from None
     finally:
         if sim is not None: sim.stop()
-    c = meta['counters']
-    print(f"{out}: {c['frames_written']} frames ({c['duplicates']} repeated), {c['frames_dropped'] + c['write_dropped']} dropped, "
-          f"{c['gaps']} gaps ({c['gap_seconds']:.1f} s), gaze {c['gaze_rows']} rows")
+    _print_summary(out, meta)
     if a.render_overlay:
         r = render_overlay_video(out); print(f"overlay: {r['path']} ({r['frames']} frames)")
     return 0
+
+# %% ../../nbs/24_pupil.record.ipynb #1933f07e
+def _print_summary(out:Path, meta:dict)->None:
+    "What was recorded, in a few lines."
+    c = meta['counters']
+    print(f"{out}: {c['frames_written']} frames ({c['duplicates']} repeated), {c['frames_dropped'] + c['write_dropped']} dropped, "
+          f"{c['gaps']} gaps ({c['gap_seconds']:.1f} s), gaze {c['gaze_rows']} rows, eye video {c.get('eye_frames_written', 0)} frames, "
+          f"audio {c.get('audio_seconds', 0):.1f} s, {c.get('event_rows', 0)} events, {c.get('sync_rows', 0)} sync rows")
+    for what, why in (meta.get('not_offered') or {}).items(): print(f'  no {what}: {why}')
+    ph = meta.get('phone_recording') or {}
+    if ph.get('requested'): print(f"  phone backup: {ph['id'] or 'not started'}" + (f" ({ph['error']})" if ph.get('error') else ''))
 
 def record_main(argv:list[str]|None=None)->int:
     "`vtlab_record`: record from a Neon (or the stand-in with `--sim`)."

@@ -108,7 +108,7 @@ class EyeVideoLog:
                                                       fsync_every_s=fsync_every_s)).open(self.path, sprop)
         self.timing = CsvLog(self.out_dir/'eye_timing.csv', EYE_TIMING_HEADER, flush_rows)
         self.q:queue.Queue = queue.Queue(max_queue)
-        self.frames = self.dropped = 0
+        self.frames = self.dropped = self.skipped = 0  # written; dropped here; skipped waiting for a keyframe after a loss
         self.error:BaseException|None = None
         self._resync = False
         self.thread = threading.Thread(target=self._run, name='vtlab-eyes', daemon=True); self.thread.start()
@@ -124,11 +124,13 @@ class EyeVideoLog:
 # %% ../../nbs/23b_pupil.sidecar.ipynb #64c10e9e
 @patch
 def _run(self:EyeVideoLog)->None:
-    waiting_key = False
+    waiting_key, last = False, None
     while (p := self.q.get()) is not None:
         if self.error is not None: continue
-        if self._resync: self._resync, waiting_key = False, True
-        if waiting_key and not p.keyframe: continue
+        lost = last is not None and p.camera_frame_index != last + 1  # lost before it came here (the stream's queue)
+        last = p.camera_frame_index
+        if self._resync or lost: self._resync, waiting_key = False, True
+        if waiting_key and not p.keyframe: self.skipped += 1; continue
         try:
             pts = self.writer.write_au(p.au, p.device_ts_ns, p.keyframe)
             if pts is None: continue  # before the first keyframe
