@@ -115,7 +115,7 @@ class RecorderPanel:
         meta = self._loop.call(self.manager.stop(), timeout=120)
         self.record_btn.description, self.record_btn.icon = 'Record', 'circle'
         c = meta['counters']
-        self.status.value = (f"{meta['status']}: {c['frames_written']} frames, {c['gaps']} gaps"
+        self.status.value = (f"{meta['status']}: {c['frames_written']} frames, {sum(c['gaps'].values())} gaps"
                              + (f" — {meta['error']}" if meta.get('error') else ''))
         return meta
 

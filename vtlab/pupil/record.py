@@ -4,27 +4,30 @@
 
 # %% ../../nbs/24_pupil.record.ipynb #b7612820
 from __future__ import annotations
-import argparse, asyncio, dataclasses, json, logging, os, queue, shutil, signal, sys, threading, time
+import argparse, asyncio, dataclasses, json, logging, os, queue, shutil, signal, socket, sys, threading, time
 from pathlib import Path
 
 import numpy as np
 from typing import Callable
 from fastcore.basics import patch
 from ..core import JsonConfig, outputs_dir, write_json
-from ..cli import CommandFailed, CommandParser, UsageError, float_in, int_in, nonneg_float, positive_float, positive_int, run_command, size_wh
+from ..cli import (CommandFailed, CommandParser, UsageError, existing_dir, float_in, int_in, nonneg_float, positive_float,
+                       positive_int, run_command, size_wh)
 from ..profiling import FrameProfiler, PlatformCapabilities, ffmpeg_listed_encoders, ffmpeg_encoder_works, read_pi_model, usable_cores
 from .stream import StreamConfig, StreamHandler, FramePacket
 from .process import FrameProcessor, ProcessConfig, restore
-from .encode import EncoderConfig, EncoderError, make_writer, probe_video, FFmpegWriter
-from .files import CsvLog, read_csv, TIMING_HEADER, GAZE_HEADER, IMU_HEADER, EVENT_HEADER, SYNC_HEADER, gaze_row, trial_dir
+from .encode import EncoderConfig, EncoderError, make_writer, playable_frames, probe_video, FFmpegWriter
+from .files import (CsvLog, read_csv, repair_recording, repair_stale, write_error_reason,
+                               TIMING_HEADER, GAZE_HEADER, IMU_HEADER, EVENT_HEADER, SYNC_HEADER, gaze_row, trial_dir)
 from .sidecar import AudioLog, EventLog, EyeVideoLog
 from .device import DeviceLink, clock_sample, describe_device, discover
 
 log = logging.getLogger('vtlab.pupil.record')
 
 # %% auto #0
-__all__ = ['log', 'MODES', 'RecordConfig', 'RecordingError', 'Recording', 'recorder_capabilities', 'RecordingManager',
-           'nearest_gaze', 'render_overlay_video', 'record_async', 'record_parser', 'record_main', 'demo_step']
+__all__ = ['log', 'MODES', 'RecordConfig', 'RecordingError', 'RecordingInterrupted', 'Recording', 'recorder_capabilities',
+           'RecordingManager', 'nearest_gaze', 'render_overlay_video', 'record_async', 'record_parser', 'record_main',
+           'demo_step']
 
 # %% ../../nbs/24_pupil.record.ipynb #904139b7
 MODES = ('overlay', 'plain', 'passthrough')
@@ -38,10 +41,13 @@ class RecordConfig(JsonConfig):
     encoder:str='ffmpeg'         # 'ffmpeg' or 'pyav' (re-encoding modes)
     codec:str='auto'             # 'auto' (NVENC only where it really works), 'libx264' or 'h264_nvenc'
     container:str='mp4'          # 'mp4' (fragmented) or 'mkv'
-    csv_flush_rows:int=30        # rows between CSV flushes
-    fsync_every_s:float=2.0      # fsync video and CSVs this often
+    fragment_s:float=0.25        # video fragment (MP4) / cluster (MKV) length: the most a kill loses from the video
+    csv_flush_rows:int=30        # rows between CSV flushes at most ...
+    csv_flush_s:float=0.25       # ... and seconds: the most a kill loses from a CSV
+    fsync_every_s:float=2.0      # fsync video and CSVs this often (for power cuts)
     write_queue:int=8            # frames waiting for the writer before the oldest is dropped
     start_timeout_s:float=10.0   # a stream that delivers nothing this long after start is an error
+    reserve_bytes:int=256 * 1024 # disk space held back, freed on a write error to close the files and write metadata
     phone_backup:bool=False      # the phone records too (its own recording, started and stopped with this one)
     sync_every_s:float=10.0      # a `sync.csv` row (device clock vs host clocks) this often; 0: at start and stop only
 
@@ -51,15 +57,20 @@ class RecordConfig(JsonConfig):
         if self.frame_selection not in ('timer', 'camera'): raise ValueError(f"RecordConfig.frame_selection must be 'timer' or 'camera', got {self.frame_selection!r}")
         if self.encoder not in ('ffmpeg', 'pyav'): raise ValueError(f"RecordConfig.encoder must be 'ffmpeg' or 'pyav', got {self.encoder!r}")
         if not 0 < self.fps <= 240: raise ValueError(f'RecordConfig.fps must be in (0, 240], got {self.fps}')
+        if not 0 < self.csv_flush_s <= 10: raise ValueError(f'RecordConfig.csv_flush_s must be in (0, 10], got {self.csv_flush_s}')
         if not self.sync_every_s >= 0: raise ValueError(f'RecordConfig.sync_every_s must be >= 0, got {self.sync_every_s}')
         return self
 
     def encoder_config(self)->EncoderConfig:
         return EncoderConfig(backend='passthrough' if self.mode == 'passthrough' else self.encoder, codec=self.codec,
-                             container=self.container, fps=self.fps, fsync_every_s=self.fsync_every_s).check()
+                             container=self.container, fps=self.fps, fragment_s=self.fragment_s,
+                             fsync_every_s=self.fsync_every_s).check()
 
 class RecordingError(RuntimeError):
     "A recording could not start or had to stop; the message says why."
+
+class RecordingInterrupted(RecordingError):
+    "Ctrl-C (or SIGTERM) came before the recording started."
 
 # %% ../../nbs/24_pupil.record.ipynb #220cc5a8
 @dataclasses.dataclass(slots=True)
@@ -88,14 +99,17 @@ class _Writer:
                 except queue.Empty: pass
 
     def _run(self)->None:
+        timing = self.rec.timing
         while True:
-            job = self.q.get()
+            try: job = self.q.get(timeout=self.rec.config.csv_flush_s)
+            except queue.Empty: job = False  # idle: still keep the timing CSV within one flush window
             if job is None: break
             if self.error is not None: continue
-            try: self._write(job)
-            except BaseException as e:  # keep the first error; the loop stops the recording with it
-                self.error = e
-                log.error('recording %s: writer failed: %s', self.rec.out_dir, e)
+            try:
+                if job is not False: self._write(job)
+                if timing.pending and time.monotonic() - timing._t_flush >= self.rec.config.csv_flush_s: timing.flush()
+            except BaseException as e:  # the first error stops the whole recording
+                self.rec.fail(e)
                 self.opened.set()
         self._close()
 
@@ -145,12 +159,12 @@ def _row(self:_Writer, job:_Job, pts_s:float)->None:
 
 @patch
 def _close(self:_Writer)->None:
-    try:
-        if self.writer is not None: self.writer.close()
-    except BaseException as e:
-        if self.error is None: self.error = e
-    finally:
-        self.rec.timing.close()
+    "Close the encoder (the video stays playable up to its last fragment) and the timing CSV, keeping the first error."
+    for close in ((self.writer.close if self.writer is not None else None), self.rec.timing.close):
+        if close is None: continue
+        try: close()
+        except BaseException as e:
+            if self.error is None: self.rec.fail(e)
 
 # %% ../../nbs/24_pupil.record.ipynb #ef00e857
 class Recording:
@@ -159,36 +173,71 @@ class Recording:
                  profiler:FrameProfiler):
         self.out_dir, self.config, self.process_config = Path(out_dir), config.check(), process_config
         self.stream, self.profiler = stream, profiler
+        self._loop = asyncio.get_running_loop(); self.failed = asyncio.Event()
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.reserve_path = self.out_dir/'.vtlab-reserve'
+        self._reserve(config.reserve_bytes)
         self.video_path = self.out_dir/f"video.{config.container}"
         self.sprop = stream.sprop
-        fr = config.csv_flush_rows
-        self.timing = CsvLog(self.out_dir/'frame_timing.csv', TIMING_HEADER, fr)
-        self.gaze_csv = CsvLog(self.out_dir/'gaze.csv', GAZE_HEADER, fr)
-        self.imu_csv = CsvLog(self.out_dir/'imu.csv', IMU_HEADER, fr) if stream.config.imu else None
-        self.events_csv = CsvLog(self.out_dir/'eye_events.csv', EVENT_HEADER, fr) if stream.config.eye_events else None
-        self._open_sidecars()  # eye video, audio, events, sync (the next section)
+        csv = lambda name, header: CsvLog(self.out_dir/name, header, config.csv_flush_rows, config.csv_flush_s)
+        self.timing, self.gaze_csv = csv('frame_timing.csv', TIMING_HEADER), csv('gaze.csv', GAZE_HEADER)
+        self.imu_csv = csv('imu.csv', IMU_HEADER) if stream.config.imu else None
+        self.events_csv = csv('eye_events.csv', EVENT_HEADER) if stream.config.eye_events else None
+        self._open_sidecars()  # eye video, audio, events, sync (section *Everything else the device sends*)
         self.frames_selected = self.duplicates = self.skipped_until_keyframe = 0
         self.started_monotonic_ns = time.monotonic_ns(); self.started_unix_ns = time.time_ns()
-        self.stopped_monotonic_ns:int|None = None
+        self.stopped_monotonic_ns:int|None = None; self.failed_monotonic_ns:int|None = None
         self._last_fsync_ns = self.started_monotonic_ns
         self._counters0 = stream.counters()
         self.writer = _Writer(self)
         self.status, self.error = 'recording', None
 
+    def _reserve(self, n:int)->None:
+        if n <= 0: return
+        fd = os.open(self.reserve_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try: os.posix_fallocate(fd, 0, n) if hasattr(os, 'posix_fallocate') else os.write(fd, bytes(n))
+        except OSError as e:
+            os.close(fd); self.reserve_path.unlink(missing_ok=True)
+            raise OSError(e.errno, f'{e.strerror} (could not hold back {n // 1024} kB)', str(self.out_dir)) from None
+        os.close(fd)
+
+    def release_reserve(self)->None:
+        "Give the held-back disk space back."
+        self.reserve_path.unlink(missing_ok=True)
+
+    def fail(self, e:BaseException)->None:
+        "Stop the recording because of `e` (from any thread); the first error is the one reported."
+        if self.writer.error is None:
+            self.writer.error, self.failed_monotonic_ns = e, time.monotonic_ns()
+            log.error('recording %s failed: %s', self.out_dir, write_error_reason(e))
+        try: self._loop.call_soon_threadsafe(self.failed.set)
+        except RuntimeError: pass  # the loop is closed: the recording is over anyway
+
 # %% ../../nbs/24_pupil.record.ipynb #f1c90887
+@patch
+def gaps(self:Recording)->list[dict]:
+    "Every stream's outages during the recording, clipped to it; one still going on ends at the stop."
+    end = self.stopped_monotonic_ns or time.monotonic_ns()
+    out = []
+    for g, is_open in [(g, False) for g in self.stream.gaps] + [(g, True) for g in self.stream.open_gaps(end)]:
+        if g.end_monotonic_ns < self.started_monotonic_ns: continue
+        start = max(g.start_monotonic_ns, self.started_monotonic_ns)
+        out.append(dict(stream=g.stream, start_monotonic_ns=start, end_monotonic_ns=g.end_monotonic_ns,
+                        seconds=(g.end_monotonic_ns - start) / 1e9, reason=g.reason, open_at_stop=is_open))
+    return out
+
 @patch
 def metadata(self:Recording)->dict:
     "Everything needed to interpret the files later."
+    import psutil
     c0, c1 = self._counters0, self.stream.counters()
     end = self.stopped_monotonic_ns or time.monotonic_ns()
-    gaps = [dict(stream=g.stream, start_monotonic_ns=g.start_monotonic_ns, end_monotonic_ns=g.end_monotonic_ns,
-                 seconds=(g.end_monotonic_ns - g.start_monotonic_ns) / 1e9, reason=g.reason)
-            for g in self.stream.gaps if g.end_monotonic_ns >= self.started_monotonic_ns]
+    gaps, streams = self.gaps(), list(self.stream.connects)
     meta = dict(
-        status=self.status, error=self.error, vtlab_recorder=1,
+        status=self.status, error=self.error, vtlab_recorder=1, pid=os.getpid(), process_started=psutil.Process().create_time(),
         started_unix_ns=self.started_unix_ns, started_monotonic_ns=self.started_monotonic_ns,
-        stopped_monotonic_ns=self.stopped_monotonic_ns, duration_s=(end - self.started_monotonic_ns) / 1e9,
+        stopped_monotonic_ns=self.stopped_monotonic_ns, failed_monotonic_ns=self.failed_monotonic_ns,
+        duration_s=(end - self.started_monotonic_ns) / 1e9,
         device=self.stream.device_info, address=f'{self.stream.config.address}:{self.stream.config.port}',
         clock_offsets=self.stream.clock_offsets, clock_offset_ms=self.stream.clock_offset_ms,
         files=dict(video=self.video_path.name, frame_timing='frame_timing.csv', gaze='gaze.csv',
@@ -201,7 +250,8 @@ def metadata(self:Recording)->dict:
                       gaze_rows=self.gaze_csv.rows, imu_rows=self.imu_csv.rows if self.imu_csv else 0,
                       eye_event_rows=self.events_csv.rows if self.events_csv else 0,
                       reconnects={k: c1['connects'][k] - c0['connects'][k] for k in c1['connects']},
-                      gaps=len(gaps), gap_seconds=sum(g['seconds'] for g in gaps)),
+                      gaps={s: sum(g['stream'] == s for g in gaps) for s in streams},  # per stream: outages overlap
+                      gap_seconds={s: sum(g['seconds'] for g in gaps if g['stream'] == s) for s in streams}),
         gaps=gaps, profile=self.profiler.report()['phases'])
     return self._sidecar_metadata(meta)
 
@@ -211,24 +261,41 @@ def write_metadata(self:Recording)->Path: return write_json(self.out_dir/'metada
 # %% ../../nbs/24_pupil.record.ipynb #c0cb62d8
 @patch
 def write_data(self:Recording, stream:StreamHandler)->None:
-    "Move queued gaze, IMU and eye events into their CSVs, and the other streams into theirs (`write_sidecars`)."
-    for g in stream.gaze.drain():
-        self.gaze_csv.write(gaze_row(g.data, g.recv_monotonic_ns) if g.data is not None else
-                            [g.device_ts_ns, g.recv_monotonic_ns, '%.9g' % g.x_px, '%.9g' % g.y_px, int(g.worn)] + [''] * (len(GAZE_HEADER) - 5))
-    for now, d in stream.imu.drain():
-        if self.imu_csv: self.imu_csv.write([d.timestamp_unix_ns, now, *d.gyro_data, *d.accel_data,
-                                             d.quaternion.w, d.quaternion.x, d.quaternion.y, d.quaternion.z])
-    for now, e in stream.eye_events.drain():
-        if self.events_csv: self.events_csv.write([now, type(e).__name__.replace('EventData', '').lower(),
-                                                   getattr(e, 'start_time_ns', ''), getattr(e, 'end_time_ns', ''),
-                                                   getattr(e, 'mean_gaze_x', ''), getattr(e, 'mean_gaze_y', ''),
-                                                   getattr(e, 'amplitude_angle_deg', '')])
+    "Move queued gaze, IMU and eye events into their CSVs, the other streams into theirs (a write error stops the recording)."
+    try:
+        for g in stream.gaze.drain():
+            self.gaze_csv.write(gaze_row(g.data, g.recv_monotonic_ns) if g.data is not None else
+                                [g.device_ts_ns, g.recv_monotonic_ns, '%.9g' % g.x_px, '%.9g' % g.y_px, int(g.worn)] + [''] * (len(GAZE_HEADER) - 5))
+        for now, d in stream.imu.drain():
+            if self.imu_csv: self.imu_csv.write([d.timestamp_unix_ns, now, *d.gyro_data, *d.accel_data,
+                                                 d.quaternion.w, d.quaternion.x, d.quaternion.y, d.quaternion.z])
+        for now, e in stream.eye_events.drain():
+            if self.events_csv: self.events_csv.write([now, type(e).__name__.replace('EventData', '').lower(),
+                                                       getattr(e, 'start_time_ns', ''), getattr(e, 'end_time_ns', ''),
+                                                       getattr(e, 'mean_gaze_x', ''), getattr(e, 'mean_gaze_y', ''),
+                                                       getattr(e, 'amplitude_angle_deg', '')])
+    except OSError as e: self.fail(e)
     self.write_sidecars(stream)
 
 @patch
+def data_csvs(self:Recording)->list[CsvLog]:
+    return [f for f in (self.gaze_csv, self.imu_csv, self.events_csv, self.events.csv, self.sync) if f is not None]
+
+@patch
+def flush_data(self:Recording, fsync:bool=False)->None:
+    "Hand the data CSVs' rows to the OS (the timing CSV is the writer thread's)."
+    for f in self.data_csvs():
+        try: f.flush(fsync=fsync)
+        except (OSError, ValueError) as e:
+            if fsync and isinstance(e, OSError) and e.errno == 9: continue  # closed meanwhile (fsync runs in a thread)
+            self.fail(e)
+
+@patch
 def close_data(self:Recording)->None:
-    for f in (self.gaze_csv, self.imu_csv, self.events_csv, self.eyes, self.audio, self.events, self.sync):
-        if f is not None: f.close()
+    for f in (*self.data_csvs(), self.eyes, self.audio):  # (eye video: its thread finishes the queue first)
+        try:
+            if f is not None: f.close()
+        except OSError as e: self.fail(e)
 
 # %% ../../nbs/24_pupil.record.ipynb #661a76fa
 _CAPS:PlatformCapabilities|None = None
@@ -265,6 +332,8 @@ class RecordingManager:
         self.visible = True
         self._pump:asyncio.Task|None = None
         self._select:asyncio.Task|None = None
+        self._watch:asyncio.Task|None = None    # stops the recording when it fails
+        self._flusher:asyncio.Task|None = None  # keeps the data CSVs within one flush window
         self._new_frame = asyncio.Event()
         self._frame_backlog:list[FramePacket] = []
         self.capabilities = None
@@ -274,8 +343,7 @@ class RecordingManager:
 
     async def open(self)->'RecordingManager':
         "Start streaming (returns at once; `wait_connected` waits for data)."
-        await self.stream.start()
-        if self.capabilities is None: self.capabilities = await asyncio.to_thread(recorder_capabilities)
+        await self.stream.start()  # (the platform's encoders are looked up by the first `start`)
         self._pump = asyncio.create_task(self._pump_loop(), name='vtlab-pump')
         await self.device.watch(self._on_device_event, self._on_phone_recording)  # annotations from anyone, the phone's recording
         return self
@@ -318,8 +386,9 @@ async def _pump_loop(self:RecordingManager)->None:
 # %% ../../nbs/24_pupil.record.ipynb #ef3362c3
 @patch
 async def start(self:RecordingManager,
-                out_dir:Path|str,          # folder for this recording's files (created)
+                out_dir:Path|str,           # folder for this recording's files (created)
                 config:RecordConfig|None=None,
+                expected_s:float|None=None, # how long it should run, for the free-space warning (None: open-ended)
                )->Recording:
     "Start a recording once every stream delivers; raises `RecordingError` with the reason otherwise."
     config = (config or RecordConfig()).check()
@@ -328,6 +397,7 @@ async def start(self:RecordingManager,
     if config.mode != 'passthrough' and config.encoder == 'ffmpeg' and not shutil.which('ffmpeg'):
         self._fail_early(out_dir, config, "ffmpeg not found on PATH: install it (apt install ffmpeg / brew install ffmpeg) "
                                           "or record with encoder='pyav' or mode='passthrough'")
+    await self.check_reachable(out_dir, config)
     self.stream.config.decode = 'keyframes' if config.mode == 'passthrough' else 'all'
     if not await self.stream.wait_connected(config.start_timeout_s):
         missing = [k for k in self.stream._enabled() if not self.stream._connected[k]]
@@ -336,86 +406,161 @@ async def start(self:RecordingManager,
                                           f'{", ".join(missing)} within {config.start_timeout_s:g} s ({why})')
     if self.capabilities is None: self.capabilities = await asyncio.to_thread(recorder_capabilities)
     if config.codec == 'auto': config = dataclasses.replace(config, codec=self.capabilities.best_h264_encoder or 'libx264')
-    rec = Recording(out_dir, config, self.process_config, self.stream, self.profiler)
-    rec.platform = self.capabilities.to_dict()
-    rec.write_metadata()
+    try: rec = Recording(out_dir, config, self.process_config, self.stream, self.profiler)
+    except OSError as e: self._fail_early(out_dir, config, write_error_reason(e))
+    self.recording, rec.platform = rec, self.capabilities.to_dict()
+    try: rec.write_metadata()
+    except OSError as e: rec.fail(e)
     self.stream.gaze.drain(); self.stream.imu.drain(); self.stream.eye_events.drain()
     await self._start_sidecars(rec)
     rec.writer.thread.start()
+    self._watch = asyncio.create_task(self._watch_failure(rec), name='vtlab-watch')
+    self._flusher = asyncio.create_task(self._flush_loop(rec), name='vtlab-flush')
     # passthrough starts at the newest keyframe (frames since it are still in memory), so no frame waits for an IDR
-    self.recording = rec; self._frame_backlog = list(self.stream.gop) if config.mode == 'passthrough' else []
+    self._frame_backlog = list(self.stream.gop) if config.mode == 'passthrough' else []
     self.preview_processor.reduced = False
-    k0 = 0
-    if config.mode != 'passthrough':  # start the encoder now with the newest frame, so no frame waits for ffmpeg to start
-        t_end = time.monotonic() + config.start_timeout_s
-        while (self.stream.latest_frame is None or self.stream.latest_frame.image is None) and time.monotonic() < t_end:
-            await asyncio.sleep(0.01)
-        p = self.stream.latest_frame
-        if p is not None and p.image is not None:
-            rec.writer.submit(_Job(p, 0, False, 0.0, self._gaze_for(p))); rec.frames_selected += 1; k0 = 1
-        await asyncio.to_thread(rec.writer.opened.wait, config.start_timeout_s)
-        if rec.writer.error is not None or not rec.writer.opened.is_set():
-            meta = await self.stop()
-            raise RecordingError(f"{out_dir}: the encoder did not start: {meta['error'] or 'no decoded frame'}")
-    self._select = asyncio.create_task(self._select_loop(rec, k0), name='vtlab-select')
+    k0, last_index = (await self._start_encoder(rec)) if config.mode != 'passthrough' else (0, -1)
+    self._check_space(rec, expected_s)
+    self._select = asyncio.create_task(self._select_loop(rec, k0, last_index), name='vtlab-select')
     log.info('recording to %s (%s, %s)', out_dir, config.mode, config.frame_selection)
     return rec
 
 # %% ../../nbs/24_pupil.record.ipynb #98ad7671
 @patch
+async def _start_encoder(self:RecordingManager, rec:Recording)->tuple[int, int]:
+    "Open the encoder with the newest frame, so no frame waits for ffmpeg to start; returns (next row, its camera index)."
+    t_end = time.monotonic() + rec.config.start_timeout_s
+    while (self.stream.latest_frame is None or self.stream.latest_frame.image is None) and time.monotonic() < t_end:
+        await asyncio.sleep(0.01)
+    p, k0, last_index = self.stream.latest_frame, 0, -1
+    if p is not None and p.image is not None:
+        rec.writer.submit(_Job(p, 0, False, 0.0, self._gaze_for(p))); rec.frames_selected += 1
+        k0, last_index = 1, p.camera_frame_index  # row 1 repeats row 0 only if the camera index is still this one
+    await asyncio.to_thread(rec.writer.opened.wait, rec.config.start_timeout_s)
+    if rec.writer.error is not None or not rec.writer.opened.is_set():
+        meta = await self.stop()
+        raise RecordingError(f"{rec.out_dir}: the encoder did not start: {meta['error'] or 'no decoded frame'}")
+    return k0, last_index
+
+@patch
+async def check_reachable(self:RecordingManager, out_dir:Path, config:RecordConfig, timeout_s:float=2.0)->None:
+    "Fail at once when the device's address refuses connections or does not resolve; a slow network is left to the start timeout."
+    c = self.stream.config
+    try:
+        _, w = await asyncio.wait_for(asyncio.open_connection(c.address, c.port), min(timeout_s, config.start_timeout_s))
+        w.close()
+    except asyncio.TimeoutError: return
+    except socket.gaierror as e: self._fail_early(out_dir, config, f'cannot reach the device at {c.address}:{c.port}: unknown host ({e.strerror})')
+    except OSError as e:
+        why = 'connection refused' if isinstance(e, ConnectionRefusedError) else os.strerror(e.errno) if e.errno else str(e)
+        self._fail_early(out_dir, config, f'cannot reach the device at {c.address}:{c.port}: {why} '
+                                          '(is the Companion app running, on the same network, and is the address right?)')
+
+# %% ../../nbs/24_pupil.record.ipynb #bf35d18e
+_BITS_PER_PIXEL = 0.12  # libx264 ultrafast at crf 23 on a moving scene (the stand-in's 1600x1200@30 overlay: ~0.1)
+
+@patch
+def _check_space(self:RecordingManager, rec:Recording, expected_s:float|None)->None:
+    "Warn when the free disk space would last less than `expected_s` (open-ended: 10 minutes) at the expected rate."
+    gop = list(self.stream.gop)
+    if rec.config.mode == 'passthrough' and len(gop) > 1 and gop[-1].device_ts_ns > gop[0].device_ts_ns:
+        rate = sum(len(f.au or b'') for f in gop[:-1]) / ((gop[-1].device_ts_ns - gop[0].device_ts_ns) / 1e9)
+    else:
+        f = self.stream.latest_frame
+        rate = (f.width * f.height if f is not None and f.width else 1600 * 1200) * rec.config.fps * _BITS_PER_PIXEL / 8
+    rate += 30_000  # gaze at 200 Hz, IMU, eye events and timing rows
+    free = shutil.disk_usage(rec.out_dir).free
+    need_s = expected_s or 600.0
+    if free < rate * need_s:
+        log.warning('only %.1f MB free on the disk of %s: about %.0f s of recording at ~%.2f MB/s, less than %s',
+                    free / 2**20, rec.out_dir, free / rate, rate / 2**20,
+                    f'the requested {expected_s:g} s' if expected_s else '10 minutes')
+    rec.free_space_at_start = dict(free_bytes=free, expected_bytes_per_s=round(rate))
+
+@patch
 def _fail_early(self:RecordingManager, out_dir:Path, config:RecordConfig, message:str):
-    "Leave a closed, explained recording folder and raise."
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir/'metadata.json', dict(status='failed', error=message, started_unix_ns=time.time_ns(),
-                                             address=f'{self.stream.config.address}:{self.stream.config.port}',
-                                             config=config.to_dict(), stream=self.stream.counters()))
+    "Leave a closed, explained recording folder (when the disk allows) and raise."
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_json(out_dir/'metadata.json', dict(status='failed', error=message, started_unix_ns=time.time_ns(),
+                                                 address=f'{self.stream.config.address}:{self.stream.config.port}',
+                                                 config=config.to_dict(), stream=self.stream.counters()))
+    except OSError as e: log.warning('%s: could not write metadata.json: %s', out_dir, e)
     self.last_error = message
     raise RecordingError(message)
 
+# %% ../../nbs/24_pupil.record.ipynb #5e90a2cb
 @patch
 async def stop(self:RecordingManager)->dict:
-    "Stop the recording: drain the writer, close every file, write metadata; returns it."
+    "Stop the recording: drain the writer, close every file (the video at its last fragment), write metadata; returns it."
     rec = self.recording
     if rec is None: raise RecordingError('not recording')
-    if self._select is not None:
-        self._select.cancel(); await asyncio.gather(self._select, return_exceptions=True); self._select = None
+    me = asyncio.current_task()
+    for t in (self._select, self._flusher, self._watch):
+        if t is not None and t is not me: t.cancel(); await asyncio.gather(t, return_exceptions=True)
+    self._select = self._flusher = self._watch = None
     rec.write_data(self.stream)
-    rec.writer.q.put(None)
+    await asyncio.to_thread(rec.writer.q.put, None)
     await asyncio.to_thread(rec.writer.thread.join, 60)
     if rec.writer.thread.is_alive():  # an encoder that hangs: end it rather than hang with it
-        w = rec.writer.writer
-        if isinstance(w, FFmpegWriter) and w.proc is not None: w.proc.kill()
+        if isinstance(rec.writer.writer, FFmpegWriter): rec.writer.writer.kill()
         await asyncio.to_thread(rec.writer.thread.join, 10)
-        rec.writer.error = rec.writer.error or EncoderError('the encoder did not finish within 60 s and was killed')
+        rec.fail(EncoderError('the encoder did not finish within 60 s and was killed'))
     await self._stop_sidecars(rec)
     rec.close_data()
     rec.stopped_monotonic_ns = time.monotonic_ns()
+    rec.release_reserve()  # room for metadata.json on a full disk
     if rec.writer.error is not None:
-        rec.status, rec.error = 'failed', _describe(rec.writer.error)
+        rec.status, rec.error = 'failed', write_error_reason(rec.writer.error)
         self.last_error = rec.error
     elif rec.status == 'recording': rec.status = 'complete'
     meta = rec.metadata(); meta['platform'] = getattr(rec, 'platform', None)
-    write_json(rec.out_dir/'metadata.json', meta)
+    meta['free_space_at_start'] = getattr(rec, 'free_space_at_start', None)
+    if rec.status == 'failed' and rec.video_path.is_file():  # what survived the failure, as a player sees it
+        try: meta['counters']['frames_playable'] = await asyncio.to_thread(playable_frames, rec.video_path)
+        except EncoderError: pass
+    try: write_json(rec.out_dir/'metadata.json', meta)
+    except OSError as e: log.error('%s: could not write metadata.json: %s', rec.out_dir, write_error_reason(e))
     self.recording = None
     self.preview_processor.reduced = not self.visible
     log.info('recording %s %s: %d frames', rec.out_dir, rec.status, rec.writer.frames)
     return meta
 
-# %% ../../nbs/24_pupil.record.ipynb #c0fa4dfd
 @patch
-async def _select_loop(self:RecordingManager, rec:Recording, k0:int=0)->None:
-    try:
-        if rec.config.mode == 'passthrough' or rec.config.frame_selection == 'camera': await self._select_camera(rec)
-        else: await self._select_timer(rec, k0)
-    except asyncio.CancelledError: raise
-    except BaseException as e: rec.writer.error = rec.writer.error or e
-    finally:
-        if rec.writer.error is not None and self.recording is rec:
-            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._stop_failed(rec)))
+def abort(self:RecordingManager, reason:str)->None:
+    "Leave the files as they are, without waiting: mark the recording `interrupted` (for when a second Ctrl-C comes)."
+    rec = self.recording
+    if rec is None: return
+    rec.flush_data(); rec.release_reserve()
+    rec.status, rec.error = 'interrupted', reason
+    try: write_json(rec.out_dir/'metadata.json', rec.metadata())
+    except OSError: pass
 
 @patch
-async def _stop_failed(self:RecordingManager, rec:Recording)->None:
+async def _watch_failure(self:RecordingManager, rec:Recording)->None:
+    "Stop the recording as soon as any of its writes fails."
+    await rec.failed.wait()
     if self.recording is rec: await self.stop()
+
+@patch
+async def _flush_loop(self:RecordingManager, rec:Recording)->None:
+    "Flush the data CSVs every `csv_flush_s` (also while no data comes) and fsync them every `fsync_every_s`."
+    last_sync = time.monotonic()
+    while True:
+        await asyncio.sleep(rec.config.csv_flush_s)
+        rec.write_data(self.stream); rec.flush_data()
+        if rec.config.fsync_every_s and time.monotonic() - last_sync >= rec.config.fsync_every_s:
+            last_sync = time.monotonic()
+            await asyncio.to_thread(rec.flush_data, True)
+
+# %% ../../nbs/24_pupil.record.ipynb #c0fa4dfd
+@patch
+async def _select_loop(self:RecordingManager, rec:Recording, k0:int=0, last_index:int=-1)->None:
+    try:
+        if rec.config.mode == 'passthrough' or rec.config.frame_selection == 'camera': await self._select_camera(rec)
+        else: await self._select_timer(rec, k0, last_index)
+    except asyncio.CancelledError: raise
+    except BaseException as e: rec.fail(e)
 
 @patch
 def _gaze_for(self:RecordingManager, p:FramePacket)->tuple|None:
@@ -423,11 +568,13 @@ def _gaze_for(self:RecordingManager, p:FramePacket)->tuple|None:
     return None if g is None else (g.x_px, g.y_px, g.worn)
 
 @patch
-async def _select_timer(self:RecordingManager, rec:Recording, k0:int=0)->None:
-    "Constant output rate: the newest frame every 1/fps s, repeated when nothing new came."
+async def _select_timer(self:RecordingManager, rec:Recording,
+                        k0:int=0,          # the next row (1 when `start` already wrote row 0)
+                        last_index:int=-1, # the camera index of the frame in the previous row (-1: none)
+                       )->None:
+    "Constant output rate: the newest frame every 1/fps s, repeated (and flagged) when nothing new came."
     period_ns = int(1e9 / rec.config.fps)
     t_next = time.monotonic_ns() + (period_ns if k0 else 0); k = k0
-    last_index = self.stream.latest_frame.camera_frame_index if k0 else -1
     while rec.writer.error is None:
         now = time.monotonic_ns()
         if now < t_next: await asyncio.sleep((t_next - now) / 1e9); continue
@@ -439,7 +586,6 @@ async def _select_timer(self:RecordingManager, rec:Recording, k0:int=0)->None:
         t_next += period_ns
         if time.monotonic_ns() - t_next > 5 * period_ns:  # far behind (a stalled loop): resume the grid from now
             t_next = time.monotonic_ns()
-        if rec.config.fsync_every_s and k % max(1, int(rec.config.fps)) == 0: self._periodic_sync(rec)
 
 # %% ../../nbs/24_pupil.record.ipynb #44e9db58
 @patch
@@ -460,12 +606,6 @@ async def _select_camera(self:RecordingManager, rec:Recording)->None:
             t0 = p.device_ts_ns if t0 is None else t0
             rec.writer.submit(_Job(p, k, False, (p.device_ts_ns - t0) / 1e9, self._gaze_for(p), resync=lost))
             rec.frames_selected += 1; k += 1; last_ts = p.device_ts_ns
-        if rec.config.fsync_every_s and k % 30 == 0: self._periodic_sync(rec)
-
-@patch
-def _periodic_sync(self:RecordingManager, rec:Recording)->None:
-    for f in (rec.gaze_csv, rec.imu_csv, rec.events_csv):
-        if f is not None: f.flush()
 
 # %% ../../nbs/24_pupil.record.ipynb #7477985d
 @patch
@@ -517,9 +657,8 @@ def write_sidecars(self:Recording, stream:StreamHandler)->None:
             if self.eyes is not None: self.eyes.submit(p)
         for now, f in stream.audio.drain():
             if self.audio is not None: self.audio.write(now, f, stream.connects['audio'])
-    except OSError as e:
-        if self.writer.error is None: self.writer.error = e  # the selection loop ends the recording with it
-    if self.eyes is not None and self.eyes.error is not None and self.writer.error is None: self.writer.error = self.eyes.error
+    except OSError as e: self.fail(e)
+    if self.eyes is not None and self.eyes.error is not None and self.writer.error is None: self.fail(self.eyes.error)
 
 # %% ../../nbs/24_pupil.record.ipynb #c422d367
 @patch
@@ -593,8 +732,7 @@ async def _sync_row(self:RecordingManager, rec:Recording)->None:
     rec.sync_source = f"time echo {phone['ip']}:{phone['time_echo_port']}"
     self.sync_offset_ms = row['clock_offset_ms']
     try: rec.sync.write([row[k] for k in SYNC_HEADER])
-    except OSError as e:
-        if rec.writer.error is None: rec.writer.error = e
+    except OSError as e: rec.fail(e)
 
 # %% ../../nbs/24_pupil.record.ipynb #e20033cf
 @patch
@@ -668,23 +806,50 @@ def render_overlay_video(rec_dir:Path|str,             # a recording folder
 # %% ../../nbs/24_pupil.record.ipynb #280adce1
 async def record_async(stream_config:StreamConfig, config:RecordConfig, out_dir:Path, duration_s:float|None,
                        process_config:ProcessConfig|None=None, stop_event:asyncio.Event|None=None,
-                       max_frames:int|None=None, # stop once this many video frames are written
-                       on_start:Callable|None=None, # on_start(manager) once recording (e.g. to send events from a terminal)
+                       max_frames:int|None=None,    # stop once this many video frames are written
+                       handle_signals:bool=False,   # SIGINT/SIGTERM stop (the second one: `abort`, exit 130) — for commands
+                       on_start:Callable|None=None, # on_start(manager) once recording (e.g. to send events typed in a terminal)
                       )->dict:
     "Open, record for `duration_s` (or `max_frames`, or until `stop_event`), stop and close; returns the metadata."
     stop_event = stop_event or asyncio.Event()
-    async with RecordingManager(stream_config, process_config) as m:
-        await m.start(out_dir, config)
+    m = RecordingManager(stream_config, process_config)
+    await m.check_reachable(Path(out_dir), config.check())  # before the client's import, which takes seconds on a Pi
+    async with m:
+        if handle_signals: _install_signal_handlers(m, stop_event)
+        starting = asyncio.create_task(m.start(out_dir, config, expected_s=duration_s))
+        stopped = asyncio.create_task(stop_event.wait())
+        await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if not starting.done():
+            starting.cancel(); await asyncio.gather(starting, return_exceptions=True)
+            raise RecordingInterrupted('interrupted before the recording started')
+        starting.result()
         if on_start is not None: on_start(m)
         t_end = time.monotonic() + (duration_s if duration_s else float('inf'))
         while not stop_event.is_set() and m.recording is not None and time.monotonic() < t_end:
             if max_frames and m.recording.writer.frames >= max_frames: break
             try: await asyncio.wait_for(stop_event.wait(), min(0.05 if max_frames else 0.2, max(t_end - time.monotonic(), 0.001)))
             except asyncio.TimeoutError: pass
-        if m.recording is None:  # it stopped itself: a writer error (the message is in last_error)
-            meta = json.loads((out_dir/'metadata.json').read_text())
-            raise RecordingError(meta.get('error') or m.last_error or 'recording stopped')
+        if m.recording is None:  # it stopped itself: a write error (the reason is in last_error)
+            raise RecordingError(m.last_error or 'the recording stopped by itself')
         return await m.stop()
+
+def _install_signal_handlers(m:RecordingManager, stop_event:asyncio.Event)->None:
+    "First SIGINT/SIGTERM: stop and close the files. Second: leave at once, marking the recording interrupted."
+    loop, seen = asyncio.get_running_loop(), []
+    def on_signal(name:str):
+        seen.append(name)
+        if len(seen) == 1:
+            log.warning('%s: stopping and closing the files (press Ctrl-C again to leave at once)', name)
+            stop_event.set(); return
+        out = m.recording.out_dir if m.recording is not None else None
+        m.abort(f"interrupted: stopped twice ({' then '.join(seen)}); the files were left as they were (vtlab_record --repair reconciles them)")
+        print(f'vtlab_record: interrupted twice: left at once' + (f'; run vtlab_record --repair {out}' if out else ''),
+              file=sys.stderr, flush=True)
+        os._exit(130)  # ffmpeg, in its own session, sees its input end and finishes the video
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try: loop.add_signal_handler(sig, on_signal, sig.name)
+        except (NotImplementedError, RuntimeError): pass
 
 # %% ../../nbs/24_pupil.record.ipynb #0d346326
 def record_parser()->CommandParser:
@@ -708,6 +873,8 @@ def record_parser()->CommandParser:
     g.add_argument('--discover', action='store_true', help='list the devices found by mDNS within --seconds (default 5) and exit')
     g.add_argument('--send-event', metavar='NAME', help='send annotation NAME to the device (device time) and exit; '
                                                         'a running vtlab_record writes it to its events.csv')
+    p.add_argument('--repair', type=existing_dir, metavar='DIR',
+                   help='reconcile a recording left unfinished (killed recorder) and exit: status interrupted, CSVs cut to whole rows')
     p.add_out(help='recording folder (default: outputs/recordings/<date>-<time>); with --session, the folder of the sessions')
     p.add_seconds(help='how long to record (default: until Ctrl-C or SIGTERM)')
     p.add_argument('--duration', dest='seconds', type=positive_float, help=argparse.SUPPRESS)  # the old name
@@ -738,8 +905,7 @@ def _recording_dir(a:argparse.Namespace)->Path:
     if not a.session: return Path(a.out) if a.out else outputs_dir('recordings', time.strftime('%Y%m%d-%H%M%S'))
     try: out = trial_dir(Path(a.out) if a.out else outputs_dir('recordings'), a.session, a.trial)
     except ValueError as e: raise UsageError(f'--session {a.session!r}: {e}') from None
-    if out.exists() and any(out.iterdir()): raise UsageError(f'--trial {a.trial}: {out} already holds a recording')
-    return out
+    return out  # (`_check_out` refuses a trial that holds a recording already)
 
 def _discover_cmd(a:argparse.Namespace)->int:
     timeout = a.seconds or 5.0
@@ -747,6 +913,19 @@ def _discover_cmd(a:argparse.Namespace)->int:
     if not found: raise CommandFailed(f'no device announced itself by mDNS within {timeout:g} s (same network? Companion app open?)')
     for d in found: print(describe_device(d))
     return 0
+
+def _stdin_events(m:RecordingManager)->None:
+    "Send each line typed on standard input as an annotation (until end of input)."
+    loop = asyncio.get_running_loop()
+    async def send(name):
+        try: r = await m.send_event(name); print(f"event {name!r} at device time {r['device_ts_ns']} ns", flush=True)
+        except RecordingError as e: print(f'event {name!r} not sent: {e}', file=sys.stderr, flush=True)
+    def on_line():
+        line = sys.stdin.readline()
+        if not line: loop.remove_reader(sys.stdin.fileno()); return  # end of input: the recording goes on
+        if line.strip(): asyncio.ensure_future(send(line.strip()))
+    loop.add_reader(sys.stdin.fileno(), on_line)
+    print('type an event name and Enter to annotate the recording', file=sys.stderr, flush=True)
 
 def _send_event_cmd(a:argparse.Namespace)->int:
     async def send():
@@ -759,23 +938,48 @@ def _send_event_cmd(a:argparse.Namespace)->int:
     return 0
 
 # %% ../../nbs/24_pupil.record.ipynb #7b6172f8
-def _stdin_events(m:RecordingManager)->None:
-    "Send each line typed on standard input as an annotation (until end of input)."
-    loop = asyncio.get_running_loop()
-    async def send(name):
-        try: r = await m.send_event(name); print(f"event {name!r} at device time {r['device_ts_ns']} ns", flush=True)
-        except RecordingError as e: print(f'event {name!r} not sent: {e}', file=sys.stderr, flush=True)
-    def on_line():
-        line = sys.stdin.readline()
-        if not line: loop.remove_reader(sys.stdin.fileno()); return  # end of input: recording goes on
-        if line.strip(): asyncio.ensure_future(send(line.strip()))
-    loop.add_reader(sys.stdin.fileno(), on_line)
-    print('type an event name and Enter to annotate the recording', file=sys.stderr, flush=True)
+def _check_out(out:Path, flag:str='--out')->None:
+    "Before connecting: `out` can be created and written, and holds no recording yet."
+    if (out/'metadata.json').is_file():
+        try: status = json.loads((out/'metadata.json').read_text()).get('status')
+        except (OSError, ValueError): status = 'unreadable metadata'
+        raise UsageError(f'{flag} {out}: already holds a recording ({status}); choose a new folder')
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out/f'.vtlab-write-test-{os.getpid()}'; probe.write_bytes(b'x'); probe.unlink()
+    except OSError as e: raise UsageError(f'{flag} {out}: not writable ({e.strerror or e})') from None
 
+def _repair(rec_dir:Path)->int:
+    try: r = repair_recording(rec_dir)
+    except FileNotFoundError as e: raise UsageError(f'--repair {e}') from None
+    except RuntimeError as e: raise CommandFailed(str(e)) from None
+    if not r['repaired']: print(f"{rec_dir}: {r['status']}, nothing to repair"); return 0
+    cut = ', '.join(f'{k} {v}' for k, v in r['partial_rows_dropped'].items() if v) or 'none'
+    print(f"{rec_dir}: interrupted; {r['video_frames']} frames playable, {r['timing_rows']} timing rows "
+          f"({r['timing_rows_beyond_video']} beyond the video dropped), partial rows dropped: {cut}")
+    return 0
+
+def _summary(out:Path, meta:dict)->str:
+    "What was recorded, in a few lines: counts, what the device did not offer, the phone's backup."
+    c = meta['counters']
+    gaps = ', '.join(f"{k} {n} ({c['gap_seconds'][k]:.1f} s)" for k, n in c['gaps'].items() if n) or 'none'
+    lines = [f"{out}: {c['frames_written']} frames ({c['duplicates']} repeated), {c['frames_dropped'] + c['write_dropped']} dropped, "
+             f"gaps: {gaps}; gaze {c['gaze_rows']} rows, eye video {c.get('eye_frames_written', 0)} frames, "
+             f"audio {c.get('audio_seconds', 0):.1f} s, {c.get('event_rows', 0)} events, {c.get('sync_rows', 0)} sync rows"]
+    lines += [f'  no {what}: {why}' for what, why in (meta.get('not_offered') or {}).items()]
+    ph = meta.get('phone_recording') or {}
+    if ph.get('requested'): lines.append(f"  phone backup: {ph['id'] or 'not started'}" + (f" ({ph['error']})" if ph.get('error') else ''))
+    return '\n'.join(lines)
+
+# %% ../../nbs/24_pupil.record.ipynb #99bba5c4
 def _record(a:argparse.Namespace)->int:
+    if a.repair: return _repair(a.repair)
     if a.discover: return _discover_cmd(a)
     if a.send_event is not None and not a.sim: return _send_event_cmd(a)
     out = _recording_dir(a)
+    for r in repair_stale(out.parent):
+        print(f"vtlab_record: reconciled an unfinished recording: {r['dir']} ({r['video_frames']} frames playable)", file=sys.stderr)
+    _check_out(out, '--trial' if a.session else '--out')
     config = RecordConfig(mode=a.mode, frame_selection=a.selection, fps=a.fps, encoder=a.encoder, codec=a.codec,
                           container=a.container, start_timeout_s=a.start_timeout, phone_backup=a.phone_backup,
                           sync_every_s=a.sync_every)
@@ -788,37 +992,21 @@ def _record(a:argparse.Namespace)->int:
     stream = StreamConfig(address=a.address, port=a.port, imu=not a.no_imu, eye_events=not a.no_eye_events,
                           eyes=not a.no_eyes, audio=not a.no_audio)
     stdin_events = a.stdin_events if a.stdin_events is not None else sys.stdin is not None and sys.stdin.isatty()
-
-    async def main():
-        stop = asyncio.Event(); loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try: loop.add_signal_handler(sig, stop.set)
-            except (NotImplementedError, RuntimeError): pass
-        def started(m):
-            if a.session: m.recording.session, m.recording.trial = a.session, int(out.name[6:])
-            if stdin_events: _stdin_events(m)
-            if a.send_event: asyncio.ensure_future(m.send_event(a.send_event))
-        return await record_async(stream, config, out, a.seconds, stop_event=stop, max_frames=a.frames, on_start=started)
-    try: meta = asyncio.run(main())
+    def started(m):
+        if a.session: m.recording.session, m.recording.trial = a.session, int(out.name[6:])
+        if stdin_events: _stdin_events(m)
+        if a.send_event: asyncio.ensure_future(m.send_event(a.send_event))
+    try: meta = asyncio.run(record_async(stream, config, out, a.seconds, max_frames=a.frames, handle_signals=True, on_start=started))
+    except RecordingInterrupted as e: raise CommandFailed(str(e), 130) from None
     except (RecordingError, EncoderError) as e: raise CommandFailed(str(e)) from None
     finally:
         if sim is not None: sim.stop()
-    _print_summary(out, meta)
+    print(_summary(out, meta))
     if a.render_overlay:
         r = render_overlay_video(out); print(f"overlay: {r['path']} ({r['frames']} frames)")
     return 0
 
 # %% ../../nbs/24_pupil.record.ipynb #1933f07e
-def _print_summary(out:Path, meta:dict)->None:
-    "What was recorded, in a few lines."
-    c = meta['counters']
-    print(f"{out}: {c['frames_written']} frames ({c['duplicates']} repeated), {c['frames_dropped'] + c['write_dropped']} dropped, "
-          f"{c['gaps']} gaps ({c['gap_seconds']:.1f} s), gaze {c['gaze_rows']} rows, eye video {c.get('eye_frames_written', 0)} frames, "
-          f"audio {c.get('audio_seconds', 0):.1f} s, {c.get('event_rows', 0)} events, {c.get('sync_rows', 0)} sync rows")
-    for what, why in (meta.get('not_offered') or {}).items(): print(f'  no {what}: {why}')
-    ph = meta.get('phone_recording') or {}
-    if ph.get('requested'): print(f"  phone backup: {ph['id'] or 'not started'}" + (f" ({ph['error']})" if ph.get('error') else ''))
-
 def record_main(argv:list[str]|None=None)->int:
     "`vtlab_record`: record from a Neon (or the stand-in with `--sim`)."
     return run_command(record_parser(), _record, argv)

@@ -79,7 +79,7 @@ class AudioLog:
         self.wav.write(pcm.T)
         self.timing.write([self.frames, first, pcm.shape[1], frame.timestamp_unix_ns, recv_monotonic_ns, session])
         self.frames += 1
-        if self.timing._pending == 0: self.wav.flush()  # the CSV just flushed: the WAV follows
+        if self.timing.pending == 0: self.wav.flush()  # the CSV just flushed: the WAV follows
 
     def flush(self)->None:
         self.timing.flush()

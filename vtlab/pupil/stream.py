@@ -502,6 +502,11 @@ class StreamHandler:
                     gaps=len(self.gaps), gap_seconds=gap_s, clock_offset_ms=self.clock_offset_ms,
                     errors=dict(self.errors))
 
+    def open_gaps(self, now_ns:int|None=None)->list[_Gap]:
+        "Outages still going on, as gaps that end at `now_ns` (default: now), so that a recording stopped during one counts it."
+        now_ns = now_ns or time.monotonic_ns()
+        return [_Gap(k, start, now_ns, reason) for k, (start, reason) in self._down_since.items() if not self._connected[k]]
+
 # %% ../../nbs/21_pupil.stream.ipynb #834ffaa3
 def _sprop_from_reader(reader)->bytes:
     "SPS/PPS of the session's SDP as Annex-B bytes (empty when absent)."
