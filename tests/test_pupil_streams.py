@@ -7,7 +7,7 @@ from a stand-in whose clock runs 250 ms ahead of the host. Each test reads one f
 stand-in's deterministic schedule: frame codes frame by frame, gaze values field by field (bit-exact as 32-bit
 floats), audio sample by sample against the known signal, event names and device timestamps exactly.
 """
-import json, signal, subprocess, sys, time, wave
+import json, os, shutil, signal, subprocess, sys, time, wave
 from pathlib import Path
 
 import numpy as np
@@ -213,3 +213,30 @@ def test_discover_lists_the_stand_in():
                  seed=int(time.time()) % 100000) as sim:
         p = run_cmd([str(BIN/'vtlab_record'), '--discover', '--seconds', '5'], timeout=60)
     assert f'Lab Neon  127.0.0.1:{sim.http_port}' in p.stdout, p.stdout
+
+
+def test_disk_full_with_every_stream(tmp_path):
+    "A 3 MB disk fills within seconds with eye video and audio on: everything stops, every file stays readable."
+    if os.geteuid() != 0 or not shutil.which('mount'): pytest.skip('mounting a small tmpfs needs root')
+    mnt = tmp_path/'small'; mnt.mkdir()
+    r = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0: pytest.skip(f'cannot mount a tmpfs here: {r.stderr.strip()}')
+    try:
+        with NeonSim(width=W, height=H, http_port=0, rtsp_port=0, time_echo_port=0) as sim:
+            p = subprocess.run(_cmd(sim, '--mode', 'passthrough', '--seconds', '120', '--out', str(mnt/'rec'), '--no-stdin-events'),
+                               cwd=ROOT, capture_output=True, text=True, timeout=180)
+        out = mnt/'rec'
+        assert p.returncode == 1 and 'vtlab_record: error: disk full: ' in p.stderr, p.stderr[-3000:]
+        meta = json.loads((out/'metadata.json').read_text())
+        assert meta['status'] == 'failed' and meta['error'].startswith('disk full: ')
+        for f in out.glob('*.csv'):  # every CSV ends on a whole row
+            data = f.read_bytes(); header = data.split(b'\n', 1)[0]
+            assert data.endswith(b'\n') and all(l.count(b',') == header.count(b',') for l in data.split(b'\n')[:-1]), f
+        eye_rows = len(read_csv(out/'eye_timing.csv')['frame_index'])
+        eye_frames = probe_video(out/'eyes.mp4')['frames']  # plays, up to its last whole fragment
+        assert 0 < eye_frames <= eye_rows, (eye_frames, eye_rows)
+        with wave.open(str(out/'audio.wav')) as w:  # a valid WAV of what was flushed
+            t = read_csv(out/'audio_timing.csv')
+            assert w.getnframes() <= (t['first_sample'][-1] + t['samples'][-1] if len(t['samples']) else 0)
+    finally:
+        subprocess.run(['umount', '-l', str(mnt)], capture_output=True)

@@ -70,6 +70,11 @@ def _mux_args(c:EncoderConfig)->list[str]:
     "The same options on ffmpeg's command line, with the format."
     return [*(a for k, v in _mux_options(c).items() for a in (f'-{k}', v)), '-f', 'mp4' if c.container == 'mp4' else 'matroska']
 
+def _write_error(e:BaseException, path:Path, what:str)->BaseException:
+    "A libav write error as the recorder reports it: an OS error (disk full, I/O error) keeps its errno and names the file."
+    if isinstance(e, OSError) and e.errno: return OSError(e.errno, e.strerror or os.strerror(e.errno), str(path))
+    return EncoderError(f'{what} {path}: {e}')
+
 def _fsync_path(path:Path)->None:
     "fsync a file another process writes (opened read-only; Linux and macOS flush it all the same)."
     try:
@@ -208,7 +213,7 @@ class PyAVWriter:
         f.pts, f.time_base = pts, self.TIME_BASE
         try:
             for pkt in self.stream.encode(f): self.container.mux(pkt)
-        except av.error.FFmpegError as e: raise EncoderError(f'PyAV could not write {self.path}: {e}') from None
+        except av.error.FFmpegError as e: raise _write_error(e, self.path, 'PyAV could not write') from None
         self.frames += 1
         if self.config.fsync_every_s and time.monotonic() - self._last_sync > self.config.fsync_every_s:
             _fsync_path(self.path); self._last_sync = time.monotonic()
@@ -294,7 +299,7 @@ class PassthroughWriter:
         pkt = av.Packet(au)
         pkt.stream, pkt.pts, pkt.dts, pkt.time_base, pkt.is_keyframe = self.stream, pts, pts, self.TIME_BASE, keyframe
         try: self.container.mux(pkt)
-        except av.error.FFmpegError as e: raise EncoderError(f'could not write {self.path}: {e}') from None
+        except av.error.FFmpegError as e: raise _write_error(e, self.path, 'could not write') from None
         self.frames += 1; self.bytes += len(au)
         if self.config.fsync_every_s and time.monotonic() - self._last_sync > self.config.fsync_every_s:
             _fsync_path(self.path); self._last_sync = time.monotonic()
