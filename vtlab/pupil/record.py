@@ -14,7 +14,7 @@ from ..core import JsonConfig, outputs_dir, write_json
 from ..cli import (CommandFailed, CommandParser, UsageError, existing_dir, float_in, int_in, nonneg_float, positive_float,
                        positive_int, run_command, size_wh)
 from ..profiling import FrameProfiler, PlatformCapabilities, ffmpeg_listed_encoders, ffmpeg_encoder_works, read_pi_model, usable_cores
-from .stream import StreamConfig, StreamHandler, FramePacket
+from .stream import StreamConfig, StreamHandler, FramePacket, put_evicting
 from .process import FrameProcessor, ProcessConfig, restore
 from .encode import EncoderConfig, EncoderError, make_writer, playable_frames, probe_video, FFmpegWriter
 from .files import (CsvLog, read_csv, repair_recording, repair_stale, write_error_reason,
@@ -92,11 +92,7 @@ class _Writer:
 
     def submit(self, job:_Job)->None:
         "Queue a job, evicting (and counting) the oldest when the queue is full."
-        while True:
-            try: self.q.put_nowait(job); return
-            except queue.Full:
-                try: self.q.get_nowait(); self.dropped += 1; job.resync = True
-                except queue.Empty: pass
+        if (n := put_evicting(self.q, job)): self.dropped += n; job.resync = True
 
     def _run(self)->None:
         timing = self.rec.timing

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 from .encode import EncoderConfig, PassthroughWriter
+from .stream import put_evicting
 from .files import ANNOTATION_HEADER, AUDIO_TIMING_HEADER, EYE_TIMING_HEADER, CsvLog
 
 log = logging.getLogger('vtlab.pupil.sidecar')
@@ -115,11 +116,7 @@ class EyeVideoLog:
 
     def submit(self, p)->None:
         "Queue one eye frame (a `FramePacket`); when full, drop the oldest and restart at the next keyframe."
-        while True:
-            try: self.q.put_nowait(p); return
-            except queue.Full:
-                try: self.q.get_nowait(); self.dropped += 1; self._resync = True
-                except queue.Empty: pass
+        if (n := put_evicting(self.q, p)): self.dropped += n; self._resync = True
 
 # %% ../../nbs/23b_pupil.sidecar.ipynb #64c10e9e
 @patch

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/21_pupil.stream.ipynb #9c713e7f
 from __future__ import annotations
-import asyncio, base64, concurrent.futures, dataclasses, logging, time
+import asyncio, base64, concurrent.futures, dataclasses, logging, queue, time
 from collections import deque
 from typing import Any, AsyncIterator, Callable, NamedTuple
 
@@ -15,8 +15,8 @@ from ..core import JsonConfig
 log = logging.getLogger('vtlab.pupil.stream')
 
 # %% auto #0
-__all__ = ['log', 'STREAM_NAMES', 'DropOldestQueue', 'Backoff', 'AccessUnit', 'AccessUnitAssembler', 'FramePacket', 'GazeSample',
-           'VideoDecoder', 'StreamConfig', 'StreamHandler']
+__all__ = ['log', 'STREAM_NAMES', 'DropOldestQueue', 'put_evicting', 'Backoff', 'AccessUnit', 'AccessUnitAssembler',
+           'FramePacket', 'GazeSample', 'VideoDecoder', 'StreamConfig', 'StreamHandler']
 
 # %% ../../nbs/21_pupil.stream.ipynb #15fd93e2
 class DropOldestQueue:
@@ -63,6 +63,15 @@ class DropOldestQueue:
         return self.get_nowait(), (time.perf_counter() - t0) * 1e3
 
     def counters(self)->dict: return dict(put=self.put_count, dropped=self.dropped, queued=len(self._items))
+
+def put_evicting(q:queue.Queue, item)->int:
+    "Put `item` in a bounded thread queue without blocking, evicting the oldest items while it is full; returns how many."
+    evicted = 0
+    while True:
+        try: q.put_nowait(item); return evicted
+        except queue.Full:
+            try: q.get_nowait(); evicted += 1
+            except queue.Empty: pass
 
 # %% ../../nbs/21_pupil.stream.ipynb #14e13016
 @dataclasses.dataclass
