@@ -13,8 +13,8 @@ from ..cli import CommandParser, bar_chart, positive_float, positive_int, run_co
 from ..profiling import FrameProfiler, usable_cores
 
 # %% auto #0
-__all__ = ['SCENARIOS', 'EXTRA_STREAMS', 'BaselineRecorder', 'worker_main', 'bench_record', 'summarize', 'format_summary',
-           'bench_main']
+__all__ = ['SCENARIOS', 'EXTRA_STREAMS', 'BaselineRecorder', 'worker_main', 'pipeline_worker_main', 'pipeline_cpu',
+           'bench_record', 'summarize', 'format_summary', 'bench_main']
 
 # %% ../../nbs/26_pupil.bench.ipynb #c673205b
 def _cpu_s()->float:
@@ -50,6 +50,11 @@ def _output_drops(written_ts:list[int], out_fps:float, seconds:float)->dict:
                 drop_percent=100 * max(expected - unique, 0) / expected)
 
 # %% ../../nbs/26_pupil.bench.ipynb #d1e34d2a
+def _baseline_ffmpeg(path:Path, w:int, h:int, fps:float)->list[str]:
+    "The baseline's encoder: BGR frames on a pipe to libx264 ultrafast, a plain MP4."
+    return ['ffmpeg', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-s', f'{w}x{h}',
+            '-framerate', f'{fps:g}', '-i', 'pipe:0', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', str(path)]
+
 class BaselineRecorder:
     "RPi_Logger-like: client decode → bgr_buffer → cv2.circle per frame → timer → bgr24 pipe → libx264 → MP4."
     def __init__(self, address:str, port:int, profiler:FrameProfiler, preview_hz:float=10.0):
@@ -114,9 +119,7 @@ class BaselineRecorder:
 
     async def start(self, path:Path, fps:float):
         h, w = self.latest[0].shape[:2]
-        self.proc = subprocess.Popen(['ffmpeg', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'bgr24',
-                                      '-s', f'{w}x{h}', '-framerate', f'{fps:g}', '-i', 'pipe:0', '-c:v', 'libx264', '-preset', 'ultrafast',
-                                      '-pix_fmt', 'yuv420p', str(path)], stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(_baseline_ffmpeg(path, w, h, fps), stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.recording = True
         self._timer = asyncio.create_task(self._timer_loop(fps))
 
@@ -136,7 +139,9 @@ class BaselineRecorder:
 
     async def stop(self):
         self.recording = False
-        self._timer.cancel(); await asyncio.gather(self._timer, return_exceptions=True)
+        self._timer.cancel()
+        err = (await asyncio.gather(self._timer, return_exceptions=True))[0]
+        if isinstance(err, Exception): raise RuntimeError(f'baseline recorder: writing to ffmpeg failed: {err!r}')
         self.proc.stdin.close(); await asyncio.to_thread(self.proc.wait)
         self.latest_rec = None
 
@@ -151,7 +156,7 @@ def _vtlab_side(a, prof:FrameProfiler):
     from vtlab.pupil.record import RecordingManager, RecordConfig
     from vtlab.pupil.files import read_csv
     mode = 'passthrough' if a.recorder == 'vtlab-passthrough' else 'overlay'
-    extra = {s: True for s in a.with_streams}  # e.g. eye_video, audio: fields StreamConfig has once they exist
+    extra = {s: True for s in a.with_streams}  # e.g. eyes, audio: fields StreamConfig has once they exist
     m = RecordingManager(StreamConfig(address=a.address, port=a.port, decode='keyframes' if mode == 'passthrough' else 'all',
                                       time_echo_samples=5, **extra), profiler=prof)
     side = argparse.Namespace(m=m, ts_log=[], last_meta=None)
@@ -183,7 +188,9 @@ def _baseline_side(a, prof:FrameProfiler):
     async def stop():
         await b.stop()
         return dict(counters=dict(frames_written=b.frames_written, frames_selected=b.selected), written_ts=list(b.written_ts))
-    side.open, side.start, side.stop, side.close = b.open, (lambda path, fps: b.start(path/'video.mp4', fps)), stop, b.close
+    async def start(path, fps):
+        Path(path).mkdir(parents=True, exist_ok=True); await b.start(Path(path)/'video.mp4', fps)
+    side.open, side.start, side.stop, side.close = b.open, start, stop, b.close
     side.received = lambda: b.frames_received
     return side
 
@@ -256,9 +263,67 @@ def worker_main(argv:list[str]|None=None)->int:
     print(json.dumps(asyncio.run(_run_worker(a))), flush=True)
     return 0
 
+# %% ../../nbs/26_pupil.bench.ipynb #ee692e70
+def _pipeline_frames(recorder:str, width:int, height:int, n:int, out:Path):
+    "Run one recorder's per-frame work on `n` frames of the stand-in's H.264 loop (no network, no timer)."
+    import av, cv2
+    from vtlab.pupil.sim.scene import encode_clip
+    from vtlab.pupil.stream import AccessUnit, VideoDecoder
+    from vtlab.pupil.process import FrameProcessor, ProcessConfig, restore
+    from vtlab.pupil.encode import EncoderConfig, FFmpegWriter, PassthroughWriter
+    clip = encode_clip(width, height, 30.0)
+    aus = [(b''.join(b'\0\0\0\1' + u for u in clip.access_units[i % clip.n_frames]), clip.is_idr(i % clip.n_frames)) for i in range(n)]
+    gaze = (width * 0.4, height * 0.6, True)
+    if recorder == 'vtlab-passthrough':
+        w = PassthroughWriter(EncoderConfig(backend='passthrough', fsync_every_s=0)).open(out/'p.mp4')
+        for i, (au, key) in enumerate(aus): w.write_au(au, 1_000_000_000 + round(i * 1e9 / 30), key)
+        return w.close()
+    if recorder == 'baseline':
+        dec, proc = av.CodecContext.create('h264', 'r'), subprocess.Popen(_baseline_ffmpeg(out/'b.mp4', width, height, 30.0), stdin=subprocess.PIPE)
+        for au, _ in aus:
+            for f in dec.decode(av.Packet(au)):
+                bgr = np.ascontiguousarray(f.to_ndarray(format='bgr24'))  # the client's bgr_buffer()
+                rec = bgr.copy(); cv2.circle(rec, (int(gaze[0]), int(gaze[1])), 20, (0, 0, 255), 3)
+                proc.stdin.write(rec.tobytes())
+        proc.stdin.close(); return proc.wait()
+    dec, fp = VideoDecoder('all'), FrameProcessor(ProcessConfig())
+    w = FFmpegWriter(EncoderConfig(fps=30.0, fsync_every_s=0)).open(out/'v.mp4', width, height, 'i420')
+    for au, key in aus:
+        r = dec.decode(AccessUnit(au, 0, key, True))
+        if r is None: continue
+        img, fmt, undo = fp.overlay(fp.process(r[0], 'i420'), gaze)
+        w.write(img); restore(undo)
+    w.close()
+
+def pipeline_worker_main(argv:list[str]|None=None)->int:
+    "Measure one recorder's per-frame CPU in this (fresh) process; prints one JSON line."
+    recorder, width, height, n, out = argv or sys.argv[1:]
+    width, height, n = int(width), int(height), int(n)
+    from vtlab.pupil.sim.scene import encode_clip
+    encode_clip(width, height, 30.0)  # load (or encode) the loop before measuring
+    c0 = _cpu_s(); t0 = time.perf_counter()
+    _pipeline_frames(recorder, width, height, n, Path(out))
+    cpu, wall = _cpu_s() - c0, time.perf_counter() - t0
+    print(json.dumps(dict(recorder=recorder, scenario='pipeline', frames=n, cpu_s=cpu, wall_s=wall, cpu_ms_per_frame=1e3 * cpu / n)))
+    return 0
+
+# %% ../../nbs/26_pupil.bench.ipynb #0831e616
+def pipeline_cpu(width:int=1600, height:int=1200, n:int=150, out:Path|None=None)->list[dict]:
+    "CPU-ms per frame of each recorder's per-frame work on the stand-in's H.264, each in a fresh process."
+    import tempfile
+    out = Path(out or tempfile.mkdtemp(prefix='vtlab-bench-pipeline-'))
+    res = []
+    for recorder in ('baseline', 'vtlab-overlay', 'vtlab-passthrough'):
+        d = out/recorder; d.mkdir(parents=True, exist_ok=True)
+        p = subprocess.run([sys.executable, '-c', 'import sys; from vtlab.pupil.bench import pipeline_worker_main; sys.exit(pipeline_worker_main())',
+                            recorder, str(width), str(height), str(n), str(d)], capture_output=True, text=True, timeout=1800)
+        js = [l for l in p.stdout.splitlines() if l.startswith('{')]
+        res.append(json.loads(js[-1]) if p.returncode == 0 and js else dict(recorder=recorder, scenario='pipeline', error=p.stderr[-1500:]))
+    return res
+
 # %% ../../nbs/26_pupil.bench.ipynb #bd57bd9b
-SCENARIOS = ('stream', 'rec30', 'rec5', 'fragments', 'streams', 'cycles', 'interrupt')
-EXTRA_STREAMS = ('eyes', 'audio')  # StreamConfig fields of the eye camera and microphone streams
+SCENARIOS = ('pipeline', 'stream', 'rec30', 'rec5', 'fragments', 'streams', 'cycles', 'interrupt')
+EXTRA_STREAMS = ('eyes', 'audio')  # StreamConfig fields of the eye camera and microphone streams, once they exist
 
 def _jobs(scenario:str)->list[dict]:
     "The worker runs of one scenario."
@@ -296,7 +361,7 @@ def _worker(sim, job:dict, out:Path, seconds:float, cycles:int, preview_hz:float
 
 # %% ../../nbs/26_pupil.bench.ipynb #579fd105
 def bench_record(width:int=1600, height:int=1200, seconds:float=10.0, cycles:int=20, preview_hz:float=10.0,
-                 scenarios:tuple=('stream', 'rec30', 'rec5', 'fragments', 'streams', 'cycles', 'interrupt'),
+                 scenarios:tuple=('pipeline', 'stream', 'rec30', 'rec5', 'fragments', 'streams', 'cycles', 'interrupt'),
                  out:Path|None=None,
                  sim_kwargs:dict|None=None, # more `NeonSim` arguments (e.g. for the eye camera's stream)
                 )->dict:
@@ -305,8 +370,11 @@ def bench_record(width:int=1600, height:int=1200, seconds:float=10.0, cycles:int
     import tempfile
     out = Path(out or tempfile.mkdtemp(prefix='vtlab-bench-record-'))
     results, load0 = [], os.getloadavg()
+    if 'pipeline' in scenarios:
+        print(' pipeline baseline, vtlab-overlay, vtlab-passthrough (per-frame CPU, no network) ...', flush=True)
+        results += pipeline_cpu(width, height, out=out/'pipeline')
     with NeonSimProcess(width=width, height=height, fps=30.0, **(sim_kwargs or {})) as sim:
-        for scenario in scenarios:
+        for scenario in (s for s in scenarios if s != 'pipeline'):
             for job in _jobs(scenario):
                 if (missing := _missing_streams(job['with_streams'])):
                     results.append(dict(job, unavailable=missing)); continue
@@ -335,12 +403,15 @@ def summarize(results:list[dict])->dict:
                       and r['recorder'] != 'baseline'}
     s['streams'] = [dict(recorder=r['recorder'], with_streams=r['with_streams'], unavailable=r.get('unavailable'),
                          cpu_percent=r.get('cpu_percent')) for r in results if r['scenario'] == 'streams']
+    pl = {r['recorder']: r['cpu_ms_per_frame'] for r in ok if r['scenario'] == 'pipeline'}
+    s['pipeline'] = {k: dict(cpu_ms_per_frame=v, x_fewer_cpu_s_per_frame=pl.get('baseline', np.nan) / v) for k, v in pl.items()}
     r30 = s.get('rec30', {}); ov, pt = r30.get('vtlab-overlay', {}), r30.get('vtlab-passthrough', {})
     s['goals'] = dict(
         overlay_2x_fewer_cpu_s_per_frame=bool(ov.get('x_fewer_cpu_s_per_frame', 0) >= 2),
         passthrough_10x_less_cpu_percent=bool(pt.get('x_less_cpu_percent', 0) >= 10),
         drops_below_1pct={k: v['drop_percent'] is not None and v['drop_percent'] < 1 for k, v in r30.items()},
         encode_p95_below_20ms={k: (v['encode_p95_ms'] or 0) < 20 for k, v in r30.items()},
+        overlay_2x_fewer_cpu_s_per_frame_offline=bool(s['pipeline'].get('vtlab-overlay', {}).get('x_fewer_cpu_s_per_frame', 0) >= 2),
         passthrough_with_eyes_below_15pct_cpu=next((x['cpu_percent'] < 15 for x in s['streams'] if x['cpu_percent'] is not None), None))
     return s
 
@@ -358,6 +429,9 @@ def format_summary(res:dict)->str:
             lines.append(f"{sc:<9}{rec:<19}{f(v['cpu_ms_per_captured_frame']):>12}{f(v['cpu_percent'], 0):>7}{f(v['drop_percent'], 2):>8}"
                          f"{f(v['repeated_frames'], 0):>8}{f(v['encode_p95_ms']):>9}{f(v['end_to_end_p95_ms'], 0):>9}"
                          f"{f(v['x_fewer_cpu_s_per_frame'], 2):>11}{f(v['x_less_cpu_percent'], 2):>9}")
+    if res['summary'].get('pipeline'):
+        lines.append('per-frame CPU away from the clock (ms/frame, x fewer than baseline): ' + ', '.join(
+            f"{k} {v['cpu_ms_per_frame']:.1f} (x{v['x_fewer_cpu_s_per_frame']:.2f})" for k, v in res['summary']['pipeline'].items()))
     if res['summary'].get('fragments'):
         lines.append('CPU % by fragment length: ' + ', '.join(f'{k}: {v:.0f}' for k, v in res['summary']['fragments'].items()))
     for x in res['summary'].get('streams', []):
@@ -380,14 +454,17 @@ def _record_chart(fig, res:dict)->None:
     "CPU ms per captured frame and CPU % at 30 fps output, and drops (repeats included)."
     r30 = res['summary'].get('rec30', {})
     title = f"{res['width']}x{res['height']}@30, load {res['load_avg_before'][0]:.1f}-{res['load_avg_after'][0]:.1f} on {res['cores']} cores"
-    for j, (key, unit) in enumerate([('cpu_ms_per_captured_frame', 'CPU ms per captured frame'), ('cpu_percent', '% of one core'),
-                                     ('drop_percent', 'drops incl. repeats (%)')]):
-        vals = {k: v[key] for k, v in r30.items() if v.get(key) is not None}
-        if vals: bar_chart(fig.add_subplot(3, 1, j + 1), vals, unit=unit, title=title if j == 0 else '')
+    panels = [(r30, 'cpu_ms_per_captured_frame', 'CPU ms per captured frame (live)'), (r30, 'cpu_percent', '% of one core (live)'),
+              (r30, 'drop_percent', 'drops incl. repeats (%, live)'),
+              (res['summary'].get('pipeline', {}), 'cpu_ms_per_frame', 'CPU ms per frame (away from the clock)')]
+    panels = [x for x in panels if any(v.get(x[1]) is not None for v in x[0].values())]
+    for j, (rows, key, unit) in enumerate(panels):
+        vals = {k: v[key] for k, v in rows.items() if v.get(key) is not None}
+        bar_chart(fig.add_subplot(len(panels), 1, j + 1), vals, unit=unit, title=title if j == 0 else '')
 
 def _bench(a:argparse.Namespace)->int:
     res = bench_record(a.width, a.height, a.seconds, a.cycles, a.preview_hz, scenarios=a.scenarios)
-    paths = write_bench('record', res, _record_chart, out=Path(a.out)/'record.json' if a.out else None, figsize=(8, 7))
+    paths = write_bench('record', res, _record_chart, out=Path(a.out)/'record.json' if a.out else None, figsize=(8, 9))
     print(format_summary(res)); print(f"-> {paths['json']}")
     return 0
 

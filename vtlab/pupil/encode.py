@@ -4,7 +4,7 @@
 
 # %% ../../nbs/23_pupil.encode.ipynb #214ce0a2
 from __future__ import annotations
-import dataclasses, fractions, json, logging, os, shutil, subprocess, threading, time
+import dataclasses, errno, fractions, json, logging, os, shutil, subprocess, threading, time
 from pathlib import Path
 
 import numpy as np
@@ -70,9 +70,10 @@ def _mux_args(c:EncoderConfig)->list[str]:
     "The same options on ffmpeg's command line, with the format."
     return [*(a for k, v in _mux_options(c).items() for a in (f'-{k}', v)), '-f', 'mp4' if c.container == 'mp4' else 'matroska']
 
-def _write_error(e:BaseException, path:Path, what:str)->BaseException:
-    "A libav write error as the recorder reports it: an OS error (disk full, I/O error) keeps its errno and names the file."
-    if isinstance(e, OSError) and e.errno: return OSError(e.errno, e.strerror or os.strerror(e.errno), str(path))
+def _write_error(e:Exception, path:Path, what:str)->Exception:
+    "A libav write error as the OSError it is (a full disk reads like any other), else an `EncoderError`."
+    code = getattr(e, 'errno', None)  # av.error.FFmpegError carries the errno of the failed write
+    if isinstance(code, int) and code > 0: return OSError(code, os.strerror(code), str(path))
     return EncoderError(f'{what} {path}: {e}')
 
 def _fsync_path(path:Path)->None:
@@ -143,6 +144,16 @@ def _read_stderr(self:FFmpegWriter, pipe)->None:
         try: log_f.close()
         except OSError: pass
 
+_OS_ERROR_TEXTS = {'No space left on device': errno.ENOSPC, 'Disk quota exceeded': errno.EDQUOT,
+                   'Read-only file system': errno.EROFS, 'Input/output error': errno.EIO}
+
+@patch
+def _failure(self:FFmpegWriter, what:str, tail:str)->Exception:
+    "ffmpeg's failure: the OSError it reports when the disk is at fault (full, read-only, I/O), else an `EncoderError`."
+    code = next((c for t, c in _OS_ERROR_TEXTS.items() if t in tail), None)
+    if code is not None: return OSError(code, os.strerror(code), str(self.path))
+    return EncoderError(f'{what}: {tail}')
+
 @patch
 def _stderr_tail(self:FFmpegWriter)->str:
     if self._stderr_thread is not None: self._stderr_thread.join(2)  # ffmpeg has exited: let the reader catch up
@@ -155,8 +166,7 @@ def write(self:FFmpegWriter, img:np.ndarray)->None:
     try: self.proc.stdin.write(np.ascontiguousarray(img).data)
     except (BrokenPipeError, ValueError, OSError) as e:
         self.proc.wait(timeout=5) if self.proc.poll() is None else None
-        raise EncoderError(f'ffmpeg stopped while writing {self.path} (exit {self.proc.poll()}): '
-                           f'{self._stderr_tail() or e}') from None
+        raise self._failure(f'ffmpeg stopped while writing {self.path} (exit {self.proc.poll()})', self._stderr_tail() or str(e)) from None
     self.frames += 1; self.bytes_in += img.nbytes
     if self.config.fsync_every_s and time.monotonic() - self._last_sync > self.config.fsync_every_s:
         self.proc.stdin.flush(); _fsync_path(self.path); self._last_sync = time.monotonic()
@@ -172,7 +182,7 @@ def close(self:FFmpegWriter, timeout_s:float=20.0)->None:
     except subprocess.TimeoutExpired: proc.kill(); rc = proc.wait()
     tail = self._stderr_tail()
     _fsync_path(self.path)
-    if rc != 0: raise EncoderError(f'ffmpeg exited {rc} writing {self.path}: {tail}')
+    if rc != 0: raise self._failure(f'ffmpeg exited {rc} writing {self.path}', tail)
 
 @patch
 def kill(self:FFmpegWriter)->None:
