@@ -95,14 +95,20 @@ class NeonSim(_SimInfoMixin):
         self._down, self._stall_until = False, 0.0
         # samples served (taken while a session played), connections and faults
         self.stats = dict(frames=0, gaze=0, imu=0, eye_events=0, eye_frames=0, audio_frames=0, downs=0, stalls=0)
-        self.rtsp = RtspServer(self._describe, self.device_time, STREAMS, ('world', 'eyes'), session_timeout_s, sr_interval_s,
-                               first_sr_delay_s, packet_loss, self._rng, self._on_play, self.stats, clock_rates=dict(audio=AUDIO_RATE))
-        self.api = CompanionApi(self._components, self.device_time_ns, self._rng,
-                                dict(info=self.info, down=self._schedule_down, stall=self._stall), self.stats,
-                                template=sim_template(seed) if template else None,
-                                calibration=calibration_bytes(f'{seed:06d}', width, height) if calibration else None)
-        self.mdns = MdnsAdvertiser(device_name, self.device_id, host) if advertise else None
-        self.echo = TimeEchoServer(self.device_time_ns, self.stats)
+        self._build_parts(session_timeout_s, sr_interval_s, first_sr_delay_s, packet_loss, template, calibration)
+
+# %% ../../nbs/20_pupil.neonsim.ipynb #b0637e9f
+@patch
+def _build_parts(self:NeonSim, session_timeout_s, sr_interval_s, first_sr_delay_s, packet_loss, template:bool, calibration:bool):
+    "The servers, one per protocol (`vtlab.pupil.sim.*`), wired to this device's clock, schedule and counters."
+    self.rtsp = RtspServer(self._describe, self.device_time, STREAMS, ('world', 'eyes'), session_timeout_s, sr_interval_s,
+                           first_sr_delay_s, packet_loss, self._rng, self._on_play, self.stats, clock_rates=dict(audio=AUDIO_RATE))
+    self.api = CompanionApi(self._components, self.device_time_ns, self._rng,
+                            dict(info=self.info, down=self._schedule_down, stall=self._stall), self.stats,
+                            template=sim_template(self.seed) if template else None,
+                            calibration=calibration_bytes(f'{self.seed:06d}', self.width, self.height) if calibration else None)
+    self.echo = TimeEchoServer(self.device_time_ns, self.stats)
+    self.mdns = MdnsAdvertiser(self.device_name, self.device_id, self.host) if self.advertise else None
 
 # %% ../../nbs/20_pupil.neonsim.ipynb #4ef8c705
 @patch

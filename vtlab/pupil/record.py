@@ -486,7 +486,7 @@ def _fail_early(self:RecordingManager, out_dir:Path, config:RecordConfig, messag
     self.last_error = message
     raise RecordingError(message)
 
-# %% ../../nbs/24_pupil.record.ipynb #5e90a2cb
+# %% ../../nbs/24_pupil.record.ipynb #08585c69
 @patch
 async def stop(self:RecordingManager)->dict:
     "Stop the recording: drain the writer, close every file (the video at its last fragment), write metadata; returns it."
@@ -496,6 +496,7 @@ async def stop(self:RecordingManager)->dict:
     if getattr(rec, 'stopping', None) is None: rec.stopping = asyncio.ensure_future(self._stop(rec))
     return await asyncio.shield(rec.stopping)
 
+# %% ../../nbs/24_pupil.record.ipynb #5e90a2cb
 @patch
 async def _stop(self:RecordingManager, rec:Recording)->dict:
     me = asyncio.current_task()
@@ -898,6 +899,10 @@ def record_parser()->CommandParser:
     g.add_argument('--codec', choices=('auto', 'libx264', 'h264_nvenc'), default='auto', help='auto: NVENC only where it really encodes')
     g.add_argument('--container', choices=('mp4', 'mkv'), default='mp4', help='fragmented MP4 or Matroska')
     g.add_argument('--render-overlay', action='store_true', help='afterwards, render video_overlay.mp4 from the CSVs (for passthrough)')
+    return _session_flags(p)
+
+# %% ../../nbs/24_pupil.record.ipynb #4d992b92
+def _session_flags(p:CommandParser)->CommandParser:
     g = p.add_argument_group('session')
     g.add_argument('--session', metavar='NAME', help='record into <out>/NAME/trial_<NNN> (e.g. a participant)')
     g.add_argument('--trial', type=positive_int, metavar='N', help='the trial number (default: the next one of the session)')

@@ -64,6 +64,7 @@ class DropOldestQueue:
 
     def counters(self)->dict: return dict(put=self.put_count, dropped=self.dropped, queued=len(self._items))
 
+# %% ../../nbs/21_pupil.stream.ipynb #182ff23c
 def put_evicting(q:queue.Queue, item)->int:
     "Put `item` in a bounded thread queue without blocking, evicting the oldest items while it is full; returns how many."
     evicted = 0
