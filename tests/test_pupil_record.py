@@ -99,7 +99,7 @@ def test_reconnects_through_three_dropouts_in_the_same_files(sim, tmp_path):
     assert len(video_gaps) == 3 and all(g['seconds'] >= 1.5 for g in video_gaps), video_gaps
     # counted per stream: the four streams go down together, so a sum over streams would count each outage 4 times
     c = meta['counters']
-    assert c['gaps'] == {'video': 3, 'gaze': 3, 'imu': 0, 'eye_events': 0}, c['gaps']
+    assert c['gaps'] == {'video': 3, 'gaze': 3, 'imu': 0, 'eye_events': 0, 'eyes': 0, 'audio': 0}, c['gaps']  # (eyes, audio: not asked for)
     assert abs(c['gap_seconds']['video'] - sum(g['seconds'] for g in video_gaps)) < 1e-9
     assert 2.0 + 3.5 + 5.0 <= c['gap_seconds']['video'] <= 2.0 + 3.5 + 5.0 + 3 * 4.0, c['gap_seconds']
     out = tmp_path/'drops'

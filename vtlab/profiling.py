@@ -131,7 +131,7 @@ def ffmpeg_listed_encoders(ffmpeg:str|None=None)->tuple[str, ...]:
     "H.264 encoders named by `ffmpeg -encoders` (listed is not the same as usable)."
     ffmpeg = ffmpeg or find_ffmpeg()
     if not ffmpeg: return ()
-    try: out = subprocess.run([ffmpeg, '-hide_banner', '-encoders'], capture_output=True, text=True, timeout=10).stdout
+    try: out = subprocess.run([ffmpeg, '-hide_banner', '-encoders'], capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL).stdout
     except (OSError, subprocess.TimeoutExpired): return ()
     names = {line.split()[1] for line in out.splitlines() if len(line.split()) > 1 and line.startswith(' V')}
     return tuple(e for e in _H264_ENCODERS if e in names)
@@ -146,7 +146,7 @@ def ffmpeg_encoder_works(
     if not ffmpeg: return False
     cmd = [ffmpeg, '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=c=gray:s=256x256:r=30',
            '-frames:v', '1', '-c:v', encoder, '-f', 'null', '-']
-    try: return subprocess.run(cmd, capture_output=True, timeout=20).returncode == 0
+    try: return subprocess.run(cmd, capture_output=True, timeout=20, stdin=subprocess.DEVNULL).returncode == 0  # ffmpeg reads keys from stdin: not ours
     except (OSError, subprocess.TimeoutExpired): return False
 
 # %% ../nbs/01_profiling.ipynb #c116af3c

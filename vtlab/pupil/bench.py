@@ -333,7 +333,7 @@ def _jobs(scenario:str)->list[dict]:
                 rec30=[j('baseline'), j('vtlab-overlay'), j('vtlab-passthrough')],
                 rec5=[j('baseline', fps=5.0), j('vtlab-overlay', fps=5.0)],
                 fragments=[j(r, fragment_s=f) for r in ('vtlab-overlay', 'vtlab-passthrough') for f in (1.0, 0.1)],
-                streams=[j('vtlab-passthrough', with_streams=list(EXTRA_STREAMS))],
+                streams=[j('vtlab-passthrough', with_streams=list(s)) for s in (EXTRA_STREAMS, ('eyes',), ('audio',), ())],  # all first
                 cycles=[j('baseline'), j('vtlab-overlay')], interrupt=[j('baseline'), j('vtlab-overlay')])[scenario]
 
 def _missing_streams(names:list[str])->list[str]:

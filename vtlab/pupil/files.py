@@ -13,16 +13,26 @@ from ..core import write_json
 from .encode import EncoderError, playable_frames
 
 # %% auto #0
-__all__ = ['TIMING_HEADER', 'GAZE_HEADER', 'IMU_HEADER', 'EVENT_HEADER', 'CsvLog', 'read_csv', 'write_error_reason',
-           'recorder_alive', 'repair_recording', 'repair_stale']
+__all__ = ['TIMING_HEADER', 'GAZE_DETAIL', 'GAZE_HEADER', 'IMU_HEADER', 'EVENT_HEADER', 'EYE_TIMING_HEADER',
+           'AUDIO_TIMING_HEADER', 'ANNOTATION_HEADER', 'SYNC_HEADER', 'CsvLog', 'read_csv', 'write_error_reason',
+           'recorder_alive', 'repair_recording', 'repair_stale', 'gaze_row', 'trial_dir']
 
 # %% ../../nbs/23a_pupil.files.ipynb #2669fa2c
 TIMING_HEADER = ['frame_index', 'camera_frame_index', 'device_ts_ns', 'recv_monotonic_ns', 'write_monotonic_ns',
                  'duplicate', 'pts_s', 'session']
-GAZE_HEADER = ['device_ts_ns', 'recv_monotonic_ns', 'x_px', 'y_px', 'worn']
+# what a Neon may send besides the gaze point (`streaming.gaze`), in its wire order: each eye's state, the eyelids,
+# the two monocular gaze points; a device sends a subset (`gaze_row` leaves the rest empty)
+_EYE = lambda s: [f'pupil_diameter_{s}_mm', *(f'eyeball_center_{s}_{a}_mm' for a in 'xyz'), *(f'optical_axis_{s}_{a}' for a in 'xyz')]
+_LID = lambda s: [f'eyelid_angle_top_{s}_rad', f'eyelid_angle_bottom_{s}_rad', f'eyelid_aperture_{s}_mm']
+GAZE_DETAIL = [*_EYE('left'), *_EYE('right'), *_LID('left'), *_LID('right'), 'left_x_px', 'left_y_px', 'right_x_px', 'right_y_px']
+GAZE_HEADER = ['device_ts_ns', 'recv_monotonic_ns', 'x_px', 'y_px', 'worn', *GAZE_DETAIL]
 IMU_HEADER = ['device_ts_ns', 'recv_monotonic_ns', 'gyro_x', 'gyro_y', 'gyro_z', 'accel_x', 'accel_y', 'accel_z',
               'quat_w', 'quat_x', 'quat_y', 'quat_z']
 EVENT_HEADER = ['recv_monotonic_ns', 'event', 'start_time_ns', 'end_time_ns', 'mean_gaze_x', 'mean_gaze_y', 'amplitude_angle_deg']
+EYE_TIMING_HEADER = TIMING_HEADER  # the eye video's timing: the same columns as the scene's
+AUDIO_TIMING_HEADER = ['frame_index', 'first_sample', 'samples', 'device_ts_ns', 'recv_monotonic_ns', 'session']
+ANNOTATION_HEADER = ['device_ts_ns', 'name', 'source', 'host_unix_ns', 'recv_monotonic_ns', 'recording_id']
+SYNC_HEADER = ['host_monotonic_ns', 'host_unix_ns', 'device_unix_ns', 'clock_offset_ms', 'offset_std_ms', 'roundtrip_ms']
 
 # %% ../../nbs/23a_pupil.files.ipynb #580f5405
 class CsvLog:
@@ -153,7 +163,8 @@ def repair_recording(rec_dir:Path|str)->dict:
     if meta.get('status') != 'recording': return dict(dir=str(rec_dir), status=meta.get('status'), repaired=False)
     if recorder_alive(meta): raise RuntimeError(f"{rec_dir}: still being recorded by process {meta['pid']}")
     files = meta.get('files') or {}
-    headers = dict(frame_timing=TIMING_HEADER, gaze=GAZE_HEADER, imu=IMU_HEADER, eye_events=EVENT_HEADER)
+    headers = dict(frame_timing=TIMING_HEADER, gaze=GAZE_HEADER, imu=IMU_HEADER, eye_events=EVENT_HEADER,
+                   eye_timing=EYE_TIMING_HEADER, audio_timing=AUDIO_TIMING_HEADER, events=ANNOTATION_HEADER, sync=SYNC_HEADER)
     cut = {name: _cut_partial_row(rec_dir/files[k], len(h)) for k, h in headers.items()
            if files.get(k) and (rec_dir/(name := files[k])).is_file()}
     video = rec_dir/files.get('video', 'video.mp4')
@@ -161,6 +172,9 @@ def repair_recording(rec_dir:Path|str)->dict:
     timing = rec_dir/files.get('frame_timing', 'frame_timing.csv')
     rows = len(read_csv(timing)['frame_index']) if timing.is_file() else 0
     dropped = _keep_rows(timing, frames) if timing.is_file() else 0
+    eyes, eye_timing = rec_dir/(files.get('eyes') or 'eyes.mp4'), rec_dir/(files.get('eye_timing') or 'eye_timing.csv')
+    if files.get('eyes') and eyes.is_file() and eye_timing.is_file():  # eye video: timing rows beyond its playable frames go
+        _keep_rows(eye_timing, playable_frames(eyes) if eyes.stat().st_size else 0)
     count = lambda k: len(read_csv(rec_dir/files[k])[headers[k][0]]) if files.get(k) and (rec_dir/files[k]).is_file() else 0
     repair = dict(video_frames=frames, timing_rows=rows, timing_rows_beyond_video=dropped, timing_rows_missing=max(frames - rows, 0),
                   partial_rows_dropped=cut, repaired_unix_ns=time.time_ns())
@@ -179,3 +193,51 @@ def repair_stale(root:Path|str)->list[dict]:
         except (OSError, ValueError): continue
         if meta.get('status') == 'recording' and not recorder_alive(meta): out.append(repair_recording(mp.parent))
     return out
+
+# %% ../../nbs/23a_pupil.files.ipynb #9520f414
+def _attr(col:str)->str:
+    "The client's field for a `GAZE_DETAIL` column (units dropped; monocular points are `mono_*`)."
+    if col.startswith(('left_', 'right_')): return 'mono_' + col[:-3]
+    for unit in ('_mm', '_rad'):
+        if col.endswith(unit): return col[:-len(unit)]
+    return col
+
+def _num(v)->str: return '%.9g' % v  # 9 significant digits: a 32-bit float comes back exactly
+
+def _gaze_getters(cls)->list:
+    "One function per column after `recv_monotonic_ns`, for the client's gaze class `cls`."
+    fields = set(cls._fields)
+    if 'left' in fields:  # DualMonocularGazeData: two points, no binocular one
+        mono = dict(left_x_px=lambda d: _num(d.left.x), left_y_px=lambda d: _num(d.left.y),
+                    right_x_px=lambda d: _num(d.right.x), right_y_px=lambda d: _num(d.right.y))
+        return [lambda d: '', lambda d: '', lambda d: int(d.worn)] + [mono.get(c, lambda d: '') for c in GAZE_DETAIL]
+    get = lambda a: (lambda d: _num(getattr(d, a))) if a in fields else (lambda d: '')
+    return [get('x'), get('y'), lambda d: int(d.worn)] + [get(_attr(c)) for c in GAZE_DETAIL]
+
+# %% ../../nbs/23a_pupil.files.ipynb #e2a955ed
+_GAZE_GETTERS:dict = {}
+
+def gaze_row(
+    d, # a gaze datum of the real client (`GazeData`, `EyestateEyelidGazeData`, ... any of its six classes)
+    recv_monotonic_ns:int, # when it arrived
+)->list: # a `gaze.csv` row (`GAZE_HEADER`)
+    "Every field the device sent, in `gaze.csv`'s columns."
+    getters = _GAZE_GETTERS.get(type(d))
+    if getters is None: getters = _GAZE_GETTERS[type(d)] = _gaze_getters(type(d))
+    return [int(d.timestamp_unix_seconds * 1e9), recv_monotonic_ns, *(g(d) for g in getters)]
+
+# %% ../../nbs/23a_pupil.files.ipynb #03790c94
+def trial_dir(
+    root:Path|str,        # where sessions live (e.g. outputs/recordings)
+    session:str,          # the session's name: one folder name
+    trial:int|None=None,  # trial number (>= 1); None: one more than the highest so far
+)->Path: # `<root>/<session>/trial_<NNN>` (not created)
+    "The folder of one trial of a session."
+    if not session or session in ('.', '..') or any(c in session for c in '/\\\0'):
+        raise ValueError(f'session name {session!r} must be one folder name (no / or \\)')
+    base = Path(root)/session
+    if trial is None:
+        done = [int(p.name[6:]) for p in base.glob('trial_*') if p.name[6:].isdigit()]
+        trial = max(done, default=0) + 1
+    if trial < 1: raise ValueError(f'trial {trial} must be >= 1')
+    return base/f'trial_{trial:03d}'
