@@ -17,8 +17,8 @@ from .tfjs import models_dir
 from .webapp import WEBAPP_DIR
 
 # %% auto #0
-__all__ = ['VENDOR', 'CONTENT_TYPES', 'MAX_POST_BYTES', 'MAX_JSON_DEPTH', 'LOOPBACK_HOSTS', 'published_files', 'refuse_reason',
-           'json_depth', 'parse_json_object', 'NailsServer', 'start_server', 'serve_main']
+__all__ = ['VENDOR', 'CONTENT_TYPES', 'MEDIAPIPE_VENDOR', 'MAX_POST_BYTES', 'MAX_JSON_DEPTH', 'LOOPBACK_HOSTS', 'published_files',
+           'refuse_reason', 'json_depth', 'parse_json_object', 'NailsServer', 'start_server', 'serve_main']
 
 # %% ../../nbs/37b_nails.server.ipynb #1eeb0d70
 VENDOR = {  # URL name under /lib/ -> path under node_modules
@@ -34,6 +34,10 @@ VENDOR = {  # URL name under /lib/ -> path under node_modules
 CONTENT_TYPES = {'.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
                  '.json': 'application/json', '.wasm': 'application/wasm', '.bin': 'application/octet-stream',
                  '.onnx': 'application/octet-stream', '.css': 'text/css', '.png': 'image/png'}
+MEDIAPIPE_VENDOR = {   # optional: MediaPipe's hand landmarker for ?pass1=mediapipe / ?gate=mediapipe
+    name: f'@mediapipe/tasks-vision/{sub}{name}' for sub, names in (('', ('vision_bundle.js',)), ('wasm/', (
+        'vision_wasm_internal.js', 'vision_wasm_internal.wasm', 'vision_wasm_nosimd_internal.js', 'vision_wasm_nosimd_internal.wasm',
+        'vision_wasm_module_internal.js', 'vision_wasm_module_internal.wasm'))) for name in names}
 MAX_POST_BYTES = 32 << 20   # a 60-frame benchmark run with every patch mask posts about 4 MB
 MAX_JSON_DEPTH = 32         # posted results nest 5 deep
 LOOPBACK_HOSTS = ('127.0.0.1', 'localhost', '::1')
@@ -59,13 +63,13 @@ def published_files(
             try: groups = json.loads((models/rel).read_text()).get('weightsManifest', [])
             except (OSError, ValueError): return
             out.update(str(PurePosixPath(rel).parent/p) for g in groups for p in g.get('paths', []))
-    for name in ('manifest.json', 'baseline/baseline.json'):
+    for name in ('manifest.json', 'baseline/baseline.json', 'mediapipe/mediapipe.json'):
         try: man = json.loads((models/name).read_text())
         except (OSError, ValueError): continue
         out.add(name)
         p1 = man.get('pass1', {})
         for entry in (man, *p1.get('variants', []), p1, man.get('pass2', {})):
-            for k in ('tfjs', 'onnx'):
+            for k in ('tfjs', 'onnx', 'task'):
                 if isinstance(entry.get(k), str): add(entry[k])
     return frozenset(out)
 
@@ -142,7 +146,7 @@ class NailsServer(ThreadingHTTPServer):
 
     def published(self)->frozenset[str]:
         "`published_files(self.models)`, re-read when a manifest changes."
-        stamp = tuple((self.models/n).stat().st_mtime_ns if (self.models/n).exists() else 0 for n in ('manifest.json', 'baseline/baseline.json'))
+        stamp = tuple((self.models/n).stat().st_mtime_ns if (self.models/n).exists() else 0 for n in ('manifest.json', 'baseline/baseline.json', 'mediapipe/mediapipe.json'))
         if stamp != self._published[0]: self._published = (stamp, published_files(self.models))
         return self._published[1]
 
@@ -151,7 +155,7 @@ class NailsServer(ThreadingHTTPServer):
         path = unquote(path)
         if path in ('', '/'): return self.webapp/'index.html'
         if path.startswith('/lib/'):
-            rel = VENDOR.get(path[5:])
+            rel = VENDOR.get(path[5:]) or MEDIAPIPE_VENDOR.get(path[5:])
             return self.node_modules/rel if rel else None
         if path.startswith('/models/'): return _inside(self.models, path[8:]) if path[8:] in self.published() else None
         if path.startswith('/api/'): return None
@@ -244,9 +248,10 @@ def _sides(s:str)->tuple[int, ...]:
     return sides
 
 def _serve(a)->int:
-    from vtlab.nails.tfjs import prepare_models
+    from vtlab.nails.tfjs import prepare_mediapipe, prepare_models
     log = logging.getLogger('vtlab.nails.server')
     man = prepare_models(a.pass1, a.pass2, pass1_sides=a.pass1_sides, log=log.info)
+    if prepare_mediapipe() is None: log.info('MediaPipe .tflite files not fetched (vtlab_fetch_models): ?pass1=mediapipe is off')
     try: srv = NailsServer(a.host, a.port, results=a.results, quiet=not a.verbose)
     except OSError as e: raise CommandFailed(f'{a.host}:{a.port}: cannot listen ({e.strerror or e})') from None
     print(f'vtlab_serve_nails: serving {srv.url} (models {man["key"]}; ?runtime=ort for onnxruntime-web, ?bench=N to benchmark)', flush=True)

@@ -12,7 +12,8 @@ import numpy as np
 from ..core import atomic_write, outputs_dir, sha256_file, write_json
 
 # %% auto #0
-__all__ = ['PASS2_BATCH', 'fixed_onnx', 'models_dir', 'sink_transposes', 'prepare_models', 'prepare_baseline']
+__all__ = ['PASS2_BATCH', 'MEDIAPIPE_BUNDLE', 'fixed_onnx', 'models_dir', 'sink_transposes', 'prepare_models', 'prepare_baseline',
+           'prepare_mediapipe']
 
 # %% ../../nbs/37_nails.tfjs.ipynb #e768f8d0
 PASS2_BATCH = 5  # TF.js pass-2 batch: one hand's nails per call
@@ -298,4 +299,32 @@ def prepare_baseline(
     info = dict(key=key, name=f'RT-DETR-seg ({src.name})', source=str(src), tfjs='models/baseline/tfjs/model.json',
                 onnx='models/baseline/model.onnx', input=nm['inputs'][0])
     write_json(dst/'baseline.json', info)
+    return info
+
+# %% ../../nbs/37_nails.tfjs.ipynb #c710cf41
+MEDIAPIPE_BUNDLE = {'hand_detector.tflite': 'palm_detection_full', 'hand_landmarks_detector.tflite': 'hand_landmark_lite'}
+
+def prepare_mediapipe(
+    out:Path|None=None,     # folder for hand_landmarker.task and mediapipe.json (default models_dir()/mediapipe)
+    models:Path|None=None,  # where the .tflite files are (default vtlab.vision.models.models_dir())
+    min_detection:float=0.5, # the page's default hand-detection confidence
+)->dict|None:               # mediapipe.json's content, or None when the .tflite files have not been fetched
+    "Bundle MediaPipe's palm detector and hand-landmark model as the `.task` file tasks-vision reads; cached by their sha256."
+    import zipfile
+    from vtlab.vision.models import MODEL_FILES, models_dir as mp_dir
+    from vtlab.nails.hands import NAIL_CENTRE_FRAC, NAIL_LENGTH_FRAC
+    src = {member: Path(models or mp_dir())/MODEL_FILES[name].filename for member, name in MEDIAPIPE_BUNDLE.items()}
+    if not all(p.is_file() for p in src.values()): return None
+    out = Path(out or models_dir()/'mediapipe'); task = out/'hand_landmarker.task'
+    info = dict(task='models/mediapipe/hand_landmarker.task', centre_frac=NAIL_CENTRE_FRAC, length_frac=NAIL_LENGTH_FRAC,
+                min_detection=min_detection, sources={m: dict(model=MEDIAPIPE_BUNDLE[m], sha256=sha256_file(p)) for m, p in src.items()})
+    try:
+        if json.loads((out/'mediapipe.json').read_text()) == info and task.is_file(): return info
+    except (OSError, ValueError): pass
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = task.with_name('.hand_landmarker.task.tmp')
+    with zipfile.ZipFile(tmp, 'w', zipfile.ZIP_STORED) as z:
+        for member, p in src.items(): z.write(p, member)
+    tmp.replace(task)
+    write_json(out/'mediapipe.json', info)
     return info

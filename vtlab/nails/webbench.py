@@ -4,7 +4,7 @@
 
 # %% ../../nbs/37c_nails.webbench.ipynb #2236a767
 from __future__ import annotations
-import argparse, base64, json, os, subprocess, time
+import argparse, base64, contextlib, json, os, subprocess, time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,8 +17,9 @@ from .server import start_server
 from .tfjs import PASS2_BATCH, prepare_baseline, prepare_models
 
 # %% auto #0
-__all__ = ['RUNTIMES', 'write_coded_video', 'browser_frame_masks', 'score_browser_run', 'python_reference', 'chromium_args',
-           'run_page', 'bench_web', 'bench_web_main', 'demo_step']
+__all__ = ['RUNTIMES', 'write_coded_video', 'sample_photo', 'write_still_video', 'browser_frame_masks', 'score_browser_run',
+           'python_reference', 'chromium_args', 'chromium_page', 'run_page', 'sample_live', 'polish_pixels',
+           'score_live', 'bench_web', 'bench_web_main', 'demo_step']
 
 # %% ../../nbs/37c_nails.webbench.ipynb #51116034
 def write_coded_video(
@@ -54,6 +55,41 @@ def write_coded_video(
     out = dict(meta=meta, paths=paths, n_frames=n_frames, fps=fps, width=W, height=H, code_rect=[0, 0, cw, c])
     write_json(info, out)
     return {**out, **{k: Path(v) for k, v in paths.items()}}
+
+# %% ../../nbs/37c_nails.webbench.ipynb #7ecc7085
+def sample_photo(
+    name:str,          # 'grace_hopper' (matplotlib) or a scikit-image `skimage.data` image name ('astronaut', 'coffee', 'chelsea', ...)
+    wh:tuple=(640, 480),
+)->np.ndarray:         # (h, w, 3) uint8 RGB
+    "A sample photo shipped in an installed package, scaled and centre-cropped to `wh`."
+    import cv2
+    if name == 'grace_hopper':
+        from matplotlib import cbook
+        with cbook.get_sample_data('grace_hopper.jpg') as f: img = cv2.cvtColor(cv2.imdecode(np.frombuffer(f.read(), np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    else:
+        import skimage.data
+        if not hasattr(skimage.data, name): raise ValueError(f'sample_photo: unknown photo {name!r}')
+        img = getattr(skimage.data, name)()
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB) if img.ndim == 2 else img[..., :3]
+    s = max(wh[0] / img.shape[1], wh[1] / img.shape[0])
+    img = cv2.resize(img, (round(img.shape[1] * s), round(img.shape[0] * s)), interpolation=cv2.INTER_AREA)
+    y0, x0 = (img.shape[0] - wh[1]) // 2, (img.shape[1] - wh[0]) // 2
+    return np.ascontiguousarray(img[y0:y0 + wh[1], x0:x0 + wh[0]])
+
+def write_still_video(
+    out_dir:Path|str,  # folder for <photo>.y4m
+    photo:str='grace_hopper', # a `sample_photo` name
+    n_frames:int=30, fps:int=30,
+)->dict:               # y4m path, n_frames, width, height, code_rect
+    "A still clip of a hand-free photo for the fake camera, each frame carrying its frame code."
+    import cv2
+    from vtlab.core import atomic_write
+    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+    img = sample_photo(photo); H, W = img.shape[:2]; c = code_cell(W)
+    with atomic_write(out_dir/f'{photo}.y4m', 'wb') as f:
+        f.write(f'YUV4MPEG2 W{W} H{H} F{fps}:1 Ip A1:1 C420jpeg\n'.encode())
+        for i in range(n_frames): f.write(b'FRAME\n' + cv2.cvtColor(draw_frame_code(img.copy(), i), cv2.COLOR_RGB2YUV_I420).tobytes())
+    return dict(y4m=out_dir/f'{photo}.y4m', n_frames=n_frames, fps=fps, width=W, height=H, code_rect=[0, 0, (FRAME_CODE_BITS + 2) * c, c])
 
 # %% ../../nbs/37c_nails.webbench.ipynb #25294b62
 def browser_frame_masks(frame:dict, patch:int=64, mask_threshold:float=0.5)->list[np.ndarray]:
@@ -112,6 +148,32 @@ def chromium_args(y4m:Path|str, webgl:bool=False)->list[str]:
             '--enable-blink-features=ForceEagerMeasureMemory',  # measureUserAgentSpecificMemory answers now, not after a GC
             *(['--use-angle=swiftshader', '--enable-unsafe-swiftshader'] if webgl else ['--disable-gpu'])]
 
+@contextlib.contextmanager
+def chromium_page(
+    url:str,                  # the page with its query
+    y4m:Path|str,             # fake camera clip
+    webgl:bool=False,         # enable SwiftShader WebGL
+    init_script:str|None=None, # JavaScript run before the page's own (e.g. to take a browser feature away)
+    viewport:tuple=(960, 520),
+):                            # yields (page, console lines)
+    "A headless Chromium page on `url` with a fake camera; nothing but 127.0.0.1 is reachable."
+    try: from playwright.sync_api import sync_playwright
+    except ImportError: raise RuntimeError('vtlab.nails.webbench needs playwright (pip install playwright; the dev extra has it)') from None
+    from vtlab.nails.convert import chromium_path
+    console = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), headless=True, args=chromium_args(y4m, webgl))
+        try:
+            page = browser.new_page(viewport=dict(width=viewport[0], height=viewport[1]))
+            page.on('console', lambda m: console.append(m.text[:500]))
+            page.on('pageerror', lambda e: console.append(f'pageerror: {e}'))
+            page.route('**/*', lambda r: r.continue_() if urlsplit(r.request.url).hostname == '127.0.0.1' else r.abort())
+            if init_script: page.add_init_script(init_script)
+            page.goto(url)
+            yield page, console
+        finally: browser.close()
+
+# %% ../../nbs/37c_nails.webbench.ipynb #4470a682
 def run_page(
     url:str,                 # the page with its query (bench=N ...)
     y4m:Path|str,            # fake camera clip
@@ -122,29 +184,78 @@ def run_page(
     after=None,              # callable(page) run when the benchmark is done (e.g. read the stats panel)
 )->dict:                     # the posted JSON, plus `console` (the page's console lines) and `after` (its return)
     "Open `url` in headless Chromium with a fake camera, wait for the page's benchmark JSON, return it."
-    try: from playwright.sync_api import sync_playwright
-    except ImportError: raise RuntimeError('vtlab.nails.webbench.run_page needs playwright (pip install playwright; the dev extra has it)') from None
-    from vtlab.nails.convert import chromium_path
     results = Path(results); results.unlink(missing_ok=True)
-    console = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), headless=True, args=chromium_args(y4m, webgl))
-        try:
-            page = browser.new_page(viewport=dict(width=960, height=520))
-            page.on('console', lambda m: console.append(m.text[:500]))
-            page.on('pageerror', lambda e: console.append(f'pageerror: {e}'))
-            page.route('**/*', lambda r: r.continue_() if urlsplit(r.request.url).hostname == '127.0.0.1' else r.abort())
-            page.goto(url)
-            page.wait_for_function("document.body.dataset.bench === 'done' || document.body.dataset.bench === 'error'",
-                                   timeout=timeout_s * 1000, polling=250)
-            extra = after(page) if after else None
-            if screenshot: Path(screenshot).parent.mkdir(parents=True, exist_ok=True); page.screenshot(path=str(screenshot))
-        finally: browser.close()
+    with chromium_page(url, y4m, webgl) as (page, console):
+        page.wait_for_function("document.body.dataset.bench === 'done' || document.body.dataset.bench === 'error'",
+                               timeout=timeout_s * 1000, polling=250)
+        extra = after(page) if after else None
+        if screenshot: Path(screenshot).parent.mkdir(parents=True, exist_ok=True); page.screenshot(path=str(screenshot))
     if not results.exists(): raise RuntimeError(f'{url}: the page posted no results; console:\n' + '\n'.join(console[-20:]))
     res = json.loads(results.read_text())
     if 'error' in res: raise RuntimeError(f"{url}: the page failed: {res['error']}; console:\n" + '\n'.join(console[-20:]))
     res['console'], res['after'] = console, extra
     return res
+
+# %% ../../nbs/37c_nails.webbench.ipynb #3bc04540
+def sample_live(
+    page,                   # a page running the client (no benchmark needed)
+    n:int=30,               # screenshots
+    interval_s:float=0.1,   # pause between them
+    start_after:int=5,      # wait for this many paints first
+    timeout_s:float=180,
+)->list[dict]:              # [{rgb: (H, W, 3) uint8, t0, t1: page clock (ms) around the shot}]
+    "Screenshots of the page's canvas taken while it runs."
+    import cv2
+    page.wait_for_function(f'(window.vtlabPainted || []).length >= {start_after}', timeout=timeout_s * 1000, polling=100)
+    canvas, out = page.locator('#view'), []
+    for _ in range(n):
+        t0 = page.evaluate('performance.now()'); png = canvas.screenshot(); t1 = page.evaluate('performance.now()')
+        out.append(dict(rgb=cv2.cvtColor(cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB), t0=t0, t1=t1))
+        time.sleep(interval_s)
+    return out
+
+def polish_pixels(
+    shot:np.ndarray,        # (H, W, 3) what was painted
+    frame:np.ndarray,       # (H, W, 3) the camera frame it shows
+    polish_rgb,             # the polish colour, 0..255
+    min_change:float=60.0,  # RGB distance a polished pixel must have moved
+)->np.ndarray:              # (H, W) bool
+    "Pixels the polish changed: far from the camera frame, and nearer the polish colour than the frame was."
+    s, f, p = (np.asarray(a, np.float32) for a in (shot, frame, polish_rgb))
+    moved = np.linalg.norm(s - f, axis=-1)
+    closer = np.linalg.norm(f - p, axis=-1) - np.linalg.norm(s - p, axis=-1)
+    return (moved > min_change) & (closer > min_change / 2)
+
+# %% ../../nbs/37c_nails.webbench.ipynb #95118766
+def score_live(
+    samples:list[dict],     # `sample_live` output
+    painted:list[dict],     # the page's window.vtlabPainted
+    video:dict,             # `write_coded_video` output (the clip the fake camera plays)
+    polish_hex:str,         # the polish colour the page used, '#rrggbb'
+    min_pixels:int=20,      # polish pixels for an overlay to count as present
+)->dict:                    # shots, shots of frames with nails, fraction with the overlay present, colour-IoU, per shot
+    "Whether the polish was on screen in frames where the page found nails, and how well it covers the true nails."
+    from vtlab.nails.synth import read_y4m
+    from vtlab.vision.framecode import read_frame_code
+    frames, get = list(read_y4m(video['y4m'])), _gt_for(video)
+    polish = [int(polish_hex[i:i + 2], 16) for i in (1, 3, 5)]
+    rows = []
+    for s in samples:
+        code = read_frame_code(s['rgb'])
+        seen = [p for p in painted if p['code'] == code and p['t'] <= s['t1']] if code >= 0 else []
+        row = dict(code=code, nails=seen[-1]['nails'] if seen else None, polish_on=seen[-1]['polish'] if seen else None)
+        if code >= 0:
+            i = code % video['n_frames']
+            px, (vis, ign) = polish_pixels(s['rgb'], frames[i], polish), get(i)
+            gt = np.any(vis, 0) if vis else np.zeros(px.shape, bool)
+            keep = ~np.any(ign, 0) if ign else np.ones(px.shape, bool)
+            row.update(overlay_px=int(px.sum()), inter=int((px & gt & keep).sum()), union=int(((px | gt) & keep).sum()))
+        rows.append(row)
+    with_nails = [r for r in rows if r['nails'] and r['polish_on']]
+    present = [r for r in with_nails if r['overlay_px'] >= min_pixels]
+    return dict(shots=len(rows), unreadable=sum(r['code'] < 0 for r in rows), shots_with_nails=len(with_nails), overlay_present=len(present),
+                present_frac=len(present) / max(len(with_nails), 1),
+                colour_iou=sum(r['inter'] for r in with_nails) / max(sum(r['union'] for r in with_nails), 1), rows=rows)
 
 # %% ../../nbs/37c_nails.webbench.ipynb #e2095d91
 RUNTIMES = {'tfjs-wasm': dict(runtime='tfjs', backend='wasm'), 'tfjs-webgl': dict(runtime='tfjs', backend='webgl'),

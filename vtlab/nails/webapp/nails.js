@@ -239,6 +239,108 @@
     return v;
   }
 
+  // ---- Virtual polish: recolour a nail pixel, keeping its shading -------------------------------------------------
+  // Colours are mixed in Oklab (Ottosson 2020): L is perceived lightness, (a, b) the hue and chroma. A nail pixel's
+  // shading is its L minus the nail's mean L; the polish takes the chosen colour's (a, b) and its L plus that shading,
+  // so folds, the curve of the nail and the light across it show through the new colour. The WebGL shader in
+  // render.js computes the same formulas per pixel; the 2D fallback calls these functions.
+  const srgbToLinear = (c) => (c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4));
+  const linearToSrgb = (c) => (c <= 0.0031308 ? 12.92 * c : 1.055 * Math.pow(c, 1 / 2.4) - 0.055);
+  function linearToOklab(r, g, b) {
+    const l = Math.cbrt(0.4122214708 * r + 0.5363325363 * g + 0.0514459929 * b);
+    const m = Math.cbrt(0.2119034982 * r + 0.6806995451 * g + 0.1073969566 * b);
+    const s = Math.cbrt(0.0883024619 * r + 0.2817188376 * g + 0.6299787005 * b);
+    return [0.2104542553 * l + 0.7936177850 * m - 0.0040720468 * s, 1.9779984951 * l - 2.4285922050 * m + 0.4505937099 * s,
+            0.0259040371 * l + 0.7827717662 * m - 0.8086757660 * s];
+  }
+  const srgbToOklab = (rgb) => linearToOklab(srgbToLinear(rgb[0]), srgbToLinear(rgb[1]), srgbToLinear(rgb[2]));   // rgb in [0, 1]
+  function oklabToSrgb(lab) {   // -> rgb in [0, 1], clipped to the gamut
+    const l = (lab[0] + 0.3963377774 * lab[1] + 0.2158037573 * lab[2]) ** 3;
+    const m = (lab[0] - 0.1055613458 * lab[1] - 0.0638541728 * lab[2]) ** 3;
+    const s = (lab[0] - 0.0894841775 * lab[1] - 1.2914855480 * lab[2]) ** 3;
+    const lin = [4.0767416621 * l - 3.3077115913 * m + 0.2309699292 * s, -1.2684380046 * l + 2.6097574011 * m - 0.3413193965 * s,
+                 -0.0041960863 * l - 0.7034186147 * m + 1.7076147010 * s];
+    return lin.map(c => Math.min(Math.max(linearToSrgb(Math.min(Math.max(c, 0), 1)), 0), 1));
+  }
+  const smoothstep = (a, b, x) => { const t = Math.min(Math.max((x - a) / (b - a), 0), 1); return t * t * (3 - 2 * t); };
+  const mix = (a, b, t) => a + (b - a) * t;
+
+  // Finishes: how strongly shading and highlights show, and whether highlights take the polish's colour (metal).
+  // gain: L shading multiplier; chroma: how much the chroma follows the light; highlight: weight of the specular
+  // term (the nail's own bright spots plus a soft streak along the nail); tint: highlight colour = polish (1) or white (0).
+  const FINISHES = {
+    cream: { gain: 1.0, chroma: 0.0, highlight: 0.15, tint: 0.0 },
+    gloss: { gain: 1.0, chroma: 0.0, highlight: 0.75, tint: 0.0 },
+    metallic: { gain: 1.7, chroma: 2.0, highlight: 0.65, tint: 0.6 },
+  };
+  const POLISH_PRESETS = [   // name, sRGB hex
+    ['classic red', '#c0102e'], ['nude', '#d9a38f'], ['ballet pink', '#f2b8c6'], ['berry', '#7a1f4d'],
+    ['coral', '#ff6f59'], ['navy', '#1d2a5c'], ['sky', '#1e78ff'], ['black', '#141414'],
+  ];
+  function hexToRgb(hex) {
+    const m = /^#?([0-9a-f]{6})$/i.exec(String(hex).trim());
+    if (!m) throw new Error(`polish colour ${JSON.stringify(hex)}: expected #rrggbb`);
+    const v = parseInt(m[1], 16);
+    return [(v >> 16) / 255, ((v >> 8) & 255) / 255, (v & 255) / 255];
+  }
+
+  // One polished pixel. rgb: the camera pixel in [0, 1]; nailL: the nail's mean Oklab L; polishLab: srgbToOklab(polish
+  // colour); spec: the synthetic highlight at this pixel (0..1, nailHighlight). Returns rgb in [0, 1].
+  function polishPixel(rgb, nailL, polishLab, finish, spec) {
+    const f = FINISHES[finish] || FINISHES.gloss;
+    const shade = srgbToOklab(rgb)[0] - nailL;
+    const k = Math.max(0, 1 + f.chroma * shade);
+    const base = oklabToSrgb([polishLab[0] + f.gain * shade, polishLab[1] * k, polishLab[2] * k]);
+    const h = Math.min(1, f.highlight * (smoothstep(0.05, 0.18, shade) + (spec || 0)));
+    const hiCol = oklabToSrgb([Math.min(1, polishLab[0] + 0.45), polishLab[1] * f.tint, polishLab[2] * f.tint]);
+    return base.map((c, i) => mix(c, Math.max(c, hiCol[i]), h));
+  }
+
+  // The soft highlight streak of a glossy nail: an elongated Gaussian along the nail's axis, set off to one side of its
+  // centre line (light from above-left). (x, y): frame px; centre, angle (rad, the nail's direction), size_px: the nail.
+  function nailHighlight(x, y, centre, angle, size) {
+    const dx = x - centre[0], dy = y - centre[1], c = Math.cos(angle), s = Math.sin(angle);
+    const u = (dx * c + dy * s) / size, v = (-dx * s + dy * c) / size;
+    return Math.exp(-0.5 * ((u / 0.22) ** 2 + ((v + 0.16) / 0.06) ** 2));
+  }
+
+  // The Oklab L of the mean colour (in linear light) of one patch's pixels where its mask is above `thr`: the nail's own
+  // lightness, the reference its polish shading is measured from. x: patches as float RGB in [0, 1] ('nchw' or 'nhwc'),
+  // k: which patch, mask: its P×P probabilities. A 256-entry table makes it cheap enough for every nail of every frame.
+  const LINEAR = Float32Array.from({ length: 256 }, (_, i) => srgbToLinear(i / 255));
+  function nailLightness(x, k, P, layout, mask, thr) {
+    const plane = P * P, base = k * plane * 3, cs = layout === 'nchw' ? plane : 1, ps = layout === 'nchw' ? 1 : 3;
+    let r = 0, g = 0, b = 0, n = 0;
+    for (let i = 0; i < plane; i++) {
+      if (!(mask[i] > thr)) continue;
+      const j = base + i * ps;   // inputs are in [0, 1]: (v * 255 + 0.5) | 0 rounds to the table index
+      r += LINEAR[(x[j] * 255 + 0.5) | 0]; g += LINEAR[(x[j + cs] * 255 + 0.5) | 0]; b += LINEAR[(x[j + 2 * cs] * 255 + 0.5) | 0];
+      n++;
+    }
+    return n ? linearToOklab(r / n, g / n, b / n)[0] : 0.6;
+  }
+
+  // ---- MediaPipe hand landmarks as pass 1 (vtlab.nails.hands.nail_detections) -------------------------------------
+  const FINGERTIPS = [4, 8, 12, 16, 20], DISTAL_JOINTS = [3, 7, 11, 15, 19];
+  // lm: 21 [x, y] in frame px. One nail region per finger from the tip and the joint below it.
+  function nailDetectionsFromLandmarks(lm, score, hand, centreFrac, lengthFrac) {
+    return FINGERTIPS.map((t, f) => {
+      const tip = lm[t], joint = lm[DISTAL_JOINTS[f]], d = [joint[0] - tip[0], joint[1] - tip[1]], seg = Math.hypot(d[0], d[1]);
+      return { finger: f, score, center: [tip[0] + centreFrac * d[0], tip[1] + centreFrac * d[1]], size_px: Math.max(lengthFrac * seg, 1),
+               side: 0, confidence: 0, angle: Math.atan2(-d[1], -d[0]), patch_mask: null, track_id: hand, nail_center: null };
+    });
+  }
+  // MediaPipe as a hand-presence gate for the trained pass 1: keep the detections that lie inside a found hand's
+  // landmark box, grown by `margin` of its size on each side.
+  function gateDetections(dets, hands, margin) {
+    const boxes = hands.map(lm => {
+      const xs = lm.map(p => p[0]), ys = lm.map(p => p[1]);
+      const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys), m = margin * Math.max(x1 - x0, y1 - y0);
+      return [x0 - m, y0 - m, x1 + m, y1 + m];
+    });
+    return dets.filter(d => boxes.some(b => d.center[0] >= b[0] && d.center[0] <= b[2] && d.center[1] >= b[1] && d.center[1] <= b[3]));
+  }
+
   function median(xs) { if (!xs.length) return null; const s = [...xs].sort((a, b) => a - b), n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; }
   function percentile(xs, q) {   // numpy's default (linear) percentile
     if (!xs.length) return null;
@@ -248,7 +350,8 @@
 
   const api = { DEFAULT_CONFIG, pass1InputSize, roundHalfEven, resizeBilinear, cropPatches, findPeaks, peaksToDetections,
                 mergeFingers, Smoother, AdaptiveResolution, pass1Detections, patchSides, pass2Keep, decodeFrameCode, codeCell, CODE_BITS,
-                median, percentile };
+                median, percentile, srgbToOklab, oklabToSrgb, smoothstep, FINISHES, POLISH_PRESETS, hexToRgb, polishPixel,
+                nailHighlight, nailLightness, FINGERTIPS, DISTAL_JOINTS, nailDetectionsFromLandmarks, gateDetections };
   if (typeof module !== 'undefined' && module.exports) module.exports = api;
   root.VtlabNails = api;
 })(typeof self !== 'undefined' ? self : globalThis);

@@ -1,6 +1,7 @@
 // Inference worker: the two passes of vtlab's nail pipeline on TF.js (webgl, wasm fallback) or onnxruntime-web
-// (wasm). A classic worker: the libraries' UMD builds load with importScripts (tfjs-backend-wasm's ES build imports
-// bare module names, and import maps do not reach workers). Every file comes from the serving 127.0.0.1 origin.
+// (wasm), with MediaPipe's hand landmarker (tasks-vision) as an alternative pass 1 or as a hand-presence gate. A
+// classic worker: the libraries' UMD builds load with importScripts (tfjs-backend-wasm's ES build imports bare module
+// names, and import maps do not reach workers). Every file comes from the serving 127.0.0.1 origin.
 'use strict';
 importScripts('nails.js');
 const N = self.VtlabNails;
@@ -8,6 +9,7 @@ const N = self.VtlabNails;
 let rt = null;            // {kind, backend, pass1(x) -> outputs, pass2(x, n) -> outputs}
 let cfg = null, manifest = null, smoother = null, frameIndex = 0, last = null;
 let canvas = null, ctx = null, baseline = null, side = 256, adaptive = null;
+let pass1Kind = 'trained', gate = false, hands = null, mp = null;   // MediaPipe: the landmarker and its settings
 
 // The single-pass baseline on one frame: full frame resized to the model's input, one model call
 async function processBaseline(rgba, W, H) {
@@ -134,24 +136,51 @@ async function initOrt(threads, baseline) {
   };
 }
 
+// MediaPipe's hand landmarker (tasks-vision's WASM build, CPU) on the .task bundle vtlab_serve_nails makes from the
+// palm-detection and hand-landmark .tflite files of data/models. VIDEO mode tracks a found hand from frame to frame.
+async function initHands(settings) {
+  importScripts('lib/vision_bundle.js');
+  const fileset = await Vision.FilesetResolver.forVisionTasks(new URL('lib', self.location.href).href);
+  return Vision.HandLandmarker.createFromOptions(fileset, {
+    baseOptions: { modelAssetPath: settings.task, delegate: 'CPU' }, runningMode: 'VIDEO', numHands: 2,
+    minHandDetectionConfidence: settings.min_detection, minHandPresenceConfidence: 0.5, minTrackingConfidence: 0.5 });
+}
+
+// The hands in one frame: 21 landmarks each, in frame px.
+let lastTs = 0;
+function findHands(image, W, H) {
+  const ts = lastTs = Math.max(performance.now(), lastTs + 1);   // VIDEO mode needs increasing timestamps
+  return hands.detectForVideo(image, ts).landmarks.map(lm => lm.map(p => [p.x * W, p.y * H]));
+}
+
 function heap() {
   const m = self.performance && self.performance.memory;
   return m ? m.usedJSHeapSize : null;
 }
 
 // One frame: the same stages and order as vtlab.nails.pipeline.NailPipeline.process
-async function processFrame(rgba, W, H) {
+async function processFrame(rgba, image, W, H) {
   const t = {}, now = () => performance.now(), t0 = now();
   const i = frameIndex++;
   if (last && cfg.skip > 1 && i % cfg.skip) return Object.assign({}, last, { ran: false, timings: { total: now() - t0 } });
-  const inWH = rt.inputWH(side, W, H);
-  let s = now();
-  const x1 = N.resizeBilinear(rgba, W, H, inWH[0], inWH[1], rt.layout1); t.pass1_pre = now() - s; s = now();
-  const o1 = await rt.pass1(x1, inWH, side); t.pass1 = now() - s; s = now();
-  const F = 5, hh = inWH[1] / 8, ww = inWH[0] / 8;   // heatmaps at stride 8
-  const hand = o1.hand[0];
-  let dets = N.pass1Detections({ heatmaps: o1.heatmaps, sizes: o1.sizes, hand, F, h: hh, w: ww, layout: rt.heatLayout },
-                               cfg, [W, H], inWH);
+  let s = now(), inWH, hand, dets;
+  if (pass1Kind === 'mediapipe') {   // NailPipeline.run_pass1 with a detector (vtlab.nails.hands.MediaPipePass1)
+    const found = findHands(image, W, H); t.pass1 = now() - s; s = now();
+    inWH = [W, H]; hand = found.length ? 1 : 0;
+    dets = N.mergeFingers(found.flatMap((lm, k) => N.nailDetectionsFromLandmarks(lm, 1, k, mp.centre_frac, mp.length_frac)), cfg.merge_frac)
+      .slice(0, cfg.max_nails);
+  } else {
+    inWH = rt.inputWH(side, W, H);
+    const x1 = N.resizeBilinear(rgba, W, H, inWH[0], inWH[1], rt.layout1); t.pass1_pre = now() - s; s = now();
+    const o1 = await rt.pass1(x1, inWH, side); t.pass1 = now() - s; s = now();
+    const F = 5, hh = inWH[1] / 8, ww = inWH[0] / 8;   // heatmaps at stride 8
+    hand = o1.hand[0];
+    dets = N.pass1Detections({ heatmaps: o1.heatmaps, sizes: o1.sizes, hand, F, h: hh, w: ww, layout: rt.heatLayout }, cfg, [W, H], inWH);
+    if (gate) {   // MediaPipe confirms the hands: detections outside every found hand are dropped
+      s = now(); const found = findHands(image, W, H); t.gate = now() - s;
+      dets = N.gateDetections(dets, found, 0.25); if (!found.length) hand = 0;
+    }
+  }
   t.peaks = now() - s; s = now();
   smoother.updateTracks(dets); t.smooth = now() - s;
   let kept = [];
@@ -173,6 +202,10 @@ async function processFrame(rgba, W, H) {
       k0 += n;
     }
     t.pass2 = now() - s; s = now();
+    dets.forEach((d, i) => {   // the nail's own mean lightness: the reference its polish shading is measured from
+      const c = B ? Math.floor(i / B) : 0, j = B ? i % B : i;
+      d.lightness = N.nailLightness(xs[c], j, P, rt.layout2, outs.mask.subarray(i * P2, (i + 1) * P2), cfg.mask_threshold);
+    });
     kept = N.pass2Keep(dets, outs, cfg); t.post = now() - s;
   }
   s = now();
@@ -180,7 +213,7 @@ async function processFrame(rgba, W, H) {
   kept.forEach(d => { delete d.new_mask; });
   t.smooth += now() - s;
   t.total = now() - t0;
-  last = { nails: kept, hand, ran: true, in_wh: inWH };
+  last = { nails: kept, hand, ran: true, in_wh: inWH, pass1: pass1Kind + (gate ? '+gate' : '') };
   if (adaptive) side = adaptive.update(t.total / 1000);
   return Object.assign({}, last, { timings: t });
 }
@@ -194,6 +227,8 @@ self.onmessage = async (ev) => {
       const t0 = performance.now();
       baseline = msg.baseline || null;
       rt = msg.runtime === 'ort' ? await initOrt(msg.threads, baseline) : await initTfjs(msg.backend || 'auto', msg.threads, baseline);
+      pass1Kind = msg.pass1 === 'mediapipe' ? 'mediapipe' : 'trained'; gate = !!msg.gate && pass1Kind === 'trained';
+      if ((pass1Kind === 'mediapipe' || gate) && !baseline) { mp = msg.mediapipe; hands = await initHands(mp); }
       const loadMs = performance.now() - t0;
       side = cfg.pass1_side;
       if (!baseline && cfg.target_fps > 0) {   // TF.js: only the converted sizes; ONNX: any side, Python's 192..512
@@ -211,15 +246,15 @@ self.onmessage = async (ev) => {
       const tg = performance.now();
       if (!canvas || canvas.width !== W || canvas.height !== H) { canvas = new OffscreenCanvas(W, H); ctx = canvas.getContext('2d', { willReadFrequently: true }); }
       ctx.drawImage(bm, 0, 0); bm.close();
-      const rgba = ctx.getImageData(0, 0, W, H).data;
+      const image = ctx.getImageData(0, 0, W, H), rgba = image.data;
       const grab = performance.now() - tg;
       const code = N.decodeFrameCode(rgba, W);
-      const res = baseline ? await processBaseline(rgba, W, H) : await processFrame(rgba, W, H);
+      const res = baseline ? await processBaseline(rgba, W, H) : await processFrame(rgba, image, W, H);
       res.timings.grab = grab;
       const nails = res.nails.map(d => ({ finger: d.finger, score: d.score, center: d.center, size_px: d.size_px, side: d.side,
                                           confidence: d.confidence, angle: d.angle, track_id: d.track_id, nail_center: d.nail_center,
-                                          mask: d.patch_mask.slice() }));
-      self.postMessage({ type: 'result', id: msg.id, code, frame_wh: [W, H], nails, hand: res.hand, ran: res.ran, in_wh: res.in_wh,
+                                          lightness: d.lightness, mask: d.patch_mask.slice() }));
+      self.postMessage({ type: 'result', id: msg.id, code, frame_wh: [W, H], nails, hand: res.hand, ran: res.ran, in_wh: res.in_wh, pass1: res.pass1,
                          timings: res.timings, memory: rt.memory(), heap: heap() }, nails.map(n => n.mask.buffer));
     } else if (msg.type === 'reset') { smoother.reset(); frameIndex = 0; last = null; }
   } catch (e) {
