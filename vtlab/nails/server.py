@@ -68,7 +68,8 @@ def published_files(
         except (OSError, ValueError): continue
         out.add(name)
         p1 = man.get('pass1', {})
-        for entry in (man, *p1.get('variants', []), p1, man.get('pass2', {})):
+        p2 = man.get('pass2', {})
+        for entry in (man, *p1.get('variants', []), p1, p2, *p2.get('variants', [])):
             for k in ('tfjs', 'onnx', 'task'):
                 if isinstance(entry.get(k), str): add(entry[k])
     return frozenset(out)

@@ -10,11 +10,11 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from ..cli import CommandParser, bar_chart, positive_int, run_command, write_bench
+from ..cli import CommandParser, bar_chart, hist_chart, positive_int, run_command, write_bench
 from ..core import outputs_dir, write_json
 from ..vision.framecode import FRAME_CODE_BITS, code_cell, draw_frame_code
 from .server import start_server
-from .tfjs import PASS2_BATCH, prepare_baseline, prepare_models
+from .tfjs import PASS2_BATCHES, prepare_baseline, prepare_models
 
 # %% auto #0
 __all__ = ['RUNTIMES', 'write_coded_video', 'sample_photo', 'write_still_video', 'browser_frame_masks', 'score_browser_run',
@@ -265,69 +265,66 @@ def _chromium()->str:
     from vtlab.nails.convert import chromium_path
     return chromium_path()
 
+def _page_run(srv, video:dict, res_dir:Path, out:str, query:dict, webgl:bool=False, timeout_s:float=300, screenshot=None)->tuple[dict, dict]:
+    "One benchmark run of the page: (its summary with the per-frame camera → paint latencies, the whole posted JSON)."
+    url = srv.url + '?' + '&'.join(f'{k}={v}' for k, v in dict(query, out=out).items())
+    r = run_page(url, video['y4m'], res_dir/f'{out}.json', webgl=webgl, timeout_s=timeout_s, screenshot=screenshot)
+    return dict(r['summary'], e2e_samples_ms=[round(f['e2e_ms'], 2) for f in r['frames']]), r
+
+def _log_run(log, name:str, s:dict):
+    acc = s.get('accuracy') or {}
+    log(f"{name} ({s['runtime']} {s['backend']}, {s['threads']} thread(s), {s['renderer']}): camera → paint p50 {s['end_to_end_ms']['p50_ms']:.1f} ms, "
+        f"frame → result {s['frame_to_result_ms']['p50_ms']:.1f} ms, paint {s['paint_ms']['p50_ms']:.1f} ms"
+        + (f", IoU {acc['mask_iou']:.3f}, recall {acc['recall']:.3f}" if acc else ''))
+
+# %% ../../nbs/37c_nails.webbench.ipynb #8493ca7e
 def bench_web(
     n_frames:int=60,        # benchmark frames per runtime (after `warmup`)
     runtimes:tuple=('tfjs-wasm', 'tfjs-webgl', 'ort-wasm'),
     warmup:int=5,           # frames left out of the statistics
     masks:int=30,           # frames scored against the ground truth
-    threads:int=1,          # WASM threads (1: comparable with the single-threaded Python numbers)
+    threads:int|tuple=1,    # WASM threads; several run each runtime once per count (1: comparable with single-threaded Python)
     webgl_frames:int=20,    # WebGL is SwiftShader (software) here: about 1.7 s a frame, so fewer frames
     baseline_frames:int=20, # frames of the single-pass RT-DETR-seg baseline per WASM runtime (0: skip it)
     video_frames:int=90,    # length of the looping test clip
     timeout_s:float=300,    # per runtime
     screenshots:Path|None=None, # folder for a PNG of the page after each two-pass run
     log=print,
-)->dict:                    # JSON-able: per-runtime summaries and accuracy, the Python reference on the same frames
-    "Benchmark the web client in headless Chromium with a fake camera, per runtime; returns a JSON-able dict."
+)->dict:                    # JSON-able: per-run summaries and accuracy, the Python reference on the same frames
+    "Benchmark the web client in headless Chromium with a fake camera, per runtime and thread count; returns a JSON-able dict."
     bad = [r for r in runtimes if r not in RUNTIMES]
     if bad: raise ValueError(f'bench_web: unknown runtimes {bad} (known: {list(RUNTIMES)})')
+    threads = (threads,) if isinstance(threads, int) else tuple(threads)
     t0 = time.perf_counter()
-    man = prepare_models(log=log)
-    base = prepare_baseline() if baseline_frames > 0 else None
-    video = write_coded_video(outputs_dir('web', 'video'), video_frames)
-    res_dir = outputs_dir('web', 'bench')
+    man, base = prepare_models(log=log), prepare_baseline() if baseline_frames > 0 else None
+    video, res_dir = write_coded_video(outputs_dir('web', 'video'), video_frames), outputs_dir('web', 'bench')
     srv = start_server(results=res_dir)
     out = dict(frame_wh=man['frame_wh'], models=man['key'], pass1_input_wh=man['pass1']['input']['onnx_shape'][:1:-1],
-               pass2_tfjs_batch=PASS2_BATCH, threads=threads, n_frames=n_frames, warmup=warmup, runs={})
+               pass2_tfjs_batches=list(PASS2_BATCHES), threads=list(threads), n_frames=n_frames, warmup=warmup, runs={})
     try:
-        jobs = [(name, False) for name in runtimes] + [(name, True) for name in runtimes if base and 'wasm' in name]
-        for name, is_base in jobs:
-            if is_base:
-                q = dict(RUNTIMES[name], model='baseline', bench=baseline_frames, warmup=2, threads=threads, out=f'baseline_{name}')
-                url = srv.url + '?' + '&'.join(f'{k}={v}' for k, v in q.items())
-                try: r = run_page(url, video['y4m'], res_dir/f'baseline_{name}.json', timeout_s=timeout_s)
-                except Exception as e:
-                    out['runs'][f'baseline-{name}'] = dict(error=str(e)[:2000]); log(f'baseline {name}: FAILED {str(e)[:300]}'); continue
-                summ = dict(r['summary'], model=base['name'], input_hw=base['input']['onnx_shape'][2:])
-                out['runs'][f'baseline-{name}'] = summ
-                two = out['runs'].get(name, {})
-                if 'end_to_end_ms' in two:
-                    out.setdefault('speedup_two_pass_vs_single_pass', {})[name] = round(summ['end_to_end_ms']['p50_ms'] / two['end_to_end_ms']['p50_ms'], 2)
-                log(f"baseline {name}: end to end p50 {summ['end_to_end_ms']['p50_ms']:.1f} ms ({base['name']} at {summ['input_hw']})")
-                continue
-            nf = min(n_frames, webgl_frames) if 'webgl' in name else n_frames
-            q = dict(RUNTIMES[name], bench=nf, warmup=warmup, masks=min(masks, nf), threads=threads, out=f'bench_{name}')
-            url = srv.url + '?' + '&'.join(f'{k}={v}' for k, v in q.items())
-            try:
-                r = run_page(url, video['y4m'], res_dir/f'bench_{name}.json', webgl='webgl' in name, timeout_s=timeout_s,
-                             screenshot=Path(screenshots)/f'nails_web_{name}.png' if screenshots else None)
-            except Exception as e:
-                out['runs'][name] = dict(error=str(e)[:2000]); log(f'{name}: FAILED {str(e)[:300]}'); continue
-            summ = r['summary']
-            acc = score_browser_run(r, video)
-            summ['frame_codes_scored'] = acc.pop('frame_codes')
-            summ['accuracy'] = acc
-            out['runs'][name] = summ
-            if summ['backend'] != RUNTIMES[name]['backend']:
-                summ['note'] = f"asked for {RUNTIMES[name]['backend']}, the page ran {summ['backend']}"
-            log(f"{name} ({summ['runtime']} {summ['backend']}): end to end p50 {summ['end_to_end_ms']['p50_ms']:.1f} ms, "
-                f"pass1 {summ['latency_ms']['pass1']['p50_ms']:.1f} ms, IoU {summ['accuracy']['mask_iou']:.3f}, "
-                f"recall {summ['accuracy']['recall']:.3f}, tensors {summ['tensors']}, page memory {summ.get('page_memory')}")
+        for t in threads:
+            for name in runtimes:
+                key, nf = name if len(threads) == 1 else f'{name}-t{t}', min(n_frames, webgl_frames) if 'webgl' in name else n_frames
+                try: summ, r = _page_run(srv, video, res_dir, f'bench_{key}', dict(RUNTIMES[name], bench=nf, warmup=warmup, masks=min(masks, nf), threads=t),
+                                         webgl='webgl' in name, timeout_s=timeout_s, screenshot=Path(screenshots)/f'nails_web_{key}.png' if screenshots else None)
+                except Exception as e: out['runs'][key] = dict(error=str(e)[:2000]); log(f'{key}: FAILED {str(e)[:300]}'); continue
+                acc = score_browser_run(r, video)
+                summ.update(frame_codes_scored=acc.pop('frame_codes'), accuracy=acc)
+                if summ['backend'] != RUNTIMES[name]['backend']: summ['note'] = f"asked for {RUNTIMES[name]['backend']}, the page ran {summ['backend']}"
+                out['runs'][key] = summ; _log_run(log, key, summ)
+        for name in (n for n in runtimes if base and 'wasm' in n):
+            key = f'baseline-{name}'
+            try: summ, _ = _page_run(srv, video, res_dir, f'baseline_{name}', dict(RUNTIMES[name], model='baseline', bench=baseline_frames, warmup=2, threads=threads[0]), timeout_s=timeout_s)
+            except Exception as e: out['runs'][key] = dict(error=str(e)[:2000]); log(f'{key}: FAILED {str(e)[:300]}'); continue
+            out['runs'][key] = summ = dict(summ, model=base['name'], input_hw=base['input']['onnx_shape'][2:])
+            two = out['runs'].get(name if len(threads) == 1 else f'{name}-t{threads[0]}', {})
+            if 'end_to_end_ms' in two:
+                out.setdefault('speedup_two_pass_vs_single_pass', {})[name] = round(summ['end_to_end_ms']['p50_ms'] / two['end_to_end_ms']['p50_ms'], 2)
+            _log_run(log, key, summ)
     finally: srv.shutdown(); srv.server_close()
     codes = sorted({c for r in out['runs'].values() for c in r.get('frame_codes_scored', [])})
-    if codes: out['python_reference_same_frames'] = {k: v for k, v in python_reference(video, codes).items()}
-    try: out['chromium'] = subprocess.run([_chromium(), '--version'],
-                                          capture_output=True, text=True, timeout=30).stdout.strip()
+    if codes: out['python_reference_same_frames'] = python_reference(video, codes)
+    try: out['chromium'] = subprocess.run([_chromium(), '--version'], capture_output=True, text=True, timeout=30).stdout.strip()
     except Exception: pass
     out['seconds'] = round(time.perf_counter() - t0, 1)
     return out
@@ -339,9 +336,16 @@ def bench_web_main(argv:list[str]|None=None)->int:
     p.add_frames(60, help='benchmark frames per runtime (after the warm-up)')
     p.add_argument('-n', type=positive_int, dest='frames', help=argparse.SUPPRESS)   # the old name of --frames
     p.add_argument('--runtimes', type=_runtimes, default=tuple(RUNTIMES), metavar='R,R', help=f'comma-separated subset of {",".join(RUNTIMES)}')
-    p.add_argument('--threads', type=positive_int, default=1, help='WASM threads (1: comparable with the single-threaded Python numbers)')
+    p.add_argument('--threads', type=_counts, default=(1,), metavar='N,N', help='WASM thread counts; each runtime runs once per count (1: comparable with single-threaded Python)')
     p.add_out(help='folder for nails_web.json and nails_web.png (default outputs/bench)')
     return run_command(p, _bench_web_body, argv)
+
+def _counts(s:str)->tuple[int, ...]:
+    "An argparse type: comma-separated thread counts, 1..16."
+    try: counts = tuple(int(x) for x in s.split(',') if x.strip())
+    except ValueError: raise argparse.ArgumentTypeError(f'{s!r} is not a comma-separated list of integers') from None
+    if not counts or any(not 1 <= c <= 16 for c in counts): raise argparse.ArgumentTypeError(f'{s!r}: thread counts must be 1..16')
+    return counts
 
 def _runtimes(s:str)->tuple[str, ...]:
     "An argparse type: a comma-separated subset of `RUNTIMES`."
@@ -357,9 +361,12 @@ def _bench_web_body(a)->int:
     return 0
 
 def _web_chart(fig, res:dict)->None:
-    "End-to-end p50 per runtime, two-pass next to the single-pass baseline."
-    runs = {('vtlab ' if not k.startswith('baseline') else '') + k: v['end_to_end_ms']['p50_ms'] for k, v in res['runs'].items() if 'end_to_end_ms' in v}
-    bar_chart(fig.add_subplot(1, 1, 1), runs, 'ms', 'web client in headless Chromium: end to end p50 per frame, 640×480')
+    "Camera → paint p50 per run, two-pass next to the single-pass baseline (left); its distribution for the WASM two-pass runs (right)."
+    runs = {k: v for k, v in res['runs'].items() if 'end_to_end_ms' in v}
+    bar_chart(fig.add_subplot(1, 2, 1), {('' if k.startswith('baseline') else 'vtlab ') + k: v['end_to_end_ms']['p50_ms'] for k, v in runs.items()},
+              'ms', 'camera frame → painted polish, p50')
+    hist_chart(fig.add_subplot(1, 2, 2), {k: v['e2e_samples_ms'] for k, v in runs.items() if 'wasm' in k and not k.startswith('baseline')},
+               'ms', 'per frame, 640×480')
 
 # %% ../../nbs/37c_nails.webbench.ipynb #79f12b8b
 def demo_step(out_dir:Path)->dict:

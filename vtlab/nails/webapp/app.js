@@ -204,11 +204,10 @@ async function main() {
 
   async function process(tFrame) {
     const id = frameNo++;
-    const shown = await createImageBitmap(video);
-    const work = await createImageBitmap(shown);     // the worker's own copy (transferred); `shown` stays here to be painted
-    const res = await call({ type: 'frame', bitmap: work, id }, [work]);
+    const bitmap = await createImageBitmap(video);
+    const res = await call({ type: 'frame', bitmap, id }, [bitmap]);   // the worker sends the bitmap back with the frame's nails
     if (toPaint) toPaint.bitmap.close();              // not painted yet and already superseded
-    toPaint = { bitmap: shown, res, id, tFrame, tResult: performance.now() };
+    toPaint = { bitmap: res.bitmap, res, id, tFrame, tResult: performance.now() };
     requestAnimationFrame(paint);
   }
 

@@ -27,54 +27,55 @@
     return f % 2 === 0 ? f : f + 1;
   }
 
-  // cv2.resize(INTER_LINEAR) of an RGBA frame to (outW, outH), as float32 RGB in [0, 1].
-  // layout 'nhwc' (TF.js) or 'nchw' (ONNX). Half-pixel centres, clamped at the border, no antialiasing: OpenCV's rule.
-  function resizeBilinear(rgba, W, H, outW, outH, layout) {
-    const out = new Float32Array(outW * outH * 3), sx = W / outW, sy = H / outH, k = 1 / 255, plane = outW * outH;
-    const x0s = new Int32Array(outW), x1s = new Int32Array(outW), fxs = new Float32Array(outW);
-    for (let x = 0; x < outW; x++) {
-      let fx = (x + 0.5) * sx - 0.5, ix = Math.floor(fx); fx -= ix;
-      if (ix < 0) { ix = 0; fx = 0; }
-      if (ix >= W - 1) { ix = W - 1; fx = 0; }
-      x0s[x] = ix; x1s[x] = Math.min(ix + 1, W - 1); fxs[x] = fx;
+  // Bilinear taps along one axis, OpenCV's rule: sample position (i + 0.5) * scale - 0.5 (or an affine map), clamped at
+  // the border. Returns the lower index, the upper index and the weight of the upper one, per output position.
+  function taps(n, size, pos) {
+    const i0 = new Int32Array(n), i1 = new Int32Array(n), f = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      let x = pos(i), ix = Math.floor(x); x -= ix;
+      if (ix < 0) { ix = 0; x = 0; }
+      if (ix >= size - 1) { ix = size - 1; x = 0; }
+      i0[i] = ix; i1[i] = Math.min(ix + 1, size - 1); f[i] = x;
     }
+    return [i0, i1, f];
+  }
+
+  // Interpolate the RGBA frame at separable taps (rows ys, columns xs) into `out` from `base`, as float RGB in [0, 1],
+  // planar ('nchw') or interleaved ('nhwc'). The layout branch and the row offsets are hoisted out of the pixel loop.
+  function sampleInto(out, base, rgba, W, ys, xs, layout) {
+    const [y0s, y1s, fys] = ys, [x0s, x1s, fxs] = xs, outW = x0s.length, outH = y0s.length, plane = outW * outH, k = 1 / 255;
+    const nchw = layout === 'nchw';
     for (let y = 0; y < outH; y++) {
-      let fy = (y + 0.5) * sy - 0.5, iy = Math.floor(fy); fy -= iy;
-      if (iy < 0) { iy = 0; fy = 0; }
-      if (iy >= H - 1) { iy = H - 1; fy = 0; }
-      const r0 = iy * W, r1 = Math.min(iy + 1, H - 1) * W;
+      const r0 = y0s[y] * W, r1 = y1s[y] * W, fy = fys[y], gy = 1 - fy;
       for (let x = 0; x < outW; x++) {
-        const fx = fxs[x], a = (r0 + x0s[x]) * 4, b = (r0 + x1s[x]) * 4, c = (r1 + x0s[x]) * 4, d = (r1 + x1s[x]) * 4;
-        const w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
-        for (let ch = 0; ch < 3; ch++) {
-          const v = (rgba[a + ch] * w00 + rgba[b + ch] * w01 + rgba[c + ch] * w10 + rgba[d + ch] * w11) * k;
-          if (layout === 'nchw') out[ch * plane + y * outW + x] = v; else out[(y * outW + x) * 3 + ch] = v;
-        }
+        const fx = fxs[x], gx = 1 - fx, a = (r0 + x0s[x]) * 4, c = (r0 + x1s[x]) * 4, d = (r1 + x0s[x]) * 4, e = (r1 + x1s[x]) * 4;
+        const w00 = gx * gy * k, w01 = fx * gy * k, w10 = gx * fy * k, w11 = fx * fy * k;
+        const R = rgba[a] * w00 + rgba[c] * w01 + rgba[d] * w10 + rgba[e] * w11;
+        const G = rgba[a + 1] * w00 + rgba[c + 1] * w01 + rgba[d + 1] * w10 + rgba[e + 1] * w11;
+        const B = rgba[a + 2] * w00 + rgba[c + 2] * w01 + rgba[d + 2] * w10 + rgba[e + 2] * w11;
+        if (nchw) { const o = base + y * outW + x; out[o] = R; out[o + plane] = G; out[o + 2 * plane] = B; }
+        else { const o = base + (y * outW + x) * 3; out[o] = R; out[o + 1] = G; out[o + 2] = B; }
       }
     }
     return out;
   }
 
-  // vtlab.nails.models.crop_patch for many nails: cv2.warpAffine(INTER_LINEAR, BORDER_REPLICATE) of the square
+  // cv2.resize(INTER_LINEAR) of an RGBA frame to (outW, outH), as float32 RGB in [0, 1].
+  // layout 'nhwc' (TF.js) or 'nchw' (ONNX). Half-pixel centres, clamped at the border, no antialiasing: OpenCV's rule.
+  function resizeBilinear(rgba, W, H, outW, outH, layout) {
+    const sx = W / outW, sy = H / outH;
+    return sampleInto(new Float32Array(outW * outH * 3), 0, rgba, W, taps(outH, H, y => (y + 0.5) * sy - 0.5),
+                      taps(outW, W, x => (x + 0.5) * sx - 0.5), layout);
+  }
+
+  // vtlab.nails.base.crop_patch for many nails: cv2.warpAffine(INTER_LINEAR, BORDER_REPLICATE) of the square
   // of side `side` around `center` to P×P, as float32 RGB in [0, 1]; `batch` slots (unused ones stay 0).
+  // The map is axis-aligned, so rows and columns have their own taps (border replication = clamping the taps).
   function cropPatches(rgba, W, H, dets, P, batch, layout) {
-    const n = Math.max(batch || dets.length, dets.length), out = new Float32Array(n * P * P * 3), k = 1 / 255, plane = P * P;
+    const n = Math.max(batch || dets.length, dets.length), out = new Float32Array(n * P * P * 3), c = (P - 1) / 2;
     dets.forEach((d, i) => {
-      const s = P / d.side, c = (P - 1) / 2, base = i * P * P * 3;
-      for (let v = 0; v < P; v++) {
-        const y = (v - c) / s + d.center[1], iy = Math.floor(y), fy = y - iy;
-        const y0 = Math.min(Math.max(iy, 0), H - 1) * W, y1 = Math.min(Math.max(iy + 1, 0), H - 1) * W;
-        for (let u = 0; u < P; u++) {
-          const x = (u - c) / s + d.center[0], ix = Math.floor(x), fx = x - ix;
-          const x0 = Math.min(Math.max(ix, 0), W - 1), x1 = Math.min(Math.max(ix + 1, 0), W - 1);
-          const a = (y0 + x0) * 4, b = (y0 + x1) * 4, cc = (y1 + x0) * 4, dd = (y1 + x1) * 4;
-          const w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
-          for (let ch = 0; ch < 3; ch++) {
-            const val = (rgba[a + ch] * w00 + rgba[b + ch] * w01 + rgba[cc + ch] * w10 + rgba[dd + ch] * w11) * k;
-            if (layout === 'nchw') out[base + ch * plane + v * P + u] = val; else out[base + (v * P + u) * 3 + ch] = val;
-          }
-        }
-      }
+      const s = P / d.side;
+      sampleInto(out, i * P * P * 3, rgba, W, taps(P, H, v => (v - c) / s + d.center[1]), taps(P, W, u => (u - c) / s + d.center[0]), layout);
     });
     return out;
   }
@@ -198,6 +199,17 @@
     const pk = findPeaks(out.heatmaps, out.F, out.h, out.w, out.layout, cfg.peak_threshold, cfg.nms_radius, cfg.max_nails * 2);
     return mergeFingers(peaksToDetections(pk, out.sizes, out.F, out.h, out.w, out.layout, frameWH, inWH), cfg.merge_frac)
       .slice(0, cfg.max_nails);
+  }
+
+  // The pass-2 calls for n nails with fixed batch sizes (largest first): the fewest calls that leave no slot empty,
+  // when the sizes allow it (a batch of 1 makes every n exact). [5, 2, 1]: 6 -> [5, 1], 7 -> [5, 2], 3 -> [2, 1].
+  function batchPlan(n, sizes) {
+    const plan = [];
+    while (n > 0) {
+      const b = sizes.find(s => s <= n) || sizes[sizes.length - 1];
+      plan.push(b); n -= b;
+    }
+    return plan;
   }
 
   function patchSides(dets, cfg) {
@@ -349,7 +361,7 @@
   }
 
   const api = { DEFAULT_CONFIG, pass1InputSize, roundHalfEven, resizeBilinear, cropPatches, findPeaks, peaksToDetections,
-                mergeFingers, Smoother, AdaptiveResolution, pass1Detections, patchSides, pass2Keep, decodeFrameCode, codeCell, CODE_BITS,
+                mergeFingers, Smoother, AdaptiveResolution, pass1Detections, patchSides, batchPlan, pass2Keep, decodeFrameCode, codeCell, CODE_BITS,
                 median, percentile, srgbToOklab, oklabToSrgb, smoothstep, FINISHES, POLISH_PRESETS, hexToRgb, polishPixel,
                 nailHighlight, nailLightness, FINGERTIPS, DISTAL_JOINTS, nailDetectionsFromLandmarks, gateDetections };
   if (typeof module !== 'undefined' && module.exports) module.exports = api;

@@ -177,10 +177,25 @@ function canvas2dRenderer(canvas) {
   };
 }
 
-// `want`: 'auto' (WebGL2, else 2D), 'webgl' or '2d'. Returns the renderer and, when it had to fall back, why.
+// Whether WebGL would run on a software rasteriser (SwiftShader, llvmpipe: no GPU). There the shader's per-pixel work
+// for the whole frame costs more CPU than the 2D path's work on the nails' pixels alone, and it competes with inference.
+function softwareWebGL() {
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2');
+    if (!gl) return null;
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    const name = String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    return /swiftshader|llvmpipe|software/i.test(name) ? name : null;
+  } catch (e) { return null; }
+}
+
+// want: 'auto' (WebGL2 on a real GPU, else the 2D canvas), 'webgl' or '2d'.
 // A canvas that once gave a WebGL context cannot give a 2D one, so a failed WebGL set-up falls back on a fresh copy.
 export function createRenderer(canvas, want) {
   if (want === '2d') return { renderer: canvas2dRenderer(canvas), canvas, note: null };
+  const sw = want === 'auto' ? softwareWebGL() : null;
+  if (sw) return { renderer: canvas2dRenderer(canvas), canvas, note: null, why: `WebGL renderer ${sw} is software: 2D canvas` };
   try { const r = webglRenderer(canvas); if (r) return { renderer: r, canvas, note: null }; }
   catch (e) {
     const fresh = canvas.cloneNode(); canvas.replaceWith(fresh);

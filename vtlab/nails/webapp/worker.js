@@ -70,7 +70,9 @@ async function initTfjs(backend, threads, baseline) {
   for (const v of manifest.pass1.variants)
     if (cfg.target_fps > 0 || v.side === cfg.pass1_side) p1s[v.side] = { g: await load(v), m: v };
   if (!p1s[cfg.pass1_side]) throw new Error(`no TF.js pass-1 model for side ${cfg.pass1_side} (converted: ${manifest.pass1.variants.map(v => v.side)})`);
-  const p2 = await load(manifest.pass2);
+  const p2s = {};   // pass 2 at each converted batch size
+  for (const v of manifest.pass2.variants || [manifest.pass2]) p2s[v.input.tf_shape[0]] = { g: await load(v), m: v };
+  const batches = Object.keys(p2s).map(Number).sort((a, b) => b - a);
   // Run a graph model; every intermediate tensor is freed by tf.tidy, the outputs right after download.
   const run = async (g, m, data, shape) => {
     const outs = tf.tidy(() => {
@@ -85,15 +87,15 @@ async function initTfjs(backend, threads, baseline) {
   };
   return {
     kind: 'tfjs', backend: used, layout1: layoutOf(manifest.pass1.input), layout2: layoutOf(manifest.pass2.input),
-    heatLayout: manifest.pass1.outputs[0].nhwc ? 'nhwc' : 'nchw', batch2: manifest.pass2.input.tf_shape[0],
+    heatLayout: manifest.pass1.outputs[0].nhwc ? 'nhwc' : 'nchw', plan2: (n) => N.batchPlan(n, batches),
     sides: Object.keys(p1s).map(Number).sort((a, b) => a - b),
     inputWH: (side) => { const sh = p1s[side].m.input.onnx_shape; return [sh[3], sh[2]]; },
     warm: async () => {
       for (const { g, m } of Object.values(p1s)) await run(g, m, new Float32Array(m.input.tf_shape.reduce((a, b) => a * b)), m.input.tf_shape);
-      await run(p2, manifest.pass2, new Float32Array(manifest.pass2.input.tf_shape.reduce((a, b) => a * b)), manifest.pass2.input.tf_shape);
+      for (const { g, m } of Object.values(p2s)) await run(g, m, new Float32Array(m.input.tf_shape.reduce((a, b) => a * b)), m.input.tf_shape);
     },
     pass1: (x, inWH, side) => run(p1s[side].g, p1s[side].m, x, [1, inWH[1], inWH[0], 3]),
-    pass2: (x, n) => run(p2, manifest.pass2, x, manifest.pass2.input.tf_shape),
+    pass2: (x, n, b) => run(p2s[b].g, p2s[b].m, x, p2s[b].m.input.tf_shape),
     memory: () => { const m = tf.memory(); return { tensors: m.numTensors, tensor_bytes: m.numBytes }; },
     versions: { tfjs: tf.version.tfjs }, fallback: errors,
   };
@@ -122,7 +124,7 @@ async function initOrt(threads, baseline) {
     return res;
   };
   return {
-    kind: 'ort', backend: 'wasm', layout1: 'nchw', layout2: 'nchw', heatLayout: 'nchw', batch2: 0,
+    kind: 'ort', backend: 'wasm', layout1: 'nchw', layout2: 'nchw', heatLayout: 'nchw', plan2: (n) => [n],   // any batch size
     sides: null, inputWH: (side, W, H) => N.pass1InputSize(W, H, side),   // the ONNX takes any multiple of 64
     warm: async () => {
       const [h, w] = manifest.pass1.input.onnx_shape.slice(2);
@@ -130,7 +132,7 @@ async function initOrt(threads, baseline) {
       await run(s2, manifest.pass2, new Float32Array(3 * cfg.patch * cfg.patch), [1, 3, cfg.patch, cfg.patch]);
     },
     pass1: (x, inWH, side) => run(s1, manifest.pass1, x, [1, 3, inWH[1], inWH[0]]),
-    pass2: (x, n) => run(s2, manifest.pass2, x, [n, 3, cfg.patch, cfg.patch]),
+    pass2: (x, n, b) => run(s2, manifest.pass2, x, [n, 3, cfg.patch, cfg.patch]),
     memory: () => ({ tensors: null, tensor_bytes: null }),
     versions: { 'onnxruntime-web': ort.env.versions ? ort.env.versions.web : null },
   };
@@ -187,25 +189,23 @@ async function processFrame(rgba, image, W, H) {
   if (dets.length) {
     s = now();
     N.patchSides(dets, cfg);
-    const P = cfg.patch, P2 = P * P, B = rt.batch2;
+    const P = cfg.patch, P2 = P * P, plan = rt.plan2(dets.length);   // batch sizes: TF.js has fixed ones, ONNX takes n
     const outs = { mask: new Float32Array(dets.length * P2), confidence: new Float32Array(dets.length),
                    offset: new Float32Array(dets.length * 2), orientation: new Float32Array(dets.length * 2) };
-    const chunks = [];
-    for (let k = 0; k < dets.length; k += (B || dets.length)) chunks.push(dets.slice(k, k + (B || dets.length)));
-    const xs = chunks.map(c => N.cropPatches(rgba, W, H, c, P, B || c.length, rt.layout2));
+    const chunks = [], starts = [];
+    for (let k = 0, i = 0; k < plan.length; i += plan[k], k++) { starts.push(i); chunks.push(dets.slice(i, i + plan[k])); }
+    const xs = chunks.map((c, k) => N.cropPatches(rgba, W, H, c, P, plan[k], rt.layout2));
     t.patches = now() - s; s = now();
-    let k0 = 0;
-    for (let c = 0; c < chunks.length; c++) {
-      const o2 = await rt.pass2(xs[c], chunks[c].length), n = chunks[c].length;
+    for (let k = 0; k < chunks.length; k++) {
+      const o2 = await rt.pass2(xs[k], chunks[k].length, plan[k]), n = chunks[k].length, k0 = starts[k];
       outs.mask.set(o2.mask.subarray(0, n * P2), k0 * P2); outs.confidence.set(o2.confidence.subarray(0, n), k0);
       outs.offset.set(o2.offset.subarray(0, 2 * n), 2 * k0); outs.orientation.set(o2.orientation.subarray(0, 2 * n), 2 * k0);
-      k0 += n;
     }
     t.pass2 = now() - s; s = now();
-    dets.forEach((d, i) => {   // the nail's own mean lightness: the reference its polish shading is measured from
-      const c = B ? Math.floor(i / B) : 0, j = B ? i % B : i;
-      d.lightness = N.nailLightness(xs[c], j, P, rt.layout2, outs.mask.subarray(i * P2, (i + 1) * P2), cfg.mask_threshold);
-    });
+    chunks.forEach((c, k) => c.forEach((d, j) => {   // the nail's own mean lightness: the reference its polish shading is measured from
+      const i = starts[k] + j;
+      d.lightness = N.nailLightness(xs[k], j, P, rt.layout2, outs.mask.subarray(i * P2, (i + 1) * P2), cfg.mask_threshold);
+    }));
     kept = N.pass2Keep(dets, outs, cfg); t.post = now() - s;
   }
   s = now();
@@ -245,7 +245,7 @@ self.onmessage = async (ev) => {
       const bm = msg.bitmap, W = bm.width, H = bm.height;
       const tg = performance.now();
       if (!canvas || canvas.width !== W || canvas.height !== H) { canvas = new OffscreenCanvas(W, H); ctx = canvas.getContext('2d', { willReadFrequently: true }); }
-      ctx.drawImage(bm, 0, 0); bm.close();
+      ctx.drawImage(bm, 0, 0);   // the bitmap goes back with the result: the page paints this very frame
       const image = ctx.getImageData(0, 0, W, H), rgba = image.data;
       const grab = performance.now() - tg;
       const code = N.decodeFrameCode(rgba, W);
@@ -255,7 +255,7 @@ self.onmessage = async (ev) => {
                                           confidence: d.confidence, angle: d.angle, track_id: d.track_id, nail_center: d.nail_center,
                                           lightness: d.lightness, mask: d.patch_mask.slice() }));
       self.postMessage({ type: 'result', id: msg.id, code, frame_wh: [W, H], nails, hand: res.hand, ran: res.ran, in_wh: res.in_wh, pass1: res.pass1,
-                         timings: res.timings, memory: rt.memory(), heap: heap() }, nails.map(n => n.mask.buffer));
+                         timings: res.timings, memory: rt.memory(), heap: heap(), bitmap: bm }, [bm, ...nails.map(n => n.mask.buffer)]);
     } else if (msg.type === 'reset') { smoother.reset(); frameIndex = 0; last = null; }
   } catch (e) {
     self.postMessage({ type: 'error', message: `${e && e.message || e}`, stack: e && e.stack });
