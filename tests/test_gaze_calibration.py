@@ -24,7 +24,7 @@ def test_bench_calibration_writes_json_and_plot(tmp_path):
 def test_runtime_and_training_build_identical_features(tmp_path):
     "The real gaze pipeline's live samples and the same samples stored by the collector give identical features."
     import numpy as np
-    from vtlab.gaze.calibration import (CalibrationWriter, RidgeMapper, calibration_features, inference_record,
+    from vtlab.gaze.calibration import (CalibrationWriter, RidgeMapper, calibration_features,
                                         load_calibration_data)
     from vtlab.gaze.runtime import FrameSource, GazePipeline, ScreenConfig, astronaut_video
     screen = ScreenConfig(1920, 1080, 34.5, 19.4)
@@ -35,10 +35,10 @@ def test_runtime_and_training_build_identical_features(tmp_path):
     targets = np.random.default_rng(0).uniform(0.1, 0.9, (len(frames), 2))
     samples = [live.process(f, t=i / 30) for i, f in enumerate(frames)]
     assert all(s.face for s in samples)
-    for f, s, xy in zip(frames, samples, targets): writer.add(f, xy, inference_record(s, (640, 480)))
+    for f, s, xy in zip(frames, samples, targets): writer.add(f, xy, s.to_record((640, 480)))
     data = load_calibration_data(tmp_path/'calib')
     F_train, records, T = data.arrays()
-    F_live = np.stack([calibration_features(inference_record(s, (640, 480)), screen.aspect_ratio) for s in samples])
+    F_live = np.stack([calibration_features(s.to_record((640, 480)), screen.aspect_ratio) for s in samples])
     assert F_train.tobytes() == F_live.tobytes()
     # and the pipeline maps through the same features when a calibration is loaded
     mapper = RidgeMapper(screen).fit(records, T)

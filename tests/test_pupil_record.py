@@ -15,9 +15,11 @@ from conftest import BIN, ROOT, run_cmd
 
 av = pytest.importorskip('av')
 pytest.importorskip('pupil_labs.realtime_api')
-from vtlab.pupil.neonsim import NeonSim, gaze_path
+from vtlab.pupil.neonsim import NeonSim
+from vtlab.pupil.sim.wearer import gaze_path
 from vtlab.pupil.stream import StreamConfig
-from vtlab.pupil.record import RecordingManager, RecordConfig, RecordingError, read_csv
+from vtlab.pupil.record import RecordingManager, RecordConfig, RecordingError
+from vtlab.pupil.files import read_csv
 from vtlab.pupil.encode import probe_video
 
 W, H = 320, 240
@@ -151,7 +153,7 @@ def test_50_start_stop_cycles_leak_nothing(sim, tmp_path):
 def test_unreachable_device_fails_fast_with_a_reason(tmp_path):
     p = subprocess.run(_record_cmd(type('S', (), {'http_port': 9})(), tmp_path/'none', '--duration', '2')[:-2] + ['--start-timeout', '2', '--duration', '2'],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert p.returncode == 2 and 'delivered no video' in p.stderr, p.stderr
+    assert p.returncode == 1 and 'delivered no video' in p.stderr, p.stderr
     assert json.loads((tmp_path/'none'/'metadata.json').read_text())['status'] == 'failed'
 
 
@@ -159,7 +161,7 @@ def test_missing_ffmpeg_is_a_clear_error(sim, tmp_path):
     env = {**os.environ, 'PATH': str(BIN)}  # the venv's scripts, no ffmpeg
     p = subprocess.run(_record_cmd(sim, tmp_path/'noff', '--duration', '2'), cwd=ROOT, capture_output=True, text=True,
                        timeout=120, env=env)
-    assert p.returncode == 2 and 'ffmpeg not found' in p.stderr, p.stderr
+    assert p.returncode == 1 and 'ffmpeg not found' in p.stderr, p.stderr
 
 
 def test_record_pupil_papermill(outputs, tmp_path):

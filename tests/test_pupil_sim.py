@@ -7,7 +7,8 @@ pl = pytest.importorskip('pupil_labs.realtime_api')
 from pupil_labs.realtime_api import (Device, receive_eye_events_data, receive_gaze_data, receive_imu_data,
                                      receive_video_frames)
 from pupil_labs.realtime_api.simple import Device as SimpleDevice
-from vtlab.pupil.neonsim import GAZE_FORMATS, NeonSim, NeonSimProcess, gaze_path, gaze_values, imu_values
+from vtlab.pupil.neonsim import NeonSim, NeonSimProcess
+from vtlab.pupil.sim.wearer import GAZE_FORMATS, gaze_path, gaze_values, imu_values
 from vtlab.vision.framecode import read_frame_code
 
 SMALL = dict(width=320, height=240, http_port=0, rtsp_port=0, time_echo_port=0, loop_s=2, idr_interval_s=0.5)

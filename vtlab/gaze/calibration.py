@@ -11,42 +11,23 @@ from typing import Mapping, Sequence
 import numpy as np
 from ..core import JsonConfig, atomic_write, write_json, outputs_dir
 from .geometry import pitchyaw_to_vector, vector_to_pitchyaw, angular_error_deg
-from .runtime import ScreenConfig, gaze_to_screen
+from .screen import ScreenConfig, gaze_to_screen, screen_to_camera_mm
 
 log = logging.getLogger('vtlab.gaze.calibration')
 
 # %% auto #0
-__all__ = ['log', 'ACCURACY_TABLE', 'CALIBRATION_METHODS', 'MAPPER_KINDS', 'inference_record', 'calibration_features',
+__all__ = ['log', 'CALIBRATION_FEATURES', 'ACCURACY_TABLE', 'CALIBRATION_METHODS', 'MAPPER_KINDS', 'calibration_features',
            'CalibrationSession', 'CalibrationPoint', 'CalibrationData', 'load_calibration_data', 'CalibrationWriter',
            'ScreenMapper', 'GeometricMapper', 'RidgeMapper', 'MLPMapper', 'save_calibration', 'load_calibration',
-           'grid_targets', 'calibration_targets', 'screen_to_camera_mm', 'SimulatedUser', 'rating', 'evaluate_methods',
-           'format_results', 'cross_validate', 'calibrate_folder', 'write_simulated_folder', 'error_heatmap',
-           'bench_calibration', 'bench_main', 'demo_step']
+           'grid_targets', 'calibration_targets', 'SimulatedUser', 'rating', 'evaluate_methods', 'format_results',
+           'cross_validate', 'calibrate_folder', 'write_simulated_folder']
 
 # %% ../../nbs/18_gaze.calibration.ipynb #75130d2a
-from .models import CALIBRATION_FEATURES   # the names `ScreenCalibrationMLP` is built for
-
-_RECORD_KEYS = ('gaze_pitch', 'gaze_yaw', 'head_pitch_deg', 'head_yaw_deg', 'head_roll_deg', 'head_position_mm', 'face_box')
-
-def inference_record(
-    sample,                 # a `vtlab.gaze.runtime.GazeSample` (or anything with the same attributes)
-    frame_size:tuple,       # (width, height) of the camera frame in pixels
-)->dict:                    # JSON-ready dict with the values the features and the geometric mapper need, unrounded
-    "What the runtime measured on one frame, in the form the calibration files store."
-    if not getattr(sample, 'face', False): raise ValueError('inference_record: the sample has no face')
-    rec = {k: getattr(sample, k) for k in _RECORD_KEYS}
-    missing = [k for k, v in rec.items() if v is None]
-    if missing: raise ValueError(f'inference_record: sample lacks {missing}')
-    rec = {k: (list(map(float, v)) if isinstance(v, (list, tuple, np.ndarray)) else float(v)) for k, v in rec.items()}
-    rec['frame_size'] = [int(frame_size[0]), int(frame_size[1])]
-    for k in ('eye_centres_px', 'confidence', 'gaze_pitch_norm', 'gaze_yaw_norm'):
-        v = getattr(sample, k, None)
-        if v is not None: rec[k] = np.asarray(v, dtype=float).tolist()
-    return rec
+CALIBRATION_FEATURES = ('gaze_pitch', 'gaze_yaw', 'head_pitch', 'head_yaw', 'head_roll', 'face_x', 'face_y', 'aspect_ratio')
 
 # %% ../../nbs/18_gaze.calibration.ipynb #d3f8f9d4
 def calibration_features(
-    record:Mapping,      # an `inference_record` (live, or loaded from a calibration JSON)
+    record:Mapping,      # a `GazeSample.to_record` (live, or loaded from a calibration JSON)
     aspect_ratio:float,  # screen width / height in pixels
 )->np.ndarray:           # (8,) float64 in the order of `CALIBRATION_FEATURES`
     "The calibration feature vector; the only place it is built."
@@ -149,7 +130,7 @@ class CalibrationWriter:
     def add(self,
             image_bgr:np.ndarray,      # the camera frame
             target_norm:Sequence[float], # where the dot was, normalized
-            record:Mapping,            # `inference_record` of the frame
+            record:Mapping,            # `GazeSample.to_record` of the frame
             head_pose_instruction:str='center',
             timestamp_ms:int|None=None, # default: now (made unique if two samples share a millisecond)
            )->Path:                    # the JSON path written
@@ -356,17 +337,6 @@ def calibration_targets(n:int, margin:float=0.1)->np.ndarray:
     k = max(2, round(math.sqrt(n)))
     return grid_targets(k, k, margin)
 
-# %% ../../nbs/18_gaze.calibration.ipynb #9a94d7e1
-def screen_to_camera_mm(
-    xy_norm:np.ndarray,   # (..., 2) normalized screen points
-    screen:ScreenConfig,
-)->np.ndarray:            # (..., 3) the points in camera coordinates (mm, screen plane z = 0)
-    "Inverse of the screen mapping in `gaze_to_screen`: normalized screen point → camera frame."
-    xy = np.asarray(xy_norm, dtype=np.float64)
-    x_cm, y_cm = (xy[..., 0] - 0.5) * screen.width_cm, (xy[..., 1] - 0.5) * screen.height_cm
-    return np.stack([(screen.camera_offset_x_cm - x_cm) * 10, (y_cm - screen.camera_offset_y_cm) * 10,
-                     np.zeros_like(x_cm)], axis=-1)
-
 # %% ../../nbs/18_gaze.calibration.ipynb #1105e10f
 @dataclasses.dataclass
 class SimulatedUser:
@@ -523,71 +493,3 @@ def write_simulated_folder(folder:Path|str, user:SimulatedUser, n_points:int=9, 
     blank = np.full((user.frame_size[1], user.frame_size[0], 3), 64, np.uint8)
     for i, (xy, rec) in enumerate(zip(t, user.look_at(t))): w.add(blank, xy, rec, timestamp_ms=1_700_000_000_000 + i)
     return Path(folder)
-
-# %% ../../nbs/18_gaze.calibration.ipynb #a62dae46
-def error_heatmap(mapper_factory, n_points:int, screen:ScreenConfig, noise_deg:float=1.0, grid:int=12, seed:int=0)->np.ndarray:
-    "Mean pixel error of one method over a grid×grid tiling of the screen, for one simulated user."
-    user = SimulatedUser(screen, noise_deg=noise_deg, seed=seed)
-    cal_t = np.repeat(calibration_targets(n_points), 3, axis=0)
-    mapper = mapper_factory(screen).fit(user.look_at(cal_t), cal_t) if n_points else mapper_factory(screen)
-    centres = (np.stack(np.meshgrid(np.arange(grid), np.arange(grid)), -1).reshape(-1, 2) + 0.5) / grid
-    t = np.repeat(centres, 5, axis=0); r = user.look_at(t)
-    px = np.linalg.norm((mapper.predict(r) - t) * [screen.width_px, screen.height_px], axis=-1)
-    return px.reshape(grid * grid, 5).mean(-1).reshape(grid, grid)   # [row = y, column = x]
-
-def bench_calibration(n_users:int=10, noise_levels:Sequence[float]=(0.5, 1.0), out_dir:Path|None=None,
-                      gaze_model:Path|str|None=None, synth_config:Path|str|None=None)->dict:
-    "Measure every calibration method on simulated users (and, given a trained model, on a rendered one); write JSON and a plot."
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-    out_dir = Path(out_dir or outputs_dir('bench')); screen = ScreenConfig(1920, 1080, 34.5, 19.4)
-    results = {f'noise_{nz:g}deg': evaluate_methods(screen, n_users=n_users, noise_deg=nz) for nz in noise_levels}
-    curve = {}
-    for name, make in (('few-shot', lambda s: RidgeMapper(s)), ('geometric+refine', lambda s: GeometricMapper(s, refine=True))):
-        for n in (3, 5, 9, 16, 25):
-            CALIBRATION_METHODS[f'_{name} {n}'] = (make, n)
-        r = evaluate_methods(screen, n_users=n_users, noise_deg=max(noise_levels), methods=[f'_{name} {n}' for n in (3, 5, 9, 16, 25)])
-        curve[name] = {n: r[f'_{name} {n}']['px_mae'] for n in (3, 5, 9, 16, 25)}
-        for n in (3, 5, 9, 16, 25): del CALIBRATION_METHODS[f'_{name} {n}']
-    heat = error_heatmap(lambda s: RidgeMapper(s), 9, screen, noise_deg=max(noise_levels))
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    for name, c in curve.items(): a.plot(list(c), list(c.values()), 'o-', label=name)
-    for lim, ls in ((80, ':'), (40, '--'), (20, '-.')): a.axhline(lim, color='gray', ls=ls, lw=0.8)
-    a.set(xlabel='calibration points', ylabel='pixel MAE (held-out, single frames)', title=f'{max(noise_levels):g}° model noise'); a.legend()
-    im = b.imshow(heat, extent=(0, screen.width_px, screen.height_px, 0), cmap='magma'); fig.colorbar(im, ax=b, label='px error')
-    b.set_title('few-shot 9: error over the screen'); fig.tight_layout()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out_dir/'calibration.png', 'wb') as f: fig.savefig(f, format='png', dpi=90)
-    plt.close(fig)
-    if gaze_model:   # personal fine-tuning needs rendered faces and a trained network (see gaze.personal)
-        from vtlab.gaze.personal import personal_from_files
-        results['rendered_user'] = personal_from_files(gaze_model, synth_config)
-    summary = dict(screen=screen.to_dict(), n_users=n_users, results=results, px_mae_vs_points=curve,
-                   accuracy_table=ACCURACY_TABLE, gaze_model=str(gaze_model) if gaze_model else None,
-                   note='errors are per single frame on 200 held-out random targets per simulated user (150 for the rendered user)')
-    write_json(out_dir/'calibration.json', summary)
-    return summary
-
-def bench_main(argv:list[str]|None=None)->int:
-    "Measure calibration methods on simulated users → outputs/bench/calibration.{json,png}."
-    import argparse
-    p = argparse.ArgumentParser(prog='vtlab_bench_calibration', description=bench_main.__doc__)
-    p.add_argument('--users', type=int, default=10); p.add_argument('--out', type=Path, default=None)
-    p.add_argument('--gaze-model', type=Path, default=None, help='trained gaze model (.safetensors/.pt): adds personal fine-tuning on a rendered user')
-    p.add_argument('--synth-config', type=Path, default=None, help="the synth_config.json of the model's training data")
-    args = p.parse_args(argv)
-    if bool(args.gaze_model) != bool(args.synth_config): p.error('--gaze-model and --synth-config go together')
-    s = bench_calibration(args.users, out_dir=args.out, gaze_model=args.gaze_model, synth_config=args.synth_config)
-    for k, r in s['results'].items():
-        if k == 'rendered_user':
-            print(f"\nrendered user (visual-axis error {r['visual_axis_error_deg']})\n" + format_results({m: dict(v, n_points='-') for m, v in r['methods'].items()}))
-        else: print(f'\n{k}\n' + format_results(r))
-    return 0
-
-def demo_step(out_dir:Path)->dict:
-    "Calibrate a simulated user with 9 points (few-shot) and report held-out error."
-    screen = ScreenConfig(1920, 1080, 34.5, 19.4)
-    r = evaluate_methods(screen, n_users=3, noise_deg=1.0, methods=['geometric', 'few-shot 9', 'geometric+refine 9'])
-    (Path(out_dir)/'calibration.md').write_text(format_results(r) + '\n')
-    f = r['few-shot 9']
-    return dict(headline=f"few-shot 9 points: {f['px_mae']:.0f} px / {f['deg_mae']:.2f}° MAE on held-out targets "
-                         f"(uncalibrated geometry: {r['geometric']['px_mae']:.0f} px)", results=r)

@@ -11,8 +11,9 @@ from typing import Callable, Iterator, Sequence
 import cv2
 import numpy as np
 from ..core import JsonConfig
-from .calibration import CalibrationWriter, calibration_targets, grid_targets, inference_record
-from .runtime import FrameSource, ScreenConfig
+from .calibration import CalibrationWriter, calibration_targets, grid_targets
+from .runtime import FrameSource
+from .screen import ScreenConfig
 
 # %% auto #0
 __all__ = ['HEAD_POSES', 'CalibrationProtocol', 'render_target', 'CalibrationRun', 'lissajous', 'record_pursuit',
@@ -120,7 +121,7 @@ class CalibrationRun:
             if not getattr(sample, 'face', False): self.no_face += 1; continue
             if self.writer is None:
                 self.writer = CalibrationWriter(self.folder, self.screen, frame_size=(frame.shape[1], frame.shape[0]))
-            self.writer.add(frame, target, inference_record(sample, (frame.shape[1], frame.shape[0])), pose)
+            self.writer.add(frame, target, sample.to_record((frame.shape[1], frame.shape[0])), pose)
             got += 1
         self.written += got
         self.index += 1; self._shown_at = self.clock()
@@ -154,7 +155,7 @@ def record_pursuit(run:CalibrationRun, duration_s:float=20.0, fps:float=30.0, se
         sample = run.estimator(frame)
         if not getattr(sample, 'face', False): run.no_face += 1; continue
         if run.writer is None: run.writer = CalibrationWriter(run.folder, run.screen, frame_size=(frame.shape[1], frame.shape[0]))
-        run.writer.add(frame, target, inference_record(sample, (frame.shape[1], frame.shape[0])), 'pursuit')
+        run.writer.add(frame, target, sample.to_record((frame.shape[1], frame.shape[0])), 'pursuit')
         n_written += 1
     run.written += n_written
     return n_written

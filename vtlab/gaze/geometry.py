@@ -4,15 +4,19 @@
 
 # %% ../../nbs/10_gaze.geometry.ipynb #bd944e06
 from __future__ import annotations
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, fields, MISSING
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from ..core import JsonConfig
 
 # %% auto #0
-__all__ = ['pitchyaw_to_vector', 'vector_to_pitchyaw', 'angular_error_deg', 'as_rotation_matrix', 'head_pose_pitchyaw',
+__all__ = ['NORMALIZATION_METADATA_KEY', 'IMAGENET_MEAN', 'IMAGENET_STD', 'FACE_CENTRES', 'PUBLISHED_CONTRACTS',
+           'pitchyaw_to_vector', 'vector_to_pitchyaw', 'angular_error_deg', 'as_rotation_matrix', 'head_pose_pitchyaw',
            'head_rotation_from_pitchyaw', 'NormalizedFace', 'normalization_matrices', 'normalize_face',
-           'normalize_gaze', 'denormalize_gaze']
+           'normalize_gaze', 'denormalize_gaze', 'NormalizationContract', 'resolve_contract']
 
 # %% ../../nbs/10_gaze.geometry.ipynb #1ec9770b
 def _is_torch(x)->bool:
@@ -226,3 +230,129 @@ def denormalize_gaze(
         import torch
         R = torch.as_tensor(np.asarray(R), dtype=v.dtype, device=v.device)
     return _apply_rotation(_transpose(R), v)
+
+# %% ../../nbs/10_gaze.geometry.ipynb #748aba11
+NORMALIZATION_METADATA_KEY = 'vtlab.normalization'   # metadata key (safetensors and ONNX) holding the contract as JSON
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)  # RGB, of [0, 1] values
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+FACE_CENTRES = {   # how the point the virtual camera looks at is defined
+    'eye_corners+mouth_corners': 'mean of the four eye corners and the two mouth corners (MPIIFaceGaze; vtlab)',
+    'eye_corners+nose': 'midpoint of the eye-corner centre and the nostril centre (ETH-XGaze)',
+    'face_box': 'centre of the face box: a detector crop without a virtual camera (Gaze360-style models)',
+}
+
+# %% ../../nbs/10_gaze.geometry.ipynb #cdb73f48
+@dataclass
+class NormalizationContract(JsonConfig):
+    "Everything that defines a gaze network's input; saved with the model and obeyed by the runtime."
+    focal_norm_px:float|None    # virtual camera focal length (px) for a patch of `patch_px`; None: face-box crop, no virtual camera
+    distance_norm_mm:float|None # virtual camera distance to the face centre (mm); None exactly when focal_norm_px is None
+    patch_px:int                # side of the square uint8 BGR patch the model takes
+    channel_order:str           # 'rgb' or 'bgr': the colour order the network sees (its graph converts from BGR)
+    crop:tuple|None             # (top, left, bottom, right) fractions of the patch the network sees, cut in its graph; None: all
+    mean:tuple                  # per-channel mean of [0, 1] values, in `channel_order`, applied in the graph
+    std:tuple                   # per-channel std, in `channel_order`
+    face_centre:str             # which landmarks define the face centre: a key of `FACE_CENTRES`
+    source:str = ''             # where the values come from (dataset, paper, file)
+
+    def __post_init__(self):
+        err = lambda msg: ValueError(f'NormalizationContract: {msg}')
+        if (self.focal_norm_px is None) != (self.distance_norm_mm is None):
+            raise err('focal_norm_px and distance_norm_mm are both numbers (a virtual camera) or both None (a face-box crop)')
+        if self.focal_norm_px is not None:
+            self.focal_norm_px, self.distance_norm_mm = float(self.focal_norm_px), float(self.distance_norm_mm)
+            if not (np.isfinite(self.focal_norm_px) and self.focal_norm_px > 0 and np.isfinite(self.distance_norm_mm) and self.distance_norm_mm > 0):
+                raise err(f'focal_norm_px and distance_norm_mm must be finite and > 0, got {self.focal_norm_px}, {self.distance_norm_mm}')
+        if isinstance(self.patch_px, bool) or int(self.patch_px) != self.patch_px or self.patch_px < 16:
+            raise err(f'patch_px must be an integer >= 16, got {self.patch_px!r}')
+        self.patch_px = int(self.patch_px)
+        if self.channel_order not in ('rgb', 'bgr'): raise err(f"channel_order must be 'rgb' or 'bgr', got {self.channel_order!r}")
+        if self.crop is not None:
+            if len(self.crop) != 4: raise err(f'crop must be (top, left, bottom, right) fractions, got {self.crop!r}')
+            self.crop = tuple(float(v) for v in self.crop)
+            t, l, b, r = self.crop
+            if not (0 <= t < b <= 1 and 0 <= l < r <= 1): raise err(f'crop {self.crop} is not a box inside [0, 1]')
+        for k in ('mean', 'std'):
+            v = tuple(float(x) for x in getattr(self, k))
+            if len(v) != 3 or not all(np.isfinite(v)): raise err(f'{k} must be 3 finite numbers, got {getattr(self, k)!r}')
+            setattr(self, k, v)
+        if min(self.std) <= 0: raise err(f'std must be > 0, got {self.std}')
+        if self.face_centre not in FACE_CENTRES: raise err(f'face_centre {self.face_centre!r} unknown; use one of {list(FACE_CENTRES)}')
+        if (self.face_centre == 'face_box') != (self.focal_norm_px is None):
+            raise err("face_centre 'face_box' goes with focal_norm_px=None (a detector crop), and only with it")
+
+# %% ../../nbs/10_gaze.geometry.ipynb #bec7971c
+@property
+def _virtual_camera(self:NormalizationContract)->bool:
+    "Whether patches come from a virtual camera (Zhang et al. 2018), rather than a face-box crop."
+    return self.focal_norm_px is not None
+NormalizationContract.virtual_camera = _virtual_camera
+
+def _scaled_to(self:NormalizationContract, patch_px:int)->NormalizationContract:
+    "The same view at another patch side: the focal length scales with the patch, the field of view stays."
+    from dataclasses import replace
+    f = None if self.focal_norm_px is None else self.focal_norm_px * patch_px / self.patch_px
+    return replace(self, focal_norm_px=f, patch_px=int(patch_px))
+NormalizationContract.scaled_to = _scaled_to
+
+def _describe(self:NormalizationContract)->str:
+    "One line: patch, virtual camera, colours, crop, face centre."
+    cam = (f'f {self.focal_norm_px:.1f} px at {self.distance_norm_mm:g} mm' if self.virtual_camera else 'face-box crop')
+    crop = f', crop {self.crop}' if self.crop else ''
+    return f'{self.patch_px} px, {cam}, {self.channel_order.upper()}{crop}, centre {self.face_centre}'
+NormalizationContract.describe = _describe
+
+# %% ../../nbs/10_gaze.geometry.ipynb #6a49ffae
+_STAMP_HINT = ('stamp the model with `vtlab_export_gaze MODEL --out MODEL.onnx --normalization '
+               'eth-xgaze|mpiifacegaze|gaze360|CONTRACT.json`')
+
+def _from_json_dict(cls, d:Any, source:str)->NormalizationContract:
+    "Build from a decoded JSON object, naming `source` and the missing keys."
+    if not isinstance(d, dict): raise ValueError(f'{source}: normalization contract must be a JSON object, got {type(d).__name__}')
+    required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+    missing = [k for k in required if k not in d]
+    if missing: raise ValueError(f'{source}: normalization contract lacks {missing}; {_STAMP_HINT}')
+    return cls.from_dict(d, source=source)
+
+def _to_metadata(self:NormalizationContract)->dict[str, str]:
+    "`{NORMALIZATION_METADATA_KEY: json}`, for safetensors metadata and ONNX metadata_props (both str → str)."
+    return {NORMALIZATION_METADATA_KEY: json.dumps(self.to_dict())}
+
+@classmethod
+def _from_metadata(cls, meta:dict, source:str)->NormalizationContract:
+    "The contract stored in a model file's metadata; ValueError naming `source` and what is missing."
+    if NORMALIZATION_METADATA_KEY not in (meta or {}):
+        raise ValueError(f"{source}: the model carries no normalization contract (metadata key "
+                         f"'{NORMALIZATION_METADATA_KEY}' missing); {_STAMP_HINT}")
+    try: d = json.loads(meta[NORMALIZATION_METADATA_KEY])
+    except (TypeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{source}: metadata '{NORMALIZATION_METADATA_KEY}' is not valid JSON ({e}); {_STAMP_HINT}") from None
+    return _from_json_dict(cls, d, source)
+
+NormalizationContract.to_metadata, NormalizationContract.from_metadata = _to_metadata, _from_metadata
+
+# %% ../../nbs/10_gaze.geometry.ipynb #9599fd79
+PUBLISHED_CONTRACTS = {
+    'eth-xgaze': NormalizationContract(960., 600., 224, 'rgb', None, IMAGENET_MEAN, IMAGENET_STD, 'eye_corners+nose',
+        'ETH-XGaze (Zhang et al., ECCV 2020), normalization_example.py: focal_norm 960, distance_norm 600, roiSize 224'),
+    'mpiifacegaze': NormalizationContract(1600., 1000., 224, 'bgr', None, IMAGENET_MEAN[::-1], IMAGENET_STD[::-1],
+        'eye_corners+mouth_corners', 'MPIIFaceGaze as normalized by ptgaze: normalized_camera_params/mpiifacegaze.yaml '
+        '(224 px, f 1600), normalized_camera_distance 1.0 m, BGR with ImageNet mean/std in BGR order'),
+    'gaze360': NormalizationContract(None, None, 448, 'rgb', None, IMAGENET_MEAN, IMAGENET_STD, 'face_box',
+        'Gaze360 as L2CS-Net and MobileGaze take it: the face box resized to 448 px, RGB, ImageNet mean/std'),
+}
+
+def resolve_contract(
+    spec:str|Path, # a name in `PUBLISHED_CONTRACTS` or a JSON file holding a contract
+)->NormalizationContract:
+    "The contract a command-line `--normalization` value names."
+    key = str(spec).lower()
+    if key in PUBLISHED_CONTRACTS: return PUBLISHED_CONTRACTS[key]
+    path = Path(spec)
+    if path.suffix.lower() != '.json' or not path.is_file():
+        raise ValueError(f"{spec}: not a published contract ({', '.join(PUBLISHED_CONTRACTS)}) nor a contract .json file")
+    try: d = json.loads(path.read_text(encoding='utf-8'))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f'{path}: not a readable JSON file ({e})') from None
+    return _from_json_dict(NormalizationContract, d, str(path))

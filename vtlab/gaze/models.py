@@ -15,9 +15,9 @@ import torch.nn.functional as F
 from ..core import JsonConfig, atomic_write
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'EYE_BAND', 'BACKBONES', 'GAZE_CNN_PRESETS', 'CALIBRATION_FEATURES', 'crop_box',
-           'GazePreprocess', 'GazeModelConfig', 'load_state_file', 'GazeCNN', 'build_backbone', 'LightweightGazeNet',
-           'GazeModel', 'ScreenCalibrationMLP', 'save_gaze_model', 'unwrap_model', 'load_gaze_model']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'EYE_BAND', 'BACKBONES', 'GAZE_CNN_PRESETS', 'crop_box', 'GazePreprocess',
+           'GazeModelConfig', 'load_state_file', 'GazeCNN', 'build_backbone', 'LightweightGazeNet', 'GazeModel',
+           'ScreenCalibrationMLP', 'save_gaze_model', 'unwrap_model', 'load_gaze_model']
 
 # %% ../../nbs/12_gaze.models.ipynb #5ceb2e04
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # RGB
@@ -180,11 +180,9 @@ class GazeModel(nn.Module):
         return self.net(x).float()   # fp32 out even under autocast, for the loss and for ONNX
 
 # %% ../../nbs/12_gaze.models.ipynb #f1a70fb8
-CALIBRATION_FEATURES = ('gaze_pitch', 'gaze_yaw', 'head_pitch', 'head_yaw', 'head_roll', 'face_x', 'face_y', 'aspect_ratio')
-
 class ScreenCalibrationMLP(nn.Module):
     "Per-user map from gaze/head features to normalized screen coordinates: 8 → 64 → 32 → 2, sigmoid."
-    def __init__(self, in_features:int=len(CALIBRATION_FEATURES)):
+    def __init__(self, in_features:int=8): # the length of `vtlab.gaze.calibration.CALIBRATION_FEATURES`
         super().__init__()
         self.mlp = nn.Sequential(nn.Linear(in_features, 64), nn.ReLU(inplace=True), nn.Linear(64, 32),
                                  nn.ReLU(inplace=True), nn.Linear(32, 2), nn.Sigmoid())
@@ -192,7 +190,7 @@ class ScreenCalibrationMLP(nn.Module):
     def forward(self, features:torch.Tensor)->torch.Tensor:
         if features.shape[-1] != self.mlp[0].in_features:
             raise ValueError(f'ScreenCalibrationMLP: expected {self.mlp[0].in_features} features '
-                             f'({", ".join(CALIBRATION_FEATURES)}), got shape {tuple(features.shape)}')
+                             f'(vtlab.gaze.calibration.CALIBRATION_FEATURES), got shape {tuple(features.shape)}')
         return self.mlp(features)
 
 # %% ../../nbs/12_gaze.models.ipynb #6cf54648

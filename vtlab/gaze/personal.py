@@ -10,12 +10,11 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from .calibration import (GeometricMapper, MLPMapper, RidgeMapper, calibration_targets,
-                                    screen_to_camera_mm, rating)
+from .calibration import GeometricMapper, MLPMapper, RidgeMapper, calibration_targets, rating
 from .geometry import (angular_error_deg, head_pose_pitchyaw, head_rotation_from_pitchyaw,
                                  normalization_matrices, pitchyaw_to_vector, vector_to_pitchyaw)
 from .losses import angular_loss
-from .runtime import ScreenConfig
+from .screen import ScreenConfig, screen_to_camera_mm
 from .synth import FaceRenderer, SynthConfig, sample_conditions, sample_subject
 
 # %% auto #0

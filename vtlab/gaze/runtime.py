@@ -16,13 +16,13 @@ from ..vision.models import ModelRunner, OnnxRunner, open_model, fetch_models, F
 from .face import (BlazeFaceDetector, FaceMesh, IrisLandmarks, FaceTracker, FaceObservation, HeadPose,
                              HeadPoseEstimator, CameraIntrinsics, FACE_CENTRE_POINTS, rotate_frame)
 from .geometry import normalize_face, denormalize_gaze, pitchyaw_to_vector, vector_to_pitchyaw
+from .screen import ScreenConfig, gaze_to_screen
 from .smoothing import Smoother, make_smoother
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'ASTRONAUT_FACE_CENTRE', 'BENCH_CONFIGS', 'Frame', 'FrameSource', 'ScreenConfig', 'gaze_to_screen',
-           'GazeModel', 'wiring_gaze_model', 'default_gaze_model', 'GazeSample', 'StageClock', 'GazePipeline',
-           'astronaut_motion', 'astronaut_frame', 'astronaut_video', 'bench_gaze_runtime', 'format_bench', 'bench_main',
-           'demo_step']
+__all__ = ['IMAGE_SUFFIXES', 'RECORD_KEYS', 'ASTRONAUT_FACE_CENTRE', 'BENCH_CONFIGS', 'Frame', 'FrameSource', 'GazeModel',
+           'wiring_gaze_model', 'default_gaze_model', 'GazeSample', 'StageClock', 'GazePipeline', 'astronaut_motion',
+           'astronaut_frame', 'astronaut_video', 'bench_gaze_runtime', 'format_bench', 'bench_main', 'demo_step']
 
 # %% ../../nbs/17_gaze.runtime.ipynb #799c685d
 @dataclasses.dataclass
@@ -84,51 +84,6 @@ class FrameSource:
                     t = time.monotonic() if self.kind == 'camera' else cap.get(cv2.CAP_PROP_POS_MSEC) / 1e3
                     yield img, t
             finally: cap.release()
-
-# %% ../../nbs/17_gaze.runtime.ipynb #0fab5280
-@dataclasses.dataclass
-class ScreenConfig(JsonConfig):
-    "Screen size and the camera's position relative to the screen centre."
-    width_px:int = 1920
-    height_px:int = 1080
-    width_cm:float = 34.5               # a 15.6" 16:9 laptop panel
-    height_cm:float = 19.4
-    camera_offset_x_cm:float = 0.0      # camera x relative to the screen centre (user's right positive)
-    camera_offset_y_cm:float|None = None # camera y relative to the screen centre (down positive); None: 1 cm above the top edge
-
-    def __post_init__(self):
-        for k in ('width_px', 'height_px', 'width_cm', 'height_cm'):
-            if not getattr(self, k) > 0: raise ValueError(f'ScreenConfig: {k} must be > 0, got {getattr(self, k)}')
-        if self.camera_offset_y_cm is None: self.camera_offset_y_cm = -(self.height_cm / 2 + 1.0)
-
-    @property
-    def aspect_ratio(self)->float: return self.width_px / self.height_px
-
-    @classmethod
-    def parse(cls, spec:str, **kw)->'ScreenConfig':
-        "'1920x1080' (physical size scaled from a 34.5 cm-wide panel) or '1920x1080@34.5x19.4' (cm)."
-        try:
-            px, _, cm = spec.partition('@')
-            w, h = (int(v) for v in px.lower().split('x'))
-            if cm: wc, hc = (float(v) for v in cm.lower().split('x'))
-            else: wc = 34.5; hc = wc * h / w
-        except ValueError: raise ValueError(f"screen spec {spec!r}: expected WxH or WxH@WCMxHCM, e.g. 1920x1080@34.5x19.4") from None
-        return cls(w, h, wc, hc, **kw)
-
-    def to_px(self, xy_norm:np.ndarray)->np.ndarray: return np.asarray(xy_norm) * [self.width_px, self.height_px]
-
-def gaze_to_screen(
-    origin_mm:np.ndarray,   # (3,) gaze origin (face centre) in camera coordinates, mm
-    gaze_vec:np.ndarray,    # (3,) gaze direction in camera coordinates
-    screen:ScreenConfig,
-)->np.ndarray|None:         # (2,) normalized screen point (may lie outside [0, 1]), None if the ray misses the plane
-    "Intersect the gaze ray with the screen plane (camera z = 0) and express the hit in normalized screen coordinates."
-    o, g = np.asarray(origin_mm, float), np.asarray(gaze_vec, float)
-    if g[2] >= -1e-9 or o[2] <= 0: return None     # looking away from the screen, or the face behind it
-    p = o + (-o[2] / g[2]) * g                      # hit point in camera coordinates (mm), z = 0
-    x_cm = screen.camera_offset_x_cm - p[0] / 10
-    y_cm = screen.camera_offset_y_cm + p[1] / 10
-    return np.array([x_cm / screen.width_cm + 0.5, y_cm / screen.height_cm + 0.5])
 
 # %% ../../nbs/17_gaze.runtime.ipynb #884a4b0f
 class GazeModel:
@@ -237,6 +192,25 @@ class GazeSample:
         return {k: (_f(v) if isinstance(v, (float, np.floating, np.ndarray, list, tuple)) and k not in ('latency_ms',) else v)
                 for k, v in d.items()} | dict(latency_ms={k: round(v, 3) for k, v in self.latency_ms.items()},
                                               t=round(self.t, 6))
+
+# %% ../../nbs/17_gaze.runtime.ipynb #dbc38265
+RECORD_KEYS = ('gaze_pitch', 'gaze_yaw', 'head_pitch_deg', 'head_yaw_deg', 'head_roll_deg', 'head_position_mm', 'face_box')
+
+def _to_record(self:GazeSample,
+               frame_size:tuple, # (width, height) of the camera frame in pixels
+              )->dict:           # JSON-ready dict with what the calibration features and the geometric mapper need
+    "What the runtime measured on this frame, unrounded, in the form the calibration files store."
+    if not self.face: raise ValueError('GazeSample.to_record: the sample has no face')
+    rec = {k: getattr(self, k) for k in RECORD_KEYS}
+    missing = [k for k, v in rec.items() if v is None]
+    if missing: raise ValueError(f'GazeSample.to_record: sample lacks {missing}')
+    rec = {k: (list(map(float, v)) if isinstance(v, (list, tuple, np.ndarray)) else float(v)) for k, v in rec.items()}
+    rec['frame_size'] = [int(frame_size[0]), int(frame_size[1])]
+    for k in ('eye_centres_px', 'confidence', 'gaze_pitch_norm', 'gaze_yaw_norm'):
+        v = getattr(self, k)
+        if v is not None: rec[k] = np.asarray(v, dtype=float).tolist()
+    return rec
+GazeSample.to_record = _to_record
 
 # %% ../../nbs/17_gaze.runtime.ipynb #e0585ab7
 class StageClock:
@@ -355,8 +329,7 @@ class GazePipeline:
         m = self.screen_mapper
         if m is None: return gaze_to_screen(hp.translation_mm, g, self.screen)
         if hasattr(m, 'predict'):     # a `vtlab.gaze.calibration.ScreenMapper`
-            from vtlab.gaze.calibration import inference_record
-            xy = np.asarray(m.predict([inference_record(s, (frame.shape[1], frame.shape[0]))])[0], float)
+            xy = np.asarray(m.predict([s.to_record((frame.shape[1], frame.shape[0]))])[0], float)
         else: xy = np.asarray(m(s), float)
         return xy if np.isfinite(xy).all() else None
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 from ..core import outputs_dir, write_json, setup_logging
+from ..cli import CommandParser, bar_chart, positive_float, positive_int, run_command, write_bench
 from ..profiling import FrameProfiler, usable_cores
 
 # %% auto #0
-__all__ = ['BaselineRecorder', 'worker_main', 'bench_record', 'summarize', 'bench_main', 'format_summary']
+__all__ = ['SCENARIOS', 'BaselineRecorder', 'worker_main', 'bench_record', 'summarize', 'bench_main', 'format_summary']
 
 # %% ../../nbs/26_pupil.bench.ipynb #1ff93394
 def _cpu_s()->float:
@@ -280,19 +281,41 @@ def summarize(results:list[dict])->dict:
         passthrough_5x_fewer_cpu_s=(pt.get('fewer_cpu_s_than_baseline') or 0) >= 5)
     return s
 
-def bench_main(argv:list[str]|None=None)->int:
-    "`vtlab_bench_record`: vtlab's recorder vs an RPi_Logger-like baseline → outputs/bench/record.json."
-    p = argparse.ArgumentParser(prog='vtlab_bench_record', description=bench_main.__doc__)
-    p.add_argument('--width', type=int, default=1600); p.add_argument('--height', type=int, default=1200)
-    p.add_argument('--seconds', type=float, default=10.0, help='length of each streaming/recording scenario')
-    p.add_argument('--cycles', type=int, default=20); p.add_argument('--preview-hz', type=float, default=10.0)
-    p.add_argument('--scenarios', default='stream,rec5,rec30,cycles,interrupt')
-    p.add_argument('--out', type=Path, default=None, help='JSON path (default outputs/bench/record.json)')
-    a = p.parse_args(argv)
-    res = bench_record(a.width, a.height, a.seconds, a.cycles, a.preview_hz, scenarios=tuple(a.scenarios.split(',')))
-    path = write_json(a.out or outputs_dir('bench', 'record.json'), res)
-    print(format_summary(res)); print(f'-> {path}')
+SCENARIOS = ('stream', 'rec5', 'rec30', 'cycles', 'interrupt')
+
+def _scenarios(s:str)->tuple[str, ...]:
+    "An argparse type: a comma-separated subset of `SCENARIOS`."
+    out = tuple(x.strip() for x in s.split(',') if x.strip())
+    bad = [x for x in out if x not in SCENARIOS]
+    if bad or not out: raise argparse.ArgumentTypeError(f"{s!r}: choose from {','.join(SCENARIOS)}")
+    return out
+
+def _record_chart(fig, res:dict)->None:
+    "CPU ms per recorded frame for each recorder, per recording scenario."
+    scen = [sc for sc in ('rec5', 'rec30') if res['summary'].get(sc)]
+    for j, sc in enumerate(scen):
+        vals = {k: v['cpu_ms_per_frame'] for k, v in res['summary'][sc].items() if v['cpu_ms_per_frame'] is not None}
+        bar_chart(fig.add_subplot(len(scen), 1, j + 1), vals, unit='CPU ms / frame',
+                  title=f"{sc}: {res['width']}x{res['height']}, load {res['load_avg_1min']:.1f} on {res['cores']} cores")
+
+def _bench(a:argparse.Namespace)->int:
+    res = bench_record(a.width, a.height, a.seconds, a.cycles, a.preview_hz, scenarios=a.scenarios)
+    paths = write_bench('record', res, _record_chart, out=Path(a.out)/'record.json' if a.out else None)
+    print(format_summary(res)); print(f"-> {paths['json']}")
     return 0
+
+def bench_main(argv:list[str]|None=None)->int:
+    "`vtlab_bench_record`: vtlab's recorder vs an RPi_Logger-like baseline → outputs/bench/record.json and .png."
+    p = CommandParser('vtlab_bench_record', bench_main.__doc__)
+    p.add_argument('--width', type=positive_int, default=1600, help='stand-in scene width in pixels (even)')
+    p.add_argument('--height', type=positive_int, default=1200, help='stand-in scene height in pixels (even)')
+    p.add_seconds(default=10.0, help='length of each streaming/recording scenario')
+    p.add_argument('--duration', dest='seconds', type=positive_float, help=argparse.SUPPRESS)  # the old name
+    p.add_argument('--cycles', type=positive_int, default=20, help='start/stop cycles in the cycles scenario')
+    p.add_argument('--preview-hz', type=positive_float, default=10.0, help='live preview rate on both sides')
+    p.add_argument('--scenarios', type=_scenarios, default=SCENARIOS, help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    p.add_out(help='folder for record.json and record.png (default: outputs/bench)')
+    return run_command(p, _bench, argv)
 
 def format_summary(res:dict)->str:
     "A table of the recording scenarios."
