@@ -94,6 +94,7 @@ def _convert_one(name:str, onnx_path:Path, shape:list, x:np.ndarray, work:Path, 
                 tf_shape=spec['tf_shape'], nhwc=spec['nhwc']), outputs=outputs, validation_err=val,
                 convert_s=round(time.perf_counter() - t0, 1))
 
+# %% ../../nbs/37_nails.tfjs.ipynb #7545c659
 def _fix_signature(model_json:Path, n_outputs:int)->None:
     "Restore `output_i` signature keys that the TF.js converter renamed to their tensor names (`Identity_i:0`)."
     m = json.loads(model_json.read_text())

@@ -115,6 +115,7 @@ def _gt_for(video:dict):
         return vis, ign
     return get
 
+# %% ../../nbs/37c_nails.webbench.ipynb #5a0f67f4
 def score_browser_run(result:dict, video:dict)->dict:
     "Mask IoU, precision and recall of a posted benchmark run on the coded clip (frames with masks only)."
     from vtlab.nails.evaluate import match_nails, summarize_matches

@@ -308,6 +308,26 @@
     return base.map((c, i) => mix(c, Math.max(c, hiCol[i]), h));
   }
 
+  // polishPixel for many pixels: the polished colour depends on a pixel only through its shading (and the highlight
+  // streak), so the base colour and the shading's highlight weight are tabulated once per polish and finish, over
+  // shade -0.5..0.5 in `bins` steps. The 2D renderer uses this; polishPixel stays the reference it is checked against.
+  function polishTable(polishLab, finish, bins) {
+    const f = FINISHES[finish] || FINISHES.gloss, n = bins || 512, base = new Float32Array(3 * n), hw = new Float32Array(n);
+    for (let j = 0; j < n; j++) {
+      const shade = -0.5 + j / (n - 1), k = Math.max(0, 1 + f.chroma * shade);
+      base.set(oklabToSrgb([polishLab[0] + f.gain * shade, polishLab[1] * k, polishLab[2] * k]), 3 * j);
+      hw[j] = f.highlight * smoothstep(0.05, 0.18, shade);
+    }
+    return { n, base, hw, highlight: f.highlight, hi: oklabToSrgb([Math.min(1, polishLab[0] + 0.45), polishLab[1] * f.tint, polishLab[2] * f.tint]) };
+  }
+  // One pixel through the table: r, g, b in 0..255 (the canvas' bytes); returns the polished colour in `out` (0..1).
+  function polishFast(r, g, b, nailL, t, spec, out) {
+    const L = linearToOklab(LINEAR[r], LINEAR[g], LINEAR[b])[0], j = Math.min(t.n - 1, Math.max(0, Math.round((L - nailL + 0.5) * (t.n - 1))));
+    const h = Math.min(1, t.hw[j] + t.highlight * spec);
+    for (let c = 0; c < 3; c++) { const v = t.base[3 * j + c]; out[c] = v + (Math.max(v, t.hi[c]) - v) * h; }
+    return out;
+  }
+
   // The soft highlight streak of a glossy nail: an elongated Gaussian along the nail's axis, set off to one side of its
   // centre line (light from above-left). (x, y): frame px; centre, angle (rad, the nail's direction), size_px: the nail.
   function nailHighlight(x, y, centre, angle, size) {
@@ -363,7 +383,7 @@
   const api = { DEFAULT_CONFIG, pass1InputSize, roundHalfEven, resizeBilinear, cropPatches, findPeaks, peaksToDetections,
                 mergeFingers, Smoother, AdaptiveResolution, pass1Detections, patchSides, batchPlan, pass2Keep, decodeFrameCode, codeCell, CODE_BITS,
                 median, percentile, srgbToOklab, oklabToSrgb, smoothstep, FINISHES, POLISH_PRESETS, hexToRgb, polishPixel,
-                nailHighlight, nailLightness, FINGERTIPS, DISTAL_JOINTS, nailDetectionsFromLandmarks, gateDetections };
+                nailHighlight, nailLightness, polishTable, polishFast, FINGERTIPS, DISTAL_JOINTS, nailDetectionsFromLandmarks, gateDetections };
   if (typeof module !== 'undefined' && module.exports) module.exports = api;
   root.VtlabNails = api;
 })(typeof self !== 'undefined' ? self : globalThis);

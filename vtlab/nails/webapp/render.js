@@ -153,6 +153,8 @@ function canvas2dRenderer(canvas) {
       if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) { canvas.width = bitmap.width; canvas.height = bitmap.height; }
       ctx.drawImage(bitmap, 0, 0);
       if (!show) return;
+      if (!style.table) style.table = N.polishTable(style.lab, style.finishName);   // once per polish and finish
+      const table = style.table, out = [0, 0, 0];
       for (const d of nails) {
         const [x0f, y0f, side] = patchSquare(d), s = P / side, c = d.nail_center || d.center;
         const x0 = Math.max(0, Math.floor(x0f)), y0 = Math.max(0, Math.floor(y0f));
@@ -167,9 +169,9 @@ function canvas2dRenderer(canvas) {
           const p = (m[iv * P + iu] * (1 - fu) + m[iv * P + iu + 1] * fu) * (1 - fv) + (m[(iv + 1) * P + iu] * (1 - fu) + m[(iv + 1) * P + iu + 1] * fu) * fv;
           const cover = N.smoothstep(thr - FEATHER, thr + FEATHER, p);
           if (cover <= 0) continue;
-          const i = ((y - y0) * (x1 - x0) + (x - x0)) * 4, rgb = [px[i] / 255, px[i + 1] / 255, px[i + 2] / 255];
-          const out = N.polishPixel(rgb, d.lightness, style.lab, style.finishName, N.nailHighlight(x, y, c, d.angle, Math.max(d.size_px, 1)));
-          for (let ch = 0; ch < 3; ch++) px[i + ch] = Math.round(255 * (rgb[ch] + (out[ch] - rgb[ch]) * cover));
+          const i = ((y - y0) * (x1 - x0) + (x - x0)) * 4;
+          N.polishFast(px[i], px[i + 1], px[i + 2], d.lightness, table, N.nailHighlight(x, y, c, d.angle, Math.max(d.size_px, 1)), out);
+          for (let ch = 0; ch < 3; ch++) px[i + ch] = Math.round(px[i + ch] + (255 * out[ch] - px[i + ch]) * cover);
         }
         ctx.putImageData(img, x0, y0);
       }
