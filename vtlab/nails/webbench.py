@@ -377,7 +377,7 @@ def demo_step(out_dir:Path)->dict:
     write_json(out_dir/'nails_web.json', res)
     runs = {k: v for k, v in res['runs'].items() if 'end_to_end_ms' in v}
     head = 'nails in Chromium (640x480 fake camera): ' + '; '.join(
-        f"{k} {v['end_to_end_ms']['p50_ms']:.0f} ms/frame p50, IoU {v['accuracy']['mask_iou']:.2f}, R {v['accuracy']['recall']:.2f}"
+        f"{k} {v['end_to_end_ms']['p50_ms']:.0f} ms camera → screen p50, IoU {v['accuracy']['mask_iou']:.2f}, R {v['accuracy']['recall']:.2f}"
         for k, v in runs.items())
     failed = {k: v['error'][:300] for k, v in res['runs'].items() if 'error' in v}
     if failed: raise RuntimeError(f'{head}; failed: {failed}')

@@ -213,14 +213,18 @@ async function main() {
 
   const onFrame = (now) => {
     if (finished || failure) return;
-    if (!busy) { busy = true; process(now).catch(e => { failure = e; finish(e); }).finally(() => { busy = false; }); }
+    if (!busy) {
+      busy = true;
+      process(now).catch(e => { failure = e; finish(e); console.error(e); showMessage(`Something went wrong: ${e.message || e}`); setStatus('stopped'); })
+        .finally(() => { busy = false; });
+    }
     schedule();
   };
   let lastTime = -1;
   const poll = (now) => { if (video.currentTime !== lastTime) { lastTime = video.currentTime; onFrame(now); } else schedule(); };
   const schedule = 'requestVideoFrameCallback' in HTMLVideoElement.prototype ? () => video.requestVideoFrameCallback(onFrame) : () => requestAnimationFrame(poll);
   schedule();
-  if (!opts.bench) return;
+  if (!opts.bench) { allDone.catch(() => {}); return; }   // without a benchmark, a failure is shown where it happens
   await allDone;
   const summary = summarize(records, tensorsPerFrame, info, performance.now() - t0Bench, renderer.kind);
   summary.page_memory = await pageMemory();

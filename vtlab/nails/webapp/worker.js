@@ -141,7 +141,8 @@ async function initOrt(threads, baseline) {
 // MediaPipe's hand landmarker (tasks-vision's WASM build, CPU) on the .task bundle vtlab_serve_nails makes from the
 // palm-detection and hand-landmark .tflite files of data/models. VIDEO mode tracks a found hand from frame to frame.
 async function initHands(settings) {
-  importScripts('lib/vision_bundle.js');
+  try { importScripts('lib/vision_bundle.js'); }
+  catch (e) { throw new Error('MediaPipe\'s web runtime is not on this server (npm @mediapipe/tasks-vision): rebuild .venv-convert with tools/make-convert-venv'); }
   const fileset = await Vision.FilesetResolver.forVisionTasks(new URL('lib', self.location.href).href);
   return Vision.HandLandmarker.createFromOptions(fileset, {
     baseOptions: { modelAssetPath: settings.task, delegate: 'CPU' }, runningMode: 'VIDEO', numHands: 2,
