@@ -268,6 +268,7 @@ def prepare_models(
         except ValueError: old = {}
         if (old.get('key') == key and set(sides) <= {v['side'] for v in old['pass1']['variants']}
                 and all((out/v['tfjs'].removeprefix('models/')).exists() for v in [*old['pass1']['variants'], *old['pass2']['variants']])):
+            if old.get('config') != cfg.to_dict(): old['config'] = cfg.to_dict(); write_json(man_path, old)   # new runtime settings, same models
             return old   # a cache holding more sizes than asked for serves too
     from vtlab.nails.convert import require_tools
     require_tools(['tf', 'tfjs-wasm'])   # names what is missing (.venv-convert, node, npm packages) and how to get it

@@ -304,7 +304,7 @@ def bench_web(
                pass2_tfjs_batches=list(PASS2_BATCHES), threads=list(threads), n_frames=n_frames, warmup=warmup, runs={})
     try:
         for t in threads:
-            for name in runtimes:
+            for name in (n for n in runtimes if t == threads[0] or 'wasm' in n):   # WASM threads change nothing on WebGL
                 key, nf = name if len(threads) == 1 else f'{name}-t{t}', min(n_frames, webgl_frames) if 'webgl' in name else n_frames
                 try: summ, r = _page_run(srv, video, res_dir, f'bench_{key}', dict(RUNTIMES[name], bench=nf, warmup=warmup, masks=min(masks, nf), threads=t),
                                          webgl='webgl' in name, timeout_s=timeout_s, screenshot=Path(screenshots)/f'nails_web_{key}.png' if screenshots else None)
