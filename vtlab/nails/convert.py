@@ -566,12 +566,17 @@ def _build_block(**kw):
     return m, {'image': m.example_input().numpy()}, ['scores', 'topk_index', 'features'], None
 
 def _build_rtdetr(checkpoint:Path|str|None=None, preset:str='tiny', seed:int=0):
-    "vtlab's RT-DETR-seg: a checkpoint folder/file, else the tie-free random model; input: a synthetic nail scene."
+    "vtlab's RT-DETR-seg: a checkpoint folder/file (input: a held-out synthetic hand frame), else the tie-free random model (input: a flat nail scene)."
     from vtlab.nails.rtdetr import export_module, load_model, nail_scene, output_names, preprocess, tie_free_model
     if checkpoint: model = load_model(checkpoint, None if Path(checkpoint).is_dir() else preset)   # a bare weights file: the preset sizes it
     else: model = tie_free_model(preset, seed)
     names, size = output_names(model.config), model.config.input_size
-    image = preprocess(nail_scene(size, seed), size).numpy()
+    if checkpoint:  # a trained model sees what it was trained for: a held-out synthetic frame with a hand
+        from vtlab.nails.base import HELD_OUT_SEED
+        from vtlab.nails.synth import SynthConfig, render_sample, sample_seed
+        frame = render_sample(sample_seed(HELD_OUT_SEED, 10_000), SynthConfig(photos='eval')).image
+    else: frame = nail_scene(size, seed)
+    image = preprocess(frame, size).numpy()
     return (export_module(model), {'image': image}, names,
             DetectorOutputs(boxes='boxes', scores='scores', masks='mask_logits', top=10))
 

@@ -27,7 +27,7 @@ __all__ = ['SHIPPED_WEIGHTS', 'MIN_FRAME_SIDE', 'MAX_FRAME_SIDE', 'MAX_FRAME_ASP
 class PipelineConfig(JsonConfig):
     "Every runtime knob of the two-pass pipeline."
     pass1_side:int = 256        # pass-1 input is about side² pixels, sides multiples of 64 (adaptive changes it)
-    hand_threshold:float = 0.5  # below this hand probability the frame exits after pass 1
+    hand_threshold:float = 0.9  # below this hand probability the frame exits after pass 1 (chosen on validation frames: MODEL_CARD.md)
     peak_threshold:float = 0.3  # minimum heatmap value of a nail peak
     nms_radius:int = 1          # heatmap cells: a peak must be the maximum of its (2r+1)² neighbourhood
     max_nails:int = 10          # at most this many patches per frame
@@ -36,11 +36,13 @@ class PipelineConfig(JsonConfig):
     side_factor:float = PATCH_SIDE_FACTOR
     side_min:float = PATCH_SIDE_MIN
     side_max:float = PATCH_SIDE_MAX
-    conf_threshold:float = 0.5  # pass-2 confidence needed to keep a nail
+    conf_threshold:float = 0.5  # pass-2 confidence needed to keep a new nail
+    track_conf_threshold:float = 0.3 # ... and to keep a nail that continues a track (hysteresis against flicker)
     mask_threshold:float = 0.5  # mask probability threshold
     refine_center:bool = True   # move the nail centre by pass 2's offset
     ema_alpha:float = 0.6       # weight of the new position in the EMA (1 = no smoothing)
     mask_alpha:float = 0.7      # weight of the new mask when blending with the track's last mask
+    max_missed:int = 2          # a track missed by the detector is still drawn for this many frames
     skip:int = 1                # run inference on every `skip`-th frame, reuse the result in between
     target_fps:float = 0.0      # > 0 turns on adaptive resolution
     threads:int = 1             # ONNX Runtime intra-op threads per model
@@ -108,22 +110,23 @@ def merge_fingers(dets:list[NailDetection], merge_frac:float=0.5)->list[NailDete
 
 # %% ../../nbs/36_nails.pipeline.ipynb #babb9839
 class Smoother:
-    "EMA on nail positions and sizes, mask blending per track."
-    def __init__(self, ema_alpha:float=0.6, mask_alpha:float=0.7):
-        self.ema_alpha, self.mask_alpha = ema_alpha, mask_alpha
+    "Per-nail tracks: EMA on positions and sizes, mask blending, and coasting through short misses."
+    def __init__(self, ema_alpha:float=0.6, mask_alpha:float=0.7, max_missed:int=2):
+        self.ema_alpha, self.mask_alpha, self.max_missed = ema_alpha, mask_alpha, max_missed
         self.tracks:list[NailDetection] = []
+        self.missed:dict[int, int] = {}  # track id -> frames since its last detection
         self._next_id = 0
 
-    def reset(self): self.tracks, self._next_id = [], 0
+    def reset(self): self.tracks, self.missed, self._next_id = [], {}, 0
 
     def update_tracks(self, dets:list[NailDetection])->list[NailDetection]:
-        "Assign track ids and smooth centres and sizes in place; returns `dets`."
+        "Assign track ids and smooth centres and sizes in place; returns `dets` (a continued track keeps its last mask in `patch_mask`)."
         free = list(self.tracks)
         for d in sorted(dets, key=lambda d: -d.score):
-            cand = [t for t in free if t.finger == d.finger]
-            dist = [np.linalg.norm(t.center - d.center) for t in cand]
-            if cand and min(dist) < max(d.size_px, cand[int(np.argmin(dist))].size_px):
-                t = cand[int(np.argmin(dist))]; free.remove(t)
+            # position decides, not the finger label: pass 1 may call the same nail 'index' in one frame and 'middle' in the next
+            dist = [np.linalg.norm(t.center - d.center) for t in free]
+            if free and min(dist) < max(d.size_px, free[int(np.argmin(dist))].size_px):
+                t = free[int(np.argmin(dist))]; free.remove(t)
                 a = self.ema_alpha
                 d.track_id, d.center = t.track_id, a * d.center + (1 - a) * t.center
                 d.size_px = a * d.size_px + (1 - a) * t.size_px
@@ -133,11 +136,18 @@ class Smoother:
                 d.patch_mask = None
         return dets
 
-    def blend_masks(self, dets:list[NailDetection], new_masks:np.ndarray)->None:
-        "Blend each detection's new patch mask with its track's previous one; remember the result."
+    def blend_masks(self, dets:list[NailDetection], new_masks:np.ndarray)->list[NailDetection]:
+        "Blend each detection's new patch mask with its track's previous one; return the nails to draw (these and coasting tracks)."
         for d, m in zip(dets, new_masks):
             d.patch_mask = m if d.patch_mask is None or d.patch_mask.shape != m.shape else self.mask_alpha * m + (1 - self.mask_alpha) * d.patch_mask
-        self.tracks = [dataclasses.replace(d) for d in dets]
+            self.missed[d.track_id] = 0
+        seen = {d.track_id for d in dets}
+        near = lambda t: any(np.linalg.norm(t.center - d.center) < max(t.size_px, d.size_px) for d in dets)  # a new track took its place
+        coast = [t for t in self.tracks if t.track_id not in seen and self.missed.get(t.track_id, 0) < self.max_missed and not near(t)]
+        for t in coast: self.missed[t.track_id] += 1
+        self.tracks = [dataclasses.replace(d) for d in dets] + coast
+        self.missed = {t.track_id: self.missed[t.track_id] for t in self.tracks}
+        return list(dets) + [dataclasses.replace(t) for t in coast]
 
 # %% ../../nbs/36_nails.pipeline.ipynb #ec55e450
 class AdaptiveResolution:
@@ -244,7 +254,7 @@ class NailPipeline:
         self.s1 = None if self.detector else _session(pass1 or shipped_onnx('pass1'), self.cfg.threads)
         self.s2 = _session(pass2 or shipped_onnx('pass2'), self.cfg.threads)
         self.prof = profiler or FrameProfiler()
-        self.smoother = Smoother(self.cfg.ema_alpha, self.cfg.mask_alpha)
+        self.smoother = Smoother(self.cfg.ema_alpha, self.cfg.mask_alpha, self.cfg.max_missed)
         self.adaptive = AdaptiveResolution(self.cfg.target_fps, self.cfg.pass1_side) if self.cfg.target_fps > 0 else None
         self.side = self.cfg.pass1_side
         self.frame_index, self.last = 0, None
@@ -288,7 +298,7 @@ def run_pass2(self:NailPipeline, frame:np.ndarray, dets:list[NailDetection])->li
     with self.prof.measure('post'):
         keep = []
         for d, m, cf, off, ori in zip(dets, masks[:, 0], conf[:, 0], offset, orient):
-            if cf < c.conf_threshold: continue
+            if cf < (c.track_conf_threshold if d.patch_mask is not None else c.conf_threshold): continue  # hysteresis for tracked nails
             d.confidence, d.angle = float(cf), float(math.atan2(ori[1], ori[0]))
             d.nail_center = d.center + off * d.side if c.refine_center else d.center.copy()
             d.new_mask = m
@@ -341,8 +351,9 @@ def process(self:NailPipeline,
         dets, hand, in_wh = self.run_pass1(frame)
         with self.prof.measure('smooth'): self.smoother.update_tracks(dets)
         dets = self.run_pass2(frame, dets)
-        with self.prof.measure('smooth'): self.smoother.blend_masks(dets, [d.new_mask for d in dets])
+        with self.prof.measure('smooth'): shown = self.smoother.blend_masks(dets, [d.new_mask for d in dets])
         for d in dets: del d.new_mask
+        dets = shown
     res = NailFrameResult(dets, (W, H), hand, True, in_wh, self.cfg.patch, self.cfg.mask_threshold)
     self.last = res
     self.prof.tick_frame()

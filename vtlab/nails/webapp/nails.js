@@ -8,9 +8,9 @@
 
   // vtlab.nails.pipeline.PipelineConfig defaults (the server also sends the Python values in manifest.json)
   const DEFAULT_CONFIG = {
-    pass1_side: 256, hand_threshold: 0.5, peak_threshold: 0.3, nms_radius: 1, max_nails: 10, merge_frac: 0.5,
-    patch: 64, side_factor: 2.2, side_min: 16.0, side_max: 200.0, conf_threshold: 0.5, mask_threshold: 0.5,
-    refine_center: true, ema_alpha: 0.6, mask_alpha: 0.7, skip: 1, target_fps: 0.0, threads: 1,
+    pass1_side: 256, hand_threshold: 0.9, peak_threshold: 0.3, nms_radius: 1, max_nails: 10, merge_frac: 0.5,
+    patch: 64, side_factor: 2.2, side_min: 16.0, side_max: 200.0, conf_threshold: 0.5, track_conf_threshold: 0.3,
+    mask_threshold: 0.5, refine_center: true, ema_alpha: 0.6, mask_alpha: 0.7, max_missed: 2, skip: 1, target_fps: 0.0, threads: 1,
   };
 
   // vtlab.nails.models.pass1_input_size: same area as target², sides rounded down to multiples of 64
@@ -144,35 +144,45 @@
     return kept;
   }
 
-  // vtlab.nails.pipeline.Smoother: EMA on positions and sizes, mask blending per track
+  // vtlab.nails.pipeline.Smoother: per-nail tracks — EMA on positions and sizes, mask blending, and coasting through
+  // short misses. A detection continues the nearest track within one nail size (position decides, not the finger
+  // label, which pass 1 may swap between neighbours); a track the detector missed is still drawn for `maxMissed` frames
+  // unless a new detection took its place.
   class Smoother {
-    constructor(emaAlpha, maskAlpha) { this.emaAlpha = emaAlpha; this.maskAlpha = maskAlpha; this.reset(); }
-    reset() { this.tracks = []; this.nextId = 0; }
+    constructor(emaAlpha, maskAlpha, maxMissed) { this.emaAlpha = emaAlpha; this.maskAlpha = maskAlpha; this.maxMissed = maxMissed == null ? 2 : maxMissed; this.reset(); }
+    reset() { this.tracks = []; this.missed = new Map(); this.nextId = 0; }
     updateTracks(dets) {
       const free = [...this.tracks];
       for (const d of [...dets].sort((a, b) => b.score - a.score)) {
-        const cand = free.filter(t => t.finger === d.finger);
         let best = -1, bestDist = Infinity;
-        cand.forEach((t, i) => { const e = dist(t.center, d.center); if (e < bestDist) { bestDist = e; best = i; } });
-        if (best >= 0 && bestDist < Math.max(d.size_px, cand[best].size_px)) {
-          const t = cand[best], a = this.emaAlpha;
-          free.splice(free.indexOf(t), 1);
+        free.forEach((t, i) => { const e = dist(t.center, d.center); if (e < bestDist) { bestDist = e; best = i; } });
+        if (best >= 0 && bestDist < Math.max(d.size_px, free[best].size_px)) {
+          const t = free[best], a = this.emaAlpha;
+          free.splice(best, 1);
           d.track_id = t.track_id;
           d.center = [a * d.center[0] + (1 - a) * t.center[0], a * d.center[1] + (1 - a) * t.center[1]];
           d.size_px = a * d.size_px + (1 - a) * t.size_px;
-          d.patch_mask = t.patch_mask;
+          d.patch_mask = t.patch_mask;   // the previous mask, blended after pass 2
         } else { d.track_id = this.nextId++; d.patch_mask = null; }
       }
       return dets;
     }
+    // Blend each detection's new mask with its track's; returns the nails to draw: these and the coasting tracks.
     blendMasks(dets, newMasks) {
       const a = this.maskAlpha;
       dets.forEach((d, i) => {
         const m = newMasks[i];
         if (!d.patch_mask || d.patch_mask.length !== m.length) d.patch_mask = m;
         else { const b = new Float32Array(m.length); for (let j = 0; j < m.length; j++) b[j] = a * m[j] + (1 - a) * d.patch_mask[j]; d.patch_mask = b; }
+        this.missed.set(d.track_id, 0);
       });
-      this.tracks = dets.map(d => Object.assign({}, d));
+      const seen = new Set(dets.map(d => d.track_id));
+      const near = (t) => dets.some(d => dist(t.center, d.center) < Math.max(t.size_px, d.size_px));   // a new track took its place
+      const coast = this.tracks.filter(t => !seen.has(t.track_id) && (this.missed.get(t.track_id) || 0) < this.maxMissed && !near(t));
+      for (const t of coast) this.missed.set(t.track_id, this.missed.get(t.track_id) + 1);
+      this.tracks = dets.map(d => Object.assign({}, d)).concat(coast);
+      this.missed = new Map(this.tracks.map(t => [t.track_id, this.missed.get(t.track_id)]));
+      return dets.concat(coast.map(t => Object.assign({}, t)));
     }
   }
 
@@ -216,12 +226,12 @@
     for (const d of dets) d.side = Math.min(Math.max(d.size_px * cfg.side_factor, cfg.side_min), cfg.side_max);
   }
 
-  // Pass-2 post-processing: keep confident nails, refined centre and orientation (NailPipeline.run_pass2)
+  // Pass-2 post-processing: keep confident nails (a tracked nail needs less), refined centre and orientation (NailPipeline.run_pass2)
   function pass2Keep(dets, out, cfg) {
     const P2 = cfg.patch * cfg.patch, keep = [];
     dets.forEach((d, i) => {
       const cf = out.confidence[i];
-      if (cf < cfg.conf_threshold) return;
+      if (cf < (d.patch_mask ? cfg.track_conf_threshold : cfg.conf_threshold)) return;   // hysteresis for tracked nails
       d.confidence = cf; d.angle = Math.atan2(out.orientation[2 * i + 1], out.orientation[2 * i]);
       d.nail_center = cfg.refine_center ? [d.center[0] + out.offset[2 * i] * d.side, d.center[1] + out.offset[2 * i + 1] * d.side]
                                         : [d.center[0], d.center[1]];

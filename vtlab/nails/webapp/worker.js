@@ -210,11 +210,11 @@ async function processFrame(rgba, image, W, H) {
     kept = N.pass2Keep(dets, outs, cfg); t.post = now() - s;
   }
   s = now();
-  smoother.blendMasks(kept, kept.map(d => d.new_mask));
+  const shown = smoother.blendMasks(kept, kept.map(d => d.new_mask));   // with the tracks coasting through a miss
   kept.forEach(d => { delete d.new_mask; });
   t.smooth += now() - s;
   t.total = now() - t0;
-  last = { nails: kept, hand, ran: true, in_wh: inWH, pass1: pass1Kind + (gate ? '+gate' : '') };
+  last = { nails: shown, hand, ran: true, in_wh: inWH, pass1: pass1Kind + (gate ? '+gate' : '') };
   if (adaptive) side = adaptive.update(t.total / 1000);
   return Object.assign({}, last, { timings: t });
 }
@@ -224,7 +224,7 @@ self.onmessage = async (ev) => {
   try {
     if (msg.type === 'init') {
       manifest = msg.manifest; cfg = Object.assign({}, N.DEFAULT_CONFIG, manifest.config || {}, msg.config || {});
-      smoother = new N.Smoother(cfg.ema_alpha, cfg.mask_alpha);
+      smoother = new N.Smoother(cfg.ema_alpha, cfg.mask_alpha, cfg.max_missed);
       const t0 = performance.now();
       baseline = msg.baseline || null;
       rt = msg.runtime === 'ort' ? await initOrt(msg.threads, baseline) : await initTfjs(msg.backend || 'auto', msg.threads, baseline);
