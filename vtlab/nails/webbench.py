@@ -131,15 +131,19 @@ def score_browser_run(result:dict, video:dict)->dict:
     return out
 
 def python_reference(video:dict, codes:list|None=None)->dict:
-    "The Python pipeline (ONNX Runtime) over the whole clip as a video; scored on `codes` (default: every frame)."
+    "The Python pipeline (ONNX Runtime) over the whole clip as a video, scored on `codes` (default: every frame); `pixel_iou` pools all nail pixels."
     from vtlab.nails.synth import read_y4m
     from vtlab.nails.pipeline import NailPipeline
     from vtlab.nails.evaluate import match_nails, summarize_matches
-    get, pipe, rows = _gt_for(video), NailPipeline(), {}
+    get, pipe, rows, inter, union = _gt_for(video), NailPipeline(), {}, {}, {}
     for i, frame in enumerate(read_y4m(video['y4m'])):
-        vis, ign = get(i)
-        rows[i] = match_nails(pipe.process(frame).instance_masks(), vis, ign)
-    return summarize_matches([rows[c] for c in (codes if codes is not None else sorted(rows))])
+        (vis, ign), pred = get(i), pipe.process(frame).instance_masks()
+        rows[i] = match_nails(pred, vis, ign)
+        pm, gt = (np.any(m, 0) if m else np.zeros(frame.shape[:2], bool) for m in (pred, vis))
+        keep = ~np.any(ign, 0) if ign else True
+        inter[i], union[i] = int((pm & gt & keep).sum()), int(((pm | gt) & keep).sum())
+    codes = codes if codes is not None else sorted(rows)
+    return dict(summarize_matches([rows[c] for c in codes]), pixel_iou=sum(inter[c] for c in codes) / max(sum(union[c] for c in codes), 1))
 
 # %% ../../nbs/37c_nails.webbench.ipynb #bc371aa3
 def chromium_args(y4m:Path|str, webgl:bool=False)->list[str]:

@@ -202,20 +202,23 @@ async function main() {
     if (records.length >= opts.bench) { finished = true; finish(); }
   }
 
-  async function process(tFrame) {
+  let lastPresented = null;   // camera frames presented so far (requestVideoFrameCallback metadata), at the last frame processed
+  async function process(tFrame, presented) {
     const id = frameNo++;
+    const step = presented != null && lastPresented != null ? Math.max(1, presented - lastPresented) : 1;
+    lastPresented = presented;
     const bitmap = await createImageBitmap(video);
-    const res = await call({ type: 'frame', bitmap, id }, [bitmap]);   // the worker sends the bitmap back with the frame's nails
+    const res = await call({ type: 'frame', bitmap, id, step }, [bitmap]);   // the worker sends the bitmap back with the frame's nails
     if (toPaint) toPaint.bitmap.close();              // not painted yet and already superseded
     toPaint = { bitmap: res.bitmap, res, id, tFrame, tResult: performance.now() };
     requestAnimationFrame(paint);
   }
 
-  const onFrame = (now) => {
+  const onFrame = (now, meta) => {
     if (finished || failure) return;
     if (!busy) {
       busy = true;
-      process(now).catch(e => { failure = e; finish(e); console.error(e); showMessage(`Something went wrong: ${e.message || e}`); setStatus('stopped'); })
+      process(now, meta && meta.presentedFrames).catch(e => { failure = e; finish(e); console.error(e); showMessage(`Something went wrong: ${e.message || e}`); setStatus('stopped'); })
         .finally(() => { busy = false; });
     }
     schedule();

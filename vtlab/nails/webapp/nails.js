@@ -168,7 +168,9 @@
       return dets;
     }
     // Blend each detection's new mask with its track's; returns the nails to draw: these and the coasting tracks.
-    blendMasks(dets, newMasks) {
+    // `step`: camera frames since the last processed one. Python processes every frame (step 1); a page that skips
+    // camera frames counts the skipped ones as missed too, so a track coasts for `maxMissed` camera frames, not longer.
+    blendMasks(dets, newMasks, step = 1) {
       const a = this.maskAlpha;
       dets.forEach((d, i) => {
         const m = newMasks[i];
@@ -178,8 +180,8 @@
       });
       const seen = new Set(dets.map(d => d.track_id));
       const near = (t) => dets.some(d => dist(t.center, d.center) < Math.max(t.size_px, d.size_px));   // a new track took its place
-      const coast = this.tracks.filter(t => !seen.has(t.track_id) && (this.missed.get(t.track_id) || 0) < this.maxMissed && !near(t));
-      for (const t of coast) this.missed.set(t.track_id, this.missed.get(t.track_id) + 1);
+      const coast = this.tracks.filter(t => !seen.has(t.track_id) && (this.missed.get(t.track_id) || 0) + step <= this.maxMissed && !near(t));
+      for (const t of coast) this.missed.set(t.track_id, this.missed.get(t.track_id) + step);
       this.tracks = dets.map(d => Object.assign({}, d)).concat(coast);
       this.missed = new Map(this.tracks.map(t => [t.track_id, this.missed.get(t.track_id)]));
       return dets.concat(coast.map(t => Object.assign({}, t)));

@@ -3,7 +3,8 @@
 // (VtlabNails.polishPixel). Either way the frame and its polish are drawn together, in one call, so what is on
 // screen is always a frame with its own overlay.
 const N = self.VtlabNails;
-const FEATHER = 0.18;   // mask probabilities threshold ± this fade the polish in: a soft edge about one camera pixel wide
+const FEATHER = 0.15;   // polish fades in over mask probabilities threshold ± FEATHER: a soft edge about one camera pixel wide,
+                        // half-covered on the mask's contour (an outward fade measured worse: more polish on skin than nail it gained)
 
 // Patch pixel (u, v) of a nail sits at frame px x = (u - (P-1)/2)/s + cx with s = P/side (vtlab.nails.base.patch_affine),
 // so the patch's square covers [cx + 0.5 - side/2, cx + 0.5 + side/2) in canvas coordinates (pixel corners).

@@ -162,7 +162,7 @@ function heap() {
 }
 
 // One frame: the same stages and order as vtlab.nails.pipeline.NailPipeline.process
-async function processFrame(rgba, image, W, H) {
+async function processFrame(rgba, image, W, H, step) {
   const t = {}, now = () => performance.now(), t0 = now();
   const i = frameIndex++;
   if (last && cfg.skip > 1 && i % cfg.skip) return Object.assign({}, last, { ran: false, timings: { total: now() - t0 } });
@@ -210,7 +210,7 @@ async function processFrame(rgba, image, W, H) {
     kept = N.pass2Keep(dets, outs, cfg); t.post = now() - s;
   }
   s = now();
-  const shown = smoother.blendMasks(kept, kept.map(d => d.new_mask));   // with the tracks coasting through a miss
+  const shown = smoother.blendMasks(kept, kept.map(d => d.new_mask), step);   // with the tracks coasting through a miss
   kept.forEach(d => { delete d.new_mask; });
   t.smooth += now() - s;
   t.total = now() - t0;
@@ -250,7 +250,7 @@ self.onmessage = async (ev) => {
       const image = ctx.getImageData(0, 0, W, H), rgba = image.data;
       const grab = performance.now() - tg;
       const code = N.decodeFrameCode(rgba, W);
-      const res = baseline ? await processBaseline(rgba, W, H) : await processFrame(rgba, image, W, H);
+      const res = baseline ? await processBaseline(rgba, W, H) : await processFrame(rgba, image, W, H, msg.step || 1);
       res.timings.grab = grab;
       const nails = res.nails.map(d => ({ finger: d.finger, score: d.score, center: d.center, size_px: d.size_px, side: d.side,
                                           confidence: d.confidence, angle: d.angle, track_id: d.track_id, nail_center: d.nail_center,
