@@ -604,6 +604,7 @@ def _subset(known:Sequence[str], flag:str)->Callable[[str], list[str]]:
     parse.__name__ = flag.strip('-')
     return parse
 
+# %% ../../nbs/32_nails.convert.ipynb #7c6abd0f
 def _convert(a)->int:
     "The body of `vtlab_convert`: configuration, model, conversion; every failure mapped to its exit code."
     log = logging.getLogger('vtlab.nails.convert')
