@@ -1,4 +1,8 @@
-"Shared pytest fixtures: run vtlab commands from the project's venv with outputs in a temporary folder."
+"""Shared pytest fixtures: run vtlab commands from the project's venv with outputs in a temporary folder.
+
+`@pytest.mark.needs('chromium', 'convert-venv', ...)` marks a test that runs a program beside Python (the names
+of `vtlab.sysdeps.TOOLS`). When one is missing the test is skipped with the command that enables it, except
+where `$VTLAB_REQUIRE_TOOLS` is set (CI: `.ci/run`), where a missing program fails the test instead."""
 import os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
@@ -18,3 +22,37 @@ def run_cmd(cmd:list[str], env:dict|None=None, timeout:float=600, **kw)->subproc
 def outputs(tmp_path):
     "A private outputs/ folder, passed to commands through $VTLAB_OUTPUTS."
     return tmp_path/'outputs'
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'needs(*tools): programs from vtlab.sysdeps.TOOLS the test runs; '
+                                       'skipped with the enabling command when one is missing')
+
+def pytest_runtest_setup(item):
+    from vtlab.sysdeps import MissingTool, require
+    for mark in item.iter_markers('needs'):
+        for tool in mark.args:
+            try: require(tool)
+            except MissingTool as e:
+                if os.environ.get('VTLAB_REQUIRE_TOOLS'): pytest.fail(f'{e} ($VTLAB_REQUIRE_TOOLS is set)', pytrace=False)
+                pytest.skip(str(e))
+
+def import_cycles(graph:dict[str, set[str]], nodes:set[str]|None=None)->list[list[str]]:
+    "Groups of modules that import each other, directly or around a loop (Tarjan's strongly connected components of\n"
+    "`graph`, module -> the modules it imports, restricted to `nodes`), each sorted; [] when there is no loop."
+    nodes = set(graph) if nodes is None else nodes
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+    def visit(v):
+        index[v] = low[v] = counter[0]; counter[0] += 1; stack.append(v); on.add(v)
+        for w in graph.get(v, ()):
+            if w not in nodes: continue
+            if w not in index: visit(w); low[v] = min(low[v], low[w])
+            elif w in on: low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop(); on.discard(w); comp.append(w)
+                if w == v: break
+            if len(comp) > 1: out.append(sorted(comp))
+    for v in sorted(nodes):
+        if v not in index: visit(v)
+    return out

@@ -21,11 +21,12 @@ def test_vtlab_env_table():
     out = run_cmd(['vtlab_env', '--no-probe']).stdout
     assert 'usable_cores' in out and 'best_h264_encoder' in out
 
-def test_bench_profiler_writes_json(outputs):
-    run_cmd(['vtlab_bench_profiler', '--n', '20000', '--rounds', '2'], env={'VTLAB_OUTPUTS': str(outputs)})
+def test_bench_profiler_writes_json_and_chart(outputs):
+    run_cmd(['vtlab_bench_profiler', '--measures', '20000', '--rounds', '2'], env={'VTLAB_OUTPUTS': str(outputs)})
     res = json.loads((outputs/'bench'/'profiler.json').read_text())
-    assert res['enabled_ns_per_measure'] >= 0 and res['rounds'] == 2
-    assert not list((outputs/'bench').glob('*.tmp'))
+    assert res['enabled_ns_per_measure'] >= 0 and res['rounds'] == 2 and res['chart'] == 'profiler.png'
+    assert (outputs/'bench'/'profiler.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    assert sorted(p.name for p in (outputs/'bench').iterdir()) == ['profiler.json', 'profiler.png']  # nothing half-written
 
 def test_demo_platform_step(outputs):
     run_cmd(['vtlab_demo', '--steps', 'platform,profiler'], env={'VTLAB_OUTPUTS': str(outputs)})

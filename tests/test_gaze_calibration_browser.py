@@ -6,9 +6,10 @@ import json, os, secrets, shutil, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
 from conftest import ROOT
+from vtlab.sysdeps import find_chromium
 
-CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason='needs Debian chromium (apt-get install chromium)')
+CHROMIUM = find_chromium() or '/usr/bin/chromium'
+pytestmark = pytest.mark.needs('chromium')   # skipped with the command that installs it (tests/conftest.py)
 
 NOTEBOOK_CELLS = [
     "from pathlib import Path\n"

@@ -3,7 +3,7 @@ runtime modules, and one real frame through `GazePipeline` (plus a calibration m
 import ast, json, subprocess, sys, textwrap
 from pathlib import Path
 import pytest
-from conftest import ROOT
+from conftest import ROOT, import_cycles
 
 RUNTIME_MODULES = ('vtlab.gaze.runtime', 'vtlab.gaze.face', 'vtlab.gaze.calibration', 'vtlab.gaze.track',
                    'vtlab.gaze.stream', 'vtlab.gaze.screen', 'vtlab.gaze.smoothing', 'vtlab.gaze.geometry')
@@ -48,24 +48,7 @@ def import_graph()->tuple[dict, dict]:
             if at_top: top[m].add(target)
     return top, every
 
-def _cycles(graph:dict, nodes:set)->list[list[str]]:
-    "Strongly connected components with more than one module (Tarjan), restricted to `nodes`."
-    index, low, stack, on, out, n = {}, {}, [], set(), [], [0]
-    def visit(v):
-        index[v] = low[v] = n[0]; n[0] += 1; stack.append(v); on.add(v)
-        for w in graph.get(v, ()):
-            if w not in nodes: continue
-            if w not in index: visit(w); low[v] = min(low[v], low[w])
-            elif w in on: low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop(); on.discard(w); comp.append(w)
-                if w == v: break
-            if len(comp) > 1: out.append(sorted(comp))
-    for v in sorted(nodes):
-        if v not in index: visit(v)
-    return out
+_cycles = import_cycles   # Tarjan's strongly connected components, shared with tests/test_house_imports.py
 
 def test_gaze_modules_have_no_import_cycles():
     top, every = import_graph()

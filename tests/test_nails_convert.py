@@ -1,6 +1,6 @@
 """End-to-end tests of vtlab.nails.convert: real onnx2tf, tensorflowjs, TF.js in Node (cpu, wasm), headless Chromium
-and onnxruntime-web. They need `tools/make-convert-venv` and Debian's chromium; without them they fail with the
-command to run (they are not skipped: CI must have the tools)."""
+and onnxruntime-web. They need `make convert-venv`, Node.js and Chromium; without them they are skipped with the
+command that enables them (and fail in CI, where $VTLAB_REQUIRE_TOOLS is set: see tests/conftest.py)."""
 import json
 from pathlib import Path
 
@@ -8,14 +8,9 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, BIN
-from vtlab.nails.convert import ConvertConfig, build_model, convert_and_validate, require_tools, STAGES
+from vtlab.nails.convert import ConvertConfig, build_model, convert_and_validate
 
-pytestmark = pytest.mark.filterwarnings('ignore::torch.jit.TracerWarning')
-
-
-@pytest.fixture(scope='module', autouse=True)
-def tools():
-    require_tools(STAGES)   # raises naming what is missing: tools/make-convert-venv, apt-get install chromium
+pytestmark = [pytest.mark.filterwarnings('ignore::torch.jit.TracerWarning'), pytest.mark.needs('convert-venv', 'node', 'chromium')]
 
 
 def rows_by(report):

@@ -33,14 +33,14 @@ def test_runtime_modules_import_without_torch():
 def test_pipeline_runs_a_real_frame_without_torch():
     "One held-out frame with known nail masks through the shipped models, scored against the truth."
     from vtlab.nails.pipeline import default_model_paths
-    p1, p2 = default_model_paths()   # the ONNX export of the shipped weights needs torch: done here, once, outside the blocked process
-    res = run_blocked(f'''
+    default_model_paths()   # the ONNX export of the shipped weights needs torch: done here, once, outside the blocked process
+    res = run_blocked('''
         import json
         from vtlab.nails.base import HELD_OUT_SEED
         from vtlab.nails.synth import render_sample, sample_seed
         from vtlab.nails.pipeline import NailPipeline
         from vtlab.nails.evaluate import gt_masks, match_nails
-        pipe = NailPipeline({str(p1)!r}, {str(p2)!r})
+        pipe = NailPipeline()                          # the shipped models, from the ONNX export cache
         i = 0
         while True:                                    # the first held-out frame that shows at least three nails
             s = render_sample(sample_seed(HELD_OUT_SEED, i)); i += 1
@@ -52,3 +52,15 @@ def test_pipeline_runs_a_real_frame_without_torch():
         ''')
     assert res['hand'] > 0.5, res
     assert res['tp'] >= 0.6 * res['visible'] and min(res['ious']) > 0.6, res
+
+
+def test_missing_export_without_torch_is_a_clear_error(tmp_path):
+    "On a machine without torch and without the ONNX export, the pipeline says what to do instead of failing on an import."
+    res = run_blocked(f'''
+        import json, os
+        os.environ['VTLAB_OUTPUTS'] = {str(tmp_path)!r}   # an empty export cache
+        from vtlab.nails.pipeline import NailPipeline
+        try: NailPipeline(); print(json.dumps(dict(error=None)))
+        except RuntimeError as e: print(json.dumps(dict(error=str(e))))
+        ''')
+    assert res['error'] and 'exporting needs torch' in res['error'] and 'pass ONNX files' in res['error'], res

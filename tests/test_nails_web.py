@@ -8,12 +8,11 @@ N_FRAMES = 300   # frames the page processes (the tensor count must stay flat ov
 N_SCORED = 40    # of which this many are scored against the ground truth
 
 
+pytestmark = pytest.mark.needs('convert-venv', 'chromium')   # skipped with the enabling command (tests/conftest.py)
+
+
 def _missing()->str|None:
-    from vtlab.nails.convert import chromium_path, node_modules, convert_venv
     from vtlab.nails.pipeline import default_model_paths
-    if not Path(chromium_path()).exists(): return f'no Chromium at {chromium_path()}'
-    if not (node_modules()/'@tensorflow'/'tfjs').exists(): return f'no npm packages in {node_modules()}'
-    if not (convert_venv()/'bin'/'python').exists(): return f'no conversion venv {convert_venv()}'
     try: import playwright  # noqa: F401
     except ImportError: return 'playwright (Python) not installed'
     if not all(Path(p).exists() for p in default_model_paths()): return 'no trained nail models'
@@ -75,7 +74,7 @@ def test_page_finds_nails_with_flat_tensor_count(server, tmp_path):
     url, results, _ = server
     video = write_coded_video(tmp_path/'video', n_frames=90)
     shot = outputs_dir('tests', 'nails_web.png')
-    q = f'?runtime=tfjs&backend=wasm&bench={N_FRAMES}&warmup=0&masks={N_SCORED}&out=e2e'
+    q = f'?runtime=tfjs&backend=wasm&bench={N_FRAMES}&warmup=0&masks={N_SCORED}&out=e2e&stats=1'
     res = run_page(url + q, video['y4m'], results/'e2e.json', screenshot=shot, timeout_s=240,
                    after=lambda page: page.inner_text('#stat-fps'))
     s = res['summary']
@@ -114,3 +113,88 @@ def test_onnxruntime_web_runtime_finds_nails(server, tmp_path):
     assert acc['frames'] >= 28
     assert acc['mask_iou'] >= 0.8 and acc['mask_iou'] >= ref['mask_iou'] - 0.05, (acc, ref)
     assert acc['recall'] >= 0.85 and acc['recall'] >= ref['recall'] - 0.08, (acc, ref)
+
+
+POLISH = '#1e50ff'   # a blue no synthetic nail, skin or background has: polish pixels are easy to tell apart
+
+
+def _mediapipe_served(url:str)->bool:
+    import urllib.request
+    try:
+        for path in ('models/mediapipe/mediapipe.json', 'lib/vision_bundle.js'):
+            with urllib.request.urlopen(url + path, timeout=10) as r: r.read(64)
+        return True
+    except OSError: return False
+
+
+@pytest.mark.parametrize('render', ['webgl', '2d'])
+def test_live_polish_is_on_screen_and_on_the_nails(server, tmp_path, render):
+    """Sampled from the screen while the page runs: the polish shows on >= 90 % of the frames where the page found nails,
+    and its pixels cover the clip's true nail masks: colour-IoU >= 0.8, or, where the pipeline's own masks cannot reach
+    that, no more than 0.05 below their pixel IoU on the same frames (the polish is as good as the masks it is drawn
+    from; Python computes them from every camera frame, the page from the frames it keeps up with); with "before" on,
+    no polish shows."""
+    from vtlab.core import outputs_dir
+    from vtlab.nails.webbench import write_coded_video, chromium_page, sample_live, score_live, python_reference
+    url, results, _ = server
+    video = write_coded_video(tmp_path/'video', n_frames=90)
+    q = f'?runtime=ort&render={render}&polish={POLISH[1:]}&finish=cream'
+    with chromium_page(url + q, video['y4m'], viewport=(1100, 560)) as (page, console):
+        shots = sample_live(page, n=30 if render == 'webgl' else 20)
+        painted = page.evaluate('window.vtlabPainted')
+        status = page.inner_text('#status')
+        if render == 'webgl':   # the try-on as a user sees it (nbs/images/nails_tryon.png is a copy of this)
+            page.click('#finish'); page.select_option('#finish', 'gloss'); page.click('#swatches button[title="classic red"]')
+            page.wait_for_timeout(1500); page.screenshot(path=str(outputs_dir('tests', 'nails_tryon.png')))
+        page.click('#before')
+        n0 = len(page.evaluate('window.vtlabPainted'))
+        before_shots = sample_live(page, n=5, start_after=n0 + 3)
+        before_painted = page.evaluate('window.vtlabPainted')
+    assert f', {render})' in status, status   # the renderer asked for is the one that ran
+    live = score_live(shots, painted, video, POLISH)
+    masks = python_reference(video, [r['code'] % video['n_frames'] for r in live['rows'] if r['nails']])['pixel_iou']
+    print(render, {k: v for k, v in live.items() if k != 'rows'}, 'pipeline masks pixel IoU on the same frames', round(masks, 3))
+    assert live['unreadable'] == 0, live['rows']
+    assert live['shots_with_nails'] >= 0.5 * live['shots'], live['rows']   # the clip shows a hand with nails in most frames
+    assert live['present_frac'] >= 0.9, live['rows']
+    assert live['colour_iou'] >= min(0.8, masks - 0.05), (live['colour_iou'], masks)
+    before = score_live(before_shots, before_painted, video, POLISH)
+    assert all(r['polish_on'] is False for r in before['rows']), before['rows']
+    assert all(r['overlay_px'] < 20 for r in before['rows']), before['rows']
+
+
+@pytest.mark.parametrize('script, words', [
+    ("navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));", 'Camera access was denied'),
+    ("navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('none', 'NotFoundError'));", 'No camera was found'),
+    ('delete window.WebAssembly;', 'cannot run WebAssembly'),
+    ("HTMLCanvasElement.prototype.getContext = ((get) => function (kind, o) { return kind === 'webgl2' ? null : get.call(this, kind, o); })"
+     "(HTMLCanvasElement.prototype.getContext);", 'WebGL2 is not available here: drawing with the 2D canvas'),
+])
+def test_clear_messages(server, tmp_path, script, words):
+    "A denied or missing camera, no WebAssembly, no WebGL: the page says so in words (the browser feature is taken away before the page runs)."
+    from vtlab.nails.webbench import write_coded_video, chromium_page
+    url, _, _ = server
+    video = write_coded_video(tmp_path/'video', n_frames=4)
+    with chromium_page(url + '?runtime=ort', video['y4m'], init_script=script) as (page, console):
+        page.wait_for_function("document.getElementById('message').textContent.length > 0", timeout=60_000)
+        assert words in page.inner_text('#message'), (page.inner_text('#message'), console[-5:])
+
+
+def test_mediapipe_pass1_and_gate(server, tmp_path):
+    """?pass1=mediapipe finds the nails of a hand MediaPipe's palm detector fires on; ?gate=mediapipe removes the trained
+    pass 1's nails from a real photo without hands (Grace Hopper, matplotlib's sample image, as a still clip)."""
+    from vtlab.nails.webbench import write_coded_video, write_still_video, run_page, score_browser_run
+    url, results, _ = server
+    if not _mediapipe_served(url): pytest.skip('MediaPipe not served: run vtlab_fetch_models and rebuild .venv-convert (tools/make-convert-venv)')
+    hand = write_coded_video(tmp_path/'hand', n_frames=60, seed=1000)   # the clip nails.hands checks MediaPipe's Python pass 1 on
+    r = run_page(url + '?runtime=ort&pass1=mediapipe&hand_min=0.3&bench=40&warmup=3&masks=40&out=mp', hand['y4m'], results/'mp.json', timeout_s=300)
+    acc = score_browser_run(r, hand)
+    print('mediapipe pass 1:', {k: acc[k] for k in ('tp', 'fp', 'fn', 'mask_iou', 'precision', 'recall', 'frames')})
+    assert r['summary']['pass1'] == 'mediapipe'
+    assert acc['tp'] >= 20 and acc['mask_iou'] >= 0.7 and acc['precision'] >= 0.8, acc
+    photo = write_still_video(tmp_path/'photo', 'grace_hopper', n_frames=30)
+    runs = {}
+    for name, extra in (('trained', ''), ('gated', '&gate=mediapipe')):
+        runs[name] = run_page(url + f'?runtime=ort&bench=20&warmup=3{extra}&out=photo_{name}', photo['y4m'], results/f'photo_{name}.json', timeout_s=300)['summary']
+    print('hand-free photo, nails per frame:', {k: v['frames_with_nails'] for k, v in runs.items()})
+    assert runs['gated']['gate'] and runs['gated']['frames_with_nails'] == 0, runs['gated']

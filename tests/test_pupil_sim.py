@@ -204,7 +204,8 @@ def test_keepalive_video_file_and_late_sender_report(tmp_path):
     "GET_PARAMETER keepalives at 0.9 x the session timeout; a video file as the scene; RTP before the first SR is dropped."
     import subprocess
     video = tmp_path / 'scene.mp4'
-    subprocess.run(['ffmpeg', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30', '-t', '1.5',
+    from vtlab.sysdeps import require
+    subprocess.run([require('ffmpeg'), '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30', '-t', '1.5',
                     '-pix_fmt', 'yuv420p', str(video)], check=True)
     async def main(sim):
         frames = await take(receive_video_frames(sim.url('world')), 60)
@@ -244,3 +245,62 @@ def test_stall_and_delivery_faults():
         delays = [t_arr - g.timestamp_unix_seconds for t_arr, g in arrivals]
         assert np.min(delays) >= 0.08  # latency_ms
         assert sim.stats['stalls'] == 1
+
+
+# -- eye video, audio, templates, calibration, discovery ------------------------------------------------------------
+
+def test_eye_video_and_audio_through_the_client():
+    "Eye video over UDP and TCP: every frame the 200 Hz schedule's, none missing; audio: the known signal at its timestamps."
+    from pupil_labs.realtime_api import receive_audio_frames
+    async def main(sim):
+        async with Device(sim.address, sim.http_port) as dev:
+            st = await dev.get_status()
+            eyes = st.direct_eyes_sensor().url
+            return await asyncio.gather(take(receive_video_frames(eyes), 200), take(receive_video_frames(eyes.replace('rtsp://', 'rtspt://')), 50),
+                                        take(receive_audio_frames(st.direct_audio_sensor().url), 12))
+    with NeonSim(**SMALL) as sim:
+        eyes, eyes_tcp, audio = asyncio.run(main(sim))
+        for f in eyes + eyes_tcp:
+            assert f.bgr_buffer().shape == (192, 384, 3)
+            assert read_frame_code(f.bgr_buffer()) == sim.expected_eye_frame_code(f.timestamp_unix_seconds)
+        assert np.all(np.diff([sim.eye_frame_index(f.timestamp_unix_seconds) for f in eyes]) == 1)
+        assert len(audio) == 12 and all(a.av_frame.sample_rate == 8000 for a in audio)
+        steps = np.diff([a.timestamp_unix_seconds for a in audio])
+        assert np.allclose(steps, 0.128, atol=1e-6), steps  # one AAC frame every 128 ms, none lost
+        for a in audio[1:]:  # (the decoder's first frame overlaps a frame it never saw)
+            x, want = a.to_ndarray()[0], sim.expected_audio(a.timestamp_unix_seconds, 1024)
+            assert np.sqrt(np.mean((x - want) ** 2) / np.mean(want ** 2)) < 0.05
+
+
+def test_what_a_phone_may_not_offer_in_a_child_process():
+    "`vtlab_neon_sim --no-audio --no-eyes --no-template --no-calibration`: what the client concludes about each."
+    from pupil_labs.realtime_api.streaming import RTSPAudioStreamer
+    async def main(sim):
+        async with Device(sim.address, sim.http_port) as dev:
+            st = await dev.get_status()
+            streamer = RTSPAudioStreamer(st.direct_audio_sensor().url)
+            await streamer.__aenter__()   # DESCRIBEs the world URL and finds no audio media
+            available = streamer._stream_available
+            await streamer.__aexit__(None, None, None)
+            errors = []
+            for call in (dev.get_template, dev.get_calibration):
+                try: await call(); errors.append(None)
+                except pl.device.DeviceError as e: errors.append(e.args[0])
+            return st, available, errors
+    with NeonSimProcess(audio=False, eyes=False, template=False, calibration=False, **SMALL) as sim:
+        st, available, errors = asyncio.run(main(sim))
+    assert st.direct_eyes_sensor().url is None and not available and errors == [404, 404]
+
+
+def test_discovery_finds_the_stand_in():
+    "With `advertise=True` the real `discover_devices` finds the stand-in on loopback, and its address and port reach the API."
+    from pupil_labs.realtime_api.discovery import discover_devices
+    async def main(sim):
+        async for d in discover_devices(timeout_seconds=15):
+            if d.name == sim.mdns.name:
+                async with Device.from_discovered_device(d) as dev: return d, await dev.get_status()
+        return None, None
+    with NeonSim(advertise=True, seed=int(time.time()) % 100000, **SMALL) as sim:
+        found, st = asyncio.run(main(sim))
+    assert found is not None, 'not discovered'
+    assert found.addresses == ['127.0.0.1'] and found.port == sim.http_port and st.phone.device_name == 'Neon Sim'

@@ -60,7 +60,9 @@ def atomic_write(
     if mode not in ('w', 'wb'): raise ValueError(f"atomic_write: mode must be 'w' or 'wb', got {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    # like open(): mode 0666 less the umask (mkstemp's 0600 would leave JSON and models unreadable to others)
+    tmp = path.parent/f'.{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp'
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, mode, encoding=None if 'b' in mode else encoding) as f:
             yield f

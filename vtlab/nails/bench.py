@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..cli import CommandParser, UsageError, bar_chart, existing_file, nonneg_int, positive_int, run_command, write_bench
+from ..cli import CommandParser, UsageError, bar_chart, existing_dir, existing_file, float_in, nonneg_int, positive_int, run_command, write_bench
 from ..core import write_json
 from .base import HELD_OUT_SEED
 if TYPE_CHECKING:   # annotations only: the pipeline (OpenCV) is imported where it runs, so `--help` stays fast
@@ -18,7 +18,8 @@ if TYPE_CHECKING:   # annotations only: the pipeline (OpenCV) is imported where 
     from vtlab.nails.synth import SynthConfig
 
 # %% auto #0
-__all__ = ['time_pipeline', 'time_single_pass', 'bench_nails', 'bench_summary', 'bench_main', 'rtdetr_main', 'demo_step']
+__all__ = ['time_pipeline', 'time_single_pass', 'trained_single_pass', 'bench_nails', 'bench_summary', 'bench_main',
+           'rtdetr_main', 'demo_step']
 
 # %% ../../nbs/36b_nails.bench.ipynb #7582fdf0
 def time_pipeline(pipe:NailPipeline, n:int=30, seed:int=HELD_OUT_SEED, warmup:int=3, cfg:SynthConfig|None=None)->dict:
@@ -59,6 +60,32 @@ def time_single_pass(
         return dict(model=f'RT-DETR-seg {preset}', input_hw=list(input_hw), p50_ms=round(float(np.median(ts)), 3),
                     p95_ms=round(float(np.percentile(ts, 95)), 3), samples=n)
 
+def trained_single_pass(
+    checkpoint:Path|str,   # an RT-DETR-seg folder from `vtlab.nails.detr_train.train_detr`
+    n_eval:int=100,        # held-out frames for accuracy
+    n_time:int=30,         # frames for latency
+    threads:int=1,         # ONNX Runtime threads
+)->dict:                   # model, input size, latency p50/p95 (ms, ORT, preprocessing included), held-out accuracy
+    "Accuracy and latency of a trained RT-DETR-seg on the same held-out frames as the two-pass pipeline."
+    import cv2
+    from vtlab.nails.detr_train import detr_onnx, evaluate_detr
+    from vtlab.nails.evaluate import held_out_config
+    from vtlab.nails.pipeline import _session
+    from vtlab.nails.synth import render_sample, sample_seed
+    onnx = detr_onnx(checkpoint)
+    sess = _session(onnx, threads)
+    H, W = sess.get_inputs()[0].shape[2:]
+    frames = [render_sample(sample_seed(HELD_OUT_SEED, 10_000 + i), held_out_config()).image for i in range(n_time + 2)]
+    ts = []
+    for f in frames:
+        t0 = time.perf_counter()
+        x = cv2.resize(f, (W, H), interpolation=cv2.INTER_LINEAR).transpose(2, 0, 1)[None].astype(np.float32) / 255
+        sess.run(['scores', 'boxes', 'mask_logits'], {'image': x}); ts.append((time.perf_counter() - t0) * 1e3)
+    ts = np.array(ts[2:])
+    return dict(model='RT-DETR-seg tiny (trained)', checkpoint=str(checkpoint), input_hw=[H, W], p50_ms=round(float(np.median(ts)), 3),
+                p95_ms=round(float(np.percentile(ts, 95)), 3), samples=n_time,
+                accuracy=evaluate_detr(onnx, n_eval, cfg=held_out_config(), threads=threads))
+
 # %% ../../nbs/36b_nails.bench.ipynb #78eb1c66
 def bench_nails(
     n_eval:int=100,        # held-out frames for accuracy
@@ -68,28 +95,40 @@ def bench_nails(
     threads:int=1,         # ONNX Runtime threads per model
     mediapipe:bool=True,   # also score MediaPipe's palm + landmarks as pass 1
     browser:bool=True,     # also run the web client in headless Chromium (`vtlab.nails.webbench.bench_web`)
+    rtdetr:Path|str|None=None, # a trained RT-DETR-seg checkpoint folder (default: outputs/models/rtdetr/checkpoint, if there)
+    hand_threshold:float|None=None, # pass-1 hand gate (default: PipelineConfig's, calibrated for the shipped weights)
 )->dict:
-    "Accuracy and latency of the two-pass pipeline (and the single-pass baseline's latency)."
+    "Accuracy (held-out synthetic hands, hand-free real photos, a still hand) and latency of the two-pass pipeline, beside the single pass."
     import onnxruntime as ort
     from vtlab.profiling import PlatformCapabilities
     from vtlab.nails.pipeline import NailPipeline, PipelineConfig
-    from vtlab.nails.evaluate import evaluate_pipeline, evaluate_pass2_oracle
-    cfg = PipelineConfig(threads=threads)
+    from vtlab.core import outputs_dir
+    from vtlab.nails.evaluate import (evaluate_handfree, evaluate_pipeline, evaluate_pass2_oracle, noise_frames,
+                                      still_clip, temporal_stability)
+    cfg = PipelineConfig(threads=threads, **({} if hand_threshold is None else dict(hand_threshold=hand_threshold)))
     pipe = NailPipeline(pass1, pass2, cfg)
     t0 = time.perf_counter()
     acc = evaluate_pipeline(pipe, n_eval)
     oracle = evaluate_pass2_oracle(pass2, n=min(n_eval, 50))
+    handfree, noise = evaluate_handfree(pipe), evaluate_handfree(pipe, noise_frames())
+    still = temporal_stability(NailPipeline(pass1, pass2, cfg), still_clip(30)[0])
     lat = time_pipeline(NailPipeline(pass1, pass2, cfg), n_time)
     res = dict(frame_wh=[640, 480], pipeline_config=cfg.to_dict(), held_out_seed=HELD_OUT_SEED,
-               two_pass=dict(accuracy=acc, pass2_from_true_centres=oracle, latency_ms=lat),
+               two_pass=dict(accuracy=acc, pass2_from_true_centres=oracle, handfree_photos=handfree, noise=noise,
+                             still_hand=still, latency_ms=lat),
                onnxruntime=ort.__version__, usable_cores=PlatformCapabilities.detect().usable_cores)
     if baseline:
         try:
             sp = time_single_pass(threads=threads, n=max(5, n_time // 3))
-            sp['accuracy'] = 'not measured: no trained RT-DETR-seg nail checkpoint in this project'
+            sp['accuracy'] = 'random weights: latency of the architecture at the full frame; the trained model is single_pass_trained'
             res['single_pass'] = sp
             res['speedup_two_pass_vs_single_pass'] = round(sp['p50_ms'] / lat['total']['p50_ms'], 2)
         except ImportError as e: res['single_pass'] = f'not available: {e}'
+        ckpt = Path(rtdetr) if rtdetr else outputs_dir('models', 'rtdetr', 'checkpoint')
+        if (ckpt/'model.safetensors').is_file():
+            tsp = res['single_pass_trained'] = trained_single_pass(ckpt, n_eval, n_time, threads)
+            res['speedup_two_pass_vs_trained_single_pass'] = round(tsp['p50_ms'] / lat['total']['p50_ms'], 2)
+        else: res['single_pass_trained'] = f'not measured: no trained RT-DETR-seg checkpoint at {ckpt} (nbs/runs/train_rtdetr.ipynb makes one)'
     if mediapipe:
         try:
             from vtlab.nails.hands import MediaPipePass1
@@ -110,9 +149,18 @@ def bench_nails(
 def bench_summary(res:dict)->str:
     "The benchmark's result as a few lines of text."
     acc, lat = res['two_pass']['accuracy'], res['two_pass']['latency_ms']
-    out = [f"two-pass: mask IoU {acc['mask_iou']:.3f} (all GT {acc['mask_iou_all_gt']:.3f}), precision {acc['precision']:.3f}, "
-           f"recall {acc['recall']:.3f} on {acc['frames']} frames; pass 2 from true centres IoU {res['two_pass']['pass2_from_true_centres']['mask_iou']:.3f}",
+    tp = res['two_pass']
+    out = [f"two-pass: IoU over all true nails {acc['mask_iou_all_gt']:.3f}, matched IoU {acc['mask_iou']:.3f}, precision {acc['precision']:.3f}, "
+           f"recall {acc['recall']:.3f} on {acc['frames']} held-out frames; pass 2 from true centres IoU {tp['pass2_from_true_centres']['mask_iou']:.3f}",
            'latency p50 ms: ' + ', '.join(f"{k} {v['p50_ms']:.2f}" for k, v in lat.items())]
+    if 'handfree_photos' in tp:
+        out.append(f"hand-free real photos: {tp['handfree_photos']['false_nails_per_image']:.3f} false nails per image "
+                   f"({tp['handfree_photos']['false_nails']} in {tp['handfree_photos']['frames']}); uniform noise: {tp['noise']['false_nails']} in {tp['noise']['frames']}")
+        out.append(f"still hand: frame-to-frame mask IoU {tp['still_hand']['mean_iou']:.3f} mean, {tp['still_hand']['min_iou']:.3f} min")
+    if isinstance(res.get('single_pass_trained'), dict):
+        t = res['single_pass_trained']; a = t['accuracy']
+        out.append(f"{t['model']} {t['input_hw']}: IoU over all true nails {a['mask_iou_all_gt']:.3f}, matched {a['mask_iou']:.3f}, "
+                   f"P {a['precision']:.3f}, R {a['recall']:.3f}, p50 {t['p50_ms']:.2f} ms -> two-pass is {res['speedup_two_pass_vs_trained_single_pass']}x faster")
     if isinstance(res.get('single_pass'), dict):
         out.append(f"single pass {res['single_pass']['model']} {res['single_pass']['input_hw']}: p50 {res['single_pass']['p50_ms']:.2f} ms "
                    f"-> two-pass is {res['speedup_two_pass_vs_single_pass']}x faster")
@@ -130,14 +178,18 @@ def bench_summary(res:dict)->str:
 def _bench_chart(fig, res:dict)->None:
     "Latency p50 per variant (left) and accuracy of the two-pass pipeline (right)."
     lat = {'vtlab two-pass (ORT)': res['two_pass']['latency_ms']['total']['p50_ms']}
-    if isinstance(res.get('single_pass'), dict): lat['RT-DETR-seg single pass (ORT)'] = res['single_pass']['p50_ms']
+    if isinstance(res.get('single_pass'), dict): lat['RT-DETR-seg full frame (ORT)'] = res['single_pass']['p50_ms']
+    if isinstance(res.get('single_pass_trained'), dict): lat['RT-DETR-seg trained (ORT)'] = res['single_pass_trained']['p50_ms']
     if isinstance(res.get('mediapipe_pass1'), dict): lat['vtlab MediaPipe pass 1 (ORT)'] = res['mediapipe_pass1']['latency_ms']['total']['p50_ms']
     for k, v in (res.get('browser') or {}).get('runs', {}).items() if isinstance(res.get('browser'), dict) else ():
         if 'end_to_end_ms' in v: lat[f'vtlab Chromium {k}'] = v['end_to_end_ms']['p50_ms']
     bar_chart(fig.add_subplot(1, 2, 1), lat, 'ms', 'latency p50, 640×480')
     acc = res['two_pass']['accuracy']
-    bar_chart(fig.add_subplot(1, 2, 2), {'vtlab IoU (matched)': acc['mask_iou'], 'vtlab IoU (all true nails)': acc['mask_iou_all_gt'],
-                                         'vtlab precision': acc['precision'], 'vtlab recall': acc['recall']}, '', 'two-pass accuracy')
+    bars = {'vtlab IoU (all true nails)': acc['mask_iou_all_gt'], 'vtlab IoU (matched)': acc['mask_iou'],
+            'vtlab precision': acc['precision'], 'vtlab recall': acc['recall']}
+    if isinstance(res.get('single_pass_trained'), dict):
+        bars['RT-DETR-seg IoU (all true nails)'] = res['single_pass_trained']['accuracy']['mask_iou_all_gt']
+    bar_chart(fig.add_subplot(1, 2, 2), bars, '', 'accuracy, held-out frames')
 
 # %% ../../nbs/36b_nails.bench.ipynb #6449d7f9
 def bench_main(argv:list[str]|None=None)->int:
@@ -151,11 +203,13 @@ def bench_main(argv:list[str]|None=None)->int:
     p.add_argument('--threads', type=positive_int, default=1, help='ONNX Runtime intra-op threads per model')
     p.add_argument('--no-mediapipe', action='store_true', help='skip the MediaPipe pass-1 row')
     p.add_argument('--no-browser', action='store_true', help='skip the headless-Chromium runs of the web client')
+    p.add_argument('--hand-threshold', type=float_in(0, 1), default=None, help="pass-1 hand gate (default: PipelineConfig's)")
+    p.add_argument('--rtdetr', type=existing_dir, default=None, help='trained RT-DETR-seg checkpoint folder (default: outputs/models/rtdetr/checkpoint, if there)')
     p.add_out(help='folder for nails.json and nails.png (default outputs/bench)')
     return run_command(p, _bench_body, argv)
 
 def _bench_body(a)->int:
-    res = bench_nails(a.n_eval, a.n_time, a.pass1, a.pass2, not a.no_baseline, a.threads, not a.no_mediapipe, not a.no_browser)
+    res = bench_nails(a.n_eval, a.n_time, a.pass1, a.pass2, not a.no_baseline, a.threads, not a.no_mediapipe, not a.no_browser, a.rtdetr, a.hand_threshold)
     out = write_bench('nails', res, _bench_chart, out=Path(a.out)/'nails.json' if a.out else None)
     print(bench_summary(res))
     print(f"-> {out['json']}, {out['png']}")

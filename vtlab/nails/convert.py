@@ -13,47 +13,32 @@ import numpy as np
 
 from ..cli import CommandFailed, CommandParser, UsageError, existing_file, positive_int, run_command
 from ..core import JsonConfig, atomic_write, outputs_dir, project_root, write_json
+from ..sysdeps import convert_venv, find_chromium, node_modules, require
 from .tfconvert import UnsupportedOpError, to_onnx_layout, to_tf_layout, dir_bytes
 
 # %% auto #0
-__all__ = ['JS_DIR', 'STAGES', 'PRECISIONS', 'MODELS', 'convert_venv', 'node_modules', 'chromium_path', 'require_tools',
-           'ConvertConfig', 'compare_output', 'DetectorOutputs', 'cxcywh_to_xyxy', 'box_iou_pairs', 'mask_iou_pairs',
-           'detector_metrics', 'run_torch', 'export_fixed_onnx', 'run_ort', 'tf_convert', 'write_raw_inputs',
-           'read_raw_outputs', 'run_tfjs_node', 'run_browser', 'ToleranceError', 'convert_and_validate',
-           'report_markdown', 'headline', 'small_cnn', 'example_image', 'build_model', 'parse_tolerances',
-           'convert_main', 'demo_step']
+__all__ = ['JS_DIR', 'STAGES', 'PRECISIONS', 'MODELS', 'chromium_path', 'require_tools', 'ConvertConfig', 'compare_output',
+           'DetectorOutputs', 'cxcywh_to_xyxy', 'box_iou_pairs', 'mask_iou_pairs', 'detector_metrics', 'run_torch',
+           'export_fixed_onnx', 'run_ort', 'tf_convert', 'write_raw_inputs', 'read_raw_outputs', 'run_tfjs_node',
+           'run_browser', 'ToleranceError', 'convert_and_validate', 'report_markdown', 'headline', 'small_cnn',
+           'example_image', 'build_model', 'parse_tolerances', 'convert_main', 'demo_step']
 
 # %% ../../nbs/32_nails.convert.ipynb #e6874538
 import vtlab.nails as _nails_pkg
 JS_DIR = Path(_nails_pkg.__path__[0])/'js' # the harness sources (package.json, *.cjs, page.*), shipped with vtlab
 _VTLAB_PARENT = Path(_nails_pkg.__path__[0]).resolve().parents[1] # folder holding the vtlab package (for PYTHONPATH)
 
-def convert_venv()->Path:
-    "The conversion environment: `$VTLAB_CONVERT_VENV`, else `.venv-convert` in the project root."
-    root = project_root(_VTLAB_PARENT)   # the source checkout for an editable install, else the working directory's
-    if not (root/'settings.ini').exists(): root = project_root()
-    return Path(os.environ.get('VTLAB_CONVERT_VENV') or root/'.venv-convert')
-
-def node_modules()->Path:
-    "npm packages for the harnesses: `$VTLAB_NODE_MODULES`, else `<convert venv>/js/node_modules`."
-    return Path(os.environ.get('VTLAB_NODE_MODULES') or convert_venv()/'js'/'node_modules')
-
 def chromium_path()->str:
-    "Chromium executable: `$VTLAB_CHROMIUM`, else Debian's `/usr/bin/chromium`."
-    return os.environ.get('VTLAB_CHROMIUM') or shutil.which('chromium') or '/usr/bin/chromium'
+    "Chromium executable (`vtlab.sysdeps.find_chromium`); where it was looked for when there is none."
+    return find_chromium() or os.environ.get('VTLAB_CHROMIUM') or '/usr/bin/chromium'
 
 def require_tools(stages:Sequence[str])->None:
-    "Fail early, naming what is missing and how to install it, for the tools `stages` need."
-    missing = []
-    fix = 'run tools/make-convert-venv'
-    if any(s in ('tf', 'tfjs-cpu', 'tfjs-wasm', 'chromium', 'ort-web') for s in stages):
-        if not (convert_venv()/'bin'/'python').exists(): missing.append(f'{convert_venv()} ({fix})')
-    if any(s in ('tfjs-cpu', 'tfjs-wasm', 'chromium', 'ort-web') for s in stages):
-        if not shutil.which('node'): missing.append('node (apt-get install -y nodejs npm)')
-        if not (node_modules()/'@tensorflow'/'tfjs').exists(): missing.append(f'{node_modules()} ({fix})')
-    if any(s in ('chromium', 'ort-web') for s in stages) and not Path(chromium_path()).exists():
-        missing.append(f'{chromium_path()} (apt-get install -y chromium)')
-    if missing: raise RuntimeError('vtlab.nails.convert: missing tools: ' + '; '.join(missing))
+    "Fail early with `MissingTool` (the program and the command that enables it) for what `stages` need."
+    needs = []
+    if any(s in ('tf', 'tfjs-cpu', 'tfjs-wasm', 'chromium', 'ort-web') for s in stages): needs.append('convert-venv')
+    if any(s in ('tfjs-cpu', 'tfjs-wasm', 'chromium', 'ort-web') for s in stages): needs.append('node')
+    if any(s in ('chromium', 'ort-web') for s in stages): needs.append('chromium')
+    for tool in needs: require(tool)
 
 # %% ../../nbs/32_nails.convert.ipynb #2792225a
 STAGES = ('torch', 'ort', 'tf', 'tfjs-cpu', 'tfjs-wasm', 'chromium', 'ort-web')
@@ -566,12 +551,17 @@ def _build_block(**kw):
     return m, {'image': m.example_input().numpy()}, ['scores', 'topk_index', 'features'], None
 
 def _build_rtdetr(checkpoint:Path|str|None=None, preset:str='tiny', seed:int=0):
-    "vtlab's RT-DETR-seg: a checkpoint folder/file, else the tie-free random model; input: a synthetic nail scene."
+    "vtlab's RT-DETR-seg: a checkpoint folder/file (input: a held-out synthetic hand frame), else the tie-free random model (input: a flat nail scene)."
     from vtlab.nails.rtdetr import export_module, load_model, nail_scene, output_names, preprocess, tie_free_model
     if checkpoint: model = load_model(checkpoint, None if Path(checkpoint).is_dir() else preset)   # a bare weights file: the preset sizes it
     else: model = tie_free_model(preset, seed)
     names, size = output_names(model.config), model.config.input_size
-    image = preprocess(nail_scene(size, seed), size).numpy()
+    if checkpoint:  # a trained model sees what it was trained for: a held-out synthetic frame with a hand
+        from vtlab.nails.base import HELD_OUT_SEED
+        from vtlab.nails.synth import SynthConfig, render_sample, sample_seed
+        frame = render_sample(sample_seed(HELD_OUT_SEED, 10_000), SynthConfig(photos='eval')).image
+    else: frame = nail_scene(size, seed)
+    image = preprocess(frame, size).numpy()
     return (export_module(model), {'image': image}, names,
             DetectorOutputs(boxes='boxes', scores='scores', masks='mask_logits', top=10))
 
@@ -614,6 +604,7 @@ def _subset(known:Sequence[str], flag:str)->Callable[[str], list[str]]:
     parse.__name__ = flag.strip('-')
     return parse
 
+# %% ../../nbs/32_nails.convert.ipynb #7c6abd0f
 def _convert(a)->int:
     "The body of `vtlab_convert`: configuration, model, conversion; every failure mapped to its exit code."
     log = logging.getLogger('vtlab.nails.convert')

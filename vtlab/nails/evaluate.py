@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from .base import FINGERS, HELD_OUT_SEED, NailDetection, crop_patch
-from .synth import SynthConfig, SynthSample, render_sample, sample_seed
+from .synth import SynthConfig, SynthSample, random_hand_pose, render_hands, render_sample, sample_seed
+from .photos import handfree_frames
 from .pipeline import NailFrameResult, NailPipeline, PipelineConfig, _session, shipped_onnx
 
 # %% auto #0
-__all__ = ['match_nails', 'summarize_matches', 'gt_masks', 'evaluate_pipeline', 'evaluate_pass2_oracle', 'run_clip']
+__all__ = ['match_nails', 'summarize_matches', 'held_out_config', 'gt_masks', 'evaluate_pipeline', 'evaluate_pass2_oracle',
+           'run_clip', 'noise_frames', 'evaluate_handfree', 'still_clip', 'temporal_stability']
 
 # %% ../../nbs/36a_nails.evaluate.ipynb #a77ec731
 def match_nails(
@@ -50,6 +52,10 @@ def summarize_matches(rows:list[dict])->dict:
                 mask_iou_all_gt=float(np.sum(ious) / max(tp + fn, 1)), tp=tp, fp=fp, fn=fn, frames=len(rows))
 
 # %% ../../nbs/36a_nails.evaluate.ipynb #1e99470f
+def held_out_config(**overrides)->SynthConfig:
+    "The renderer settings of held-out frames: real backgrounds and occluder textures from the held-out photos only."
+    return SynthConfig(**{'photos': 'eval', **overrides})
+
 def gt_masks(s:SynthSample)->tuple[list, list]:
     "(visible nail masks, partly visible 'ignore' masks) of a rendered frame."
     vis = [s.labels == n['id'] for n in s.nails if n['visible']]
@@ -60,9 +66,10 @@ def evaluate_pipeline(
     pipe:NailPipeline,   # the pipeline to evaluate (its smoothing is reset per frame: frames are independent)
     n:int=100,           # held-out frames
     seed:int=HELD_OUT_SEED, # dataset seed of the held-out set
-    cfg:SynthConfig|None=None,
+    cfg:SynthConfig|None=None, # renderer settings (default `held_out_config()`)
 )->dict:                 # summarize_matches + per-finger IoU
-    "Mask IoU, precision and recall of the two-pass pipeline on held-out synthetic frames."
+    "Mask IoU (over matched nails and over all true nails), precision and recall of the two-pass pipeline on held-out synthetic frames."
+    cfg = cfg or held_out_config()
     rows, per_finger = [], {f: [] for f in FINGERS}
     for i in range(n):
         s = render_sample(sample_seed(seed, i), cfg)
@@ -84,6 +91,7 @@ def evaluate_pass2_oracle(
     n:int=100, seed:int=HELD_OUT_SEED, patch:int=64, cfg:SynthConfig|None=None,
 )->dict:
     "Pass 2 alone on patches cut at the true nail centres and sizes: the mask IoU pass 2 can reach."
+    cfg = cfg or held_out_config()
     sess = _session(pass2 or shipped_onnx('pass2'))
     ious = []
     for i in range(n):
@@ -114,3 +122,58 @@ def run_clip(pipe:NailPipeline, n_frames:int=30, seed:int=HELD_OUT_SEED, fps:int
         vis, ign = gt_masks(s)
         rows.append(match_nails(res.instance_masks(), vis, ign))
     return summarize_matches(rows), s.image, res
+
+# %% ../../nbs/36a_nails.evaluate.ipynb #ff5f3820
+def noise_frames(n:int=10, w:int=640, h:int=480, seed:int=0)->list[tuple[str, np.ndarray]]:
+    "Frames of uniform RGB noise, as (name, frame) pairs."
+    rng = np.random.default_rng(seed)
+    return [(f'noise/{i}', rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for i in range(n)]
+
+def evaluate_handfree(
+    pipe:NailPipeline,      # the pipeline (reset before every frame: frames are independent)
+    frames:list|None=None,  # (name, RGB frame) pairs without hands; default: `handfree_frames()`
+)->dict:                    # frames, false nails (total, per image), frames with any nail or a hand, worst frames
+    "False nails on frames known to hold no hand."
+    frames = handfree_frames() if frames is None else frames
+    counts, hands = [], []
+    for _, f in frames:
+        pipe.reset(); r = pipe.process(f)
+        counts.append(len(r.nails)); hands.append(r.hand)
+    worst = sorted(((c, name) for c, (name, _) in zip(counts, frames) if c), reverse=True)[:5]
+    return dict(frames=len(frames), false_nails=int(sum(counts)), false_nails_per_image=float(sum(counts) / max(len(frames), 1)),
+                frames_with_nails=int(sum(c > 0 for c in counts)),
+                frames_with_hand=int(sum(h >= pipe.cfg.hand_threshold for h in hands)),
+                worst=[dict(frame=name, nails=int(c)) for c, name in worst])
+
+# %% ../../nbs/36a_nails.evaluate.ipynb #c6395e87
+def still_clip(
+    n_frames:int=30,         # frames
+    seed:int=HELD_OUT_SEED,  # the hand, background and lighting
+    noise_std:float=3.0,     # per-frame sensor noise, grey levels
+    cfg:SynthConfig|None=None, # renderer settings (default `held_out_config()`)
+)->tuple[list[np.ndarray], SynthSample]: # the frames and the noise-free frame with its ground truth
+    "A still hand: one rendered frame repeated with independent sensor noise."
+    cfg = dataclasses.replace(cfg or held_out_config(), p_palm_side=0.0, p_edge=0.0)
+    rng = np.random.default_rng(seed)
+    pose = dataclasses.replace(random_hand_pose(rng, cfg), angle=float(rng.uniform(-0.4, 0.4)), wrist_xy=(cfg.width / 2, cfg.height * 0.85))
+    s = render_hands([pose], rng, cfg, occlude=[False])
+    noisy = lambda i: np.clip(s.image + np.random.default_rng([seed, i]).normal(0, noise_std, s.image.shape), 0, 255).astype(np.uint8)
+    return [noisy(i) for i in range(n_frames)], s
+
+def temporal_stability(
+    pipe:NailPipeline,        # run as a video (reset once at the start)
+    frames:list[np.ndarray],  # consecutive frames
+)->dict:                      # mean / min / 10th-percentile frame-to-frame IoU of the nail masks, count changes
+    "How still the overlay is: IoU of the union of nail masks between consecutive frames."
+    pipe.reset()
+    prev, ious, counts = None, [], []
+    for f in frames:
+        r = pipe.process(f)
+        u = np.zeros(f.shape[:2], bool)
+        for m in r.instance_masks(): u |= m
+        counts.append(len(r.nails))
+        if prev is not None and (u.any() or prev.any()): ious.append(float((u & prev).sum() / (u | prev).sum()))
+        prev = u
+    a = np.array(ious) if ious else np.zeros(1)
+    return dict(frames=len(frames), mean_iou=float(a.mean()), min_iou=float(a.min()), p10_iou=float(np.percentile(a, 10)),
+                count_changes=int(sum(a_ != b_ for a_, b_ in zip(counts, counts[1:]))), nails_mean=float(np.mean(counts)))

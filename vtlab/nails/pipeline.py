@@ -11,21 +11,23 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from fastcore.basics import patch
 
 from ..core import JsonConfig, outputs_dir, sha256_file, write_json
 from ..profiling import FrameProfiler
 from .base import PATCH_SIDE_FACTOR, PATCH_SIDE_MIN, PATCH_SIDE_MAX, NailDetection, crop_patch, patch_affine, pass1_input_size
 
 # %% auto #0
-__all__ = ['SHIPPED_WEIGHTS', 'PipelineConfig', 'pass1_input', 'find_peaks', 'peaks_to_detections', 'merge_fingers', 'Smoother',
-           'AdaptiveResolution', 'NailFrameResult', 'shipped_onnx', 'default_model_paths', 'NailPipeline', 'overlay']
+__all__ = ['SHIPPED_WEIGHTS', 'MIN_FRAME_SIDE', 'MAX_FRAME_SIDE', 'MAX_FRAME_ASPECT', 'PipelineConfig', 'pass1_input',
+           'find_peaks', 'peaks_to_detections', 'merge_fingers', 'Smoother', 'AdaptiveResolution', 'NailFrameResult',
+           'shipped_onnx', 'default_model_paths', 'NailPipeline', 'as_rgb_frame', 'overlay']
 
 # %% ../../nbs/36_nails.pipeline.ipynb #b37125b2
 @dataclass
 class PipelineConfig(JsonConfig):
     "Every runtime knob of the two-pass pipeline."
     pass1_side:int = 256        # pass-1 input is about side² pixels, sides multiples of 64 (adaptive changes it)
-    hand_threshold:float = 0.5  # below this hand probability the frame exits after pass 1
+    hand_threshold:float = 0.9  # below this hand probability the frame exits after pass 1 (chosen on validation frames: MODEL_CARD.md)
     peak_threshold:float = 0.3  # minimum heatmap value of a nail peak
     nms_radius:int = 1          # heatmap cells: a peak must be the maximum of its (2r+1)² neighbourhood
     max_nails:int = 10          # at most this many patches per frame
@@ -34,11 +36,13 @@ class PipelineConfig(JsonConfig):
     side_factor:float = PATCH_SIDE_FACTOR
     side_min:float = PATCH_SIDE_MIN
     side_max:float = PATCH_SIDE_MAX
-    conf_threshold:float = 0.5  # pass-2 confidence needed to keep a nail
+    conf_threshold:float = 0.5  # pass-2 confidence needed to keep a new nail
+    track_conf_threshold:float = 0.3 # ... and to keep a nail that continues a track (hysteresis against flicker)
     mask_threshold:float = 0.5  # mask probability threshold
     refine_center:bool = True   # move the nail centre by pass 2's offset
     ema_alpha:float = 0.6       # weight of the new position in the EMA (1 = no smoothing)
     mask_alpha:float = 0.7      # weight of the new mask when blending with the track's last mask
+    max_missed:int = 2          # a track missed by the detector is still drawn for this many frames
     skip:int = 1                # run inference on every `skip`-th frame, reuse the result in between
     target_fps:float = 0.0      # > 0 turns on adaptive resolution
     threads:int = 1             # ONNX Runtime intra-op threads per model
@@ -59,6 +63,14 @@ def _parabola_offset(l:np.ndarray, c:np.ndarray, r:np.ndarray)->np.ndarray:
     with np.errstate(divide='ignore', invalid='ignore'): d = np.where(den < 0, 0.5 * (l - r) / den, 0.0)
     return np.clip(d, -0.5, 0.5)
 
+def _max_filter(hm:np.ndarray, r:int)->np.ndarray:
+    "Maximum over each cell's (2r+1)² neighbourhood of every map in `hm` (F, h, w); outside the map counts as -inf (cv2.dilate's border)."
+    p = np.pad(hm, ((0, 0), (r, r), (r, r)), constant_values=-np.inf)
+    out = hm.copy()
+    for dy in range(2 * r + 1):
+        for dx in range(2 * r + 1): np.maximum(out, p[:, dy:dy + hm.shape[1], dx:dx + hm.shape[2]], out=out)
+    return out
+
 def find_peaks(
     heatmaps:np.ndarray,   # (5, h, w) heatmap probabilities
     threshold:float=0.3,   # minimum peak value
@@ -66,20 +78,14 @@ def find_peaks(
     max_peaks:int=10,      # keep the strongest
 )->np.ndarray:             # (N, 4) rows: finger, x, y (sub-cell, heatmap cells), score; strongest first
     "Local maxima of each finger's heatmap, with parabolic sub-cell refinement."
-    k = 2 * nms_radius + 1
+    # numpy on all fingers at once: on these 24×32 maps OpenCV's per-map dilate costs more in calls (and thread hand-offs) than in work
     hm = np.ascontiguousarray(heatmaps, np.float32)
-    out = []
-    for f in range(hm.shape[0]):
-        h = hm[f]
-        peaks = (h >= cv2.dilate(h, np.ones((k, k), np.uint8))) & (h >= threshold)
-        ys, xs = np.nonzero(peaks)
-        if not len(ys): continue
-        p = np.pad(h, 1, mode='edge')
-        dx = _parabola_offset(p[ys + 1, xs], p[ys + 1, xs + 1], p[ys + 1, xs + 2])
-        dy = _parabola_offset(p[ys, xs + 1], p[ys + 1, xs + 1], p[ys + 2, xs + 1])
-        out.append(np.stack([np.full(len(ys), f, np.float32), xs + dx, ys + dy, h[ys, xs]], 1))
-    if not out: return np.zeros((0, 4), np.float32)
-    out = np.concatenate(out)
+    fs, ys, xs = np.nonzero((hm >= _max_filter(hm, nms_radius)) & (hm >= threshold))   # finger-major, then row-major
+    if not len(fs): return np.zeros((0, 4), np.float32)
+    p = np.pad(hm, ((0, 0), (1, 1), (1, 1)), mode='edge')
+    dx = _parabola_offset(p[fs, ys + 1, xs], p[fs, ys + 1, xs + 1], p[fs, ys + 1, xs + 2])
+    dy = _parabola_offset(p[fs, ys, xs + 1], p[fs, ys + 1, xs + 1], p[fs, ys + 2, xs + 1])
+    out = np.stack([fs.astype(np.float32), xs + dx, ys + dy, hm[fs, ys, xs]], 1).astype(np.float32)
     return out[np.argsort(-out[:, 3], kind='stable')][:max_peaks]
 
 # %% ../../nbs/36_nails.pipeline.ipynb #c1db4b67
@@ -104,22 +110,23 @@ def merge_fingers(dets:list[NailDetection], merge_frac:float=0.5)->list[NailDete
 
 # %% ../../nbs/36_nails.pipeline.ipynb #babb9839
 class Smoother:
-    "EMA on nail positions and sizes, mask blending per track."
-    def __init__(self, ema_alpha:float=0.6, mask_alpha:float=0.7):
-        self.ema_alpha, self.mask_alpha = ema_alpha, mask_alpha
+    "Per-nail tracks: EMA on positions and sizes, mask blending, and coasting through short misses."
+    def __init__(self, ema_alpha:float=0.6, mask_alpha:float=0.7, max_missed:int=2):
+        self.ema_alpha, self.mask_alpha, self.max_missed = ema_alpha, mask_alpha, max_missed
         self.tracks:list[NailDetection] = []
+        self.missed:dict[int, int] = {}  # track id -> frames since its last detection
         self._next_id = 0
 
-    def reset(self): self.tracks, self._next_id = [], 0
+    def reset(self): self.tracks, self.missed, self._next_id = [], {}, 0
 
     def update_tracks(self, dets:list[NailDetection])->list[NailDetection]:
-        "Assign track ids and smooth centres and sizes in place; returns `dets`."
+        "Assign track ids and smooth centres and sizes in place; returns `dets` (a continued track keeps its last mask in `patch_mask`)."
         free = list(self.tracks)
         for d in sorted(dets, key=lambda d: -d.score):
-            cand = [t for t in free if t.finger == d.finger]
-            dist = [np.linalg.norm(t.center - d.center) for t in cand]
-            if cand and min(dist) < max(d.size_px, cand[int(np.argmin(dist))].size_px):
-                t = cand[int(np.argmin(dist))]; free.remove(t)
+            # position decides, not the finger label: pass 1 may call the same nail 'index' in one frame and 'middle' in the next
+            dist = [np.linalg.norm(t.center - d.center) for t in free]
+            if free and min(dist) < max(d.size_px, free[int(np.argmin(dist))].size_px):
+                t = free[int(np.argmin(dist))]; free.remove(t)
                 a = self.ema_alpha
                 d.track_id, d.center = t.track_id, a * d.center + (1 - a) * t.center
                 d.size_px = a * d.size_px + (1 - a) * t.size_px
@@ -129,11 +136,18 @@ class Smoother:
                 d.patch_mask = None
         return dets
 
-    def blend_masks(self, dets:list[NailDetection], new_masks:np.ndarray)->None:
-        "Blend each detection's new patch mask with its track's previous one; remember the result."
+    def blend_masks(self, dets:list[NailDetection], new_masks:np.ndarray)->list[NailDetection]:
+        "Blend each detection's new patch mask with its track's previous one; return the nails to draw (these and coasting tracks)."
         for d, m in zip(dets, new_masks):
             d.patch_mask = m if d.patch_mask is None or d.patch_mask.shape != m.shape else self.mask_alpha * m + (1 - self.mask_alpha) * d.patch_mask
-        self.tracks = [dataclasses.replace(d) for d in dets]
+            self.missed[d.track_id] = 0
+        seen = {d.track_id for d in dets}
+        near = lambda t: any(np.linalg.norm(t.center - d.center) < max(t.size_px, d.size_px) for d in dets)  # a new track took its place
+        coast = [t for t in self.tracks if t.track_id not in seen and self.missed.get(t.track_id, 0) < self.max_missed and not near(t)]
+        for t in coast: self.missed[t.track_id] += 1
+        self.tracks = [dataclasses.replace(d) for d in dets] + coast
+        self.missed = {t.track_id: self.missed[t.track_id] for t in self.tracks}
+        return list(dets) + [dataclasses.replace(t) for t in coast]
 
 # %% ../../nbs/36_nails.pipeline.ipynb #ec55e450
 class AdaptiveResolution:
@@ -206,13 +220,16 @@ def shipped_onnx(
     cache:Path|str|None=None,     # where the ONNX goes (default outputs/models/nails/shipped)
 )->Path:
     "ONNX export of a nail model's safetensors weights, cached and re-exported when the weights change."
-    from vtlab.nails.models import load_model, export_onnx, model_kind   # torch: only when the weights must be exported
     src = Path(weights or SHIPPED_WEIGHTS/kind)
     if not (src/'model.safetensors').is_file(): raise ValueError(f'{src}: no model.safetensors (nail weights folder expected)')
     cache = Path(cache or outputs_dir('models', 'nails', 'shipped'))
     onnx_path, stamp = cache/f'{kind}.onnx', cache/f'{kind}.onnx.json'
     sha = sha256_file(src/'model.safetensors')
     if onnx_path.is_file() and stamp.is_file() and json.loads(stamp.read_text()).get('weights_sha256') == sha: return onnx_path
+    try: from vtlab.nails.models import load_model, export_onnx, model_kind   # torch: only when the weights must be exported
+    except ImportError as e:
+        raise RuntimeError(f'{src}: no ONNX export in {cache} yet, and exporting needs torch ({e}); export once where the nails '
+                           'extra is installed, or pass ONNX files to NailPipeline') from None
     model = load_model(src)
     if model_kind(model) != kind: raise ValueError(f'{src}/config.json: kind is {model_kind(model)!r}, expected {kind!r}')
     export_onnx(model, onnx_path)
@@ -223,6 +240,7 @@ def default_model_paths()->tuple[Path, Path]:
     "The two passes vtlab ships, trained on its synthetic hands, as ONNX (exported once into outputs/models/nails/shipped)."
     return shipped_onnx('pass1'), shipped_onnx('pass2')
 
+# %% ../../nbs/36_nails.pipeline.ipynb #c8d2979a
 class NailPipeline:
     "Two-pass nail segmentation on ONNX Runtime, with smoothing, frame skipping and adaptive resolution."
     def __init__(self,
@@ -236,7 +254,7 @@ class NailPipeline:
         self.s1 = None if self.detector else _session(pass1 or shipped_onnx('pass1'), self.cfg.threads)
         self.s2 = _session(pass2 or shipped_onnx('pass2'), self.cfg.threads)
         self.prof = profiler or FrameProfiler()
-        self.smoother = Smoother(self.cfg.ema_alpha, self.cfg.mask_alpha)
+        self.smoother = Smoother(self.cfg.ema_alpha, self.cfg.mask_alpha, self.cfg.max_missed)
         self.adaptive = AdaptiveResolution(self.cfg.target_fps, self.cfg.pass1_side) if self.cfg.target_fps > 0 else None
         self.side = self.cfg.pass1_side
         self.frame_index, self.last = 0, None
@@ -246,62 +264,101 @@ class NailPipeline:
         self.smoother.reset(); self.frame_index, self.last = 0, None
         if hasattr(self.detector, 'reset'): self.detector.reset()
 
-    def run_pass1(self, frame:np.ndarray)->tuple:
-        "Pass 1 on a frame: (detections, hand probability, input size)."
-        H, W = frame.shape[:2]
-        if self.detector is not None:
-            with self.prof.measure('pass1'): dets, hand = self.detector.detect(frame)
-            if hand < self.cfg.hand_threshold: return [], hand, self.detector.in_wh
-            with self.prof.measure('peaks'): dets = merge_fingers(dets, self.cfg.merge_frac)[:self.cfg.max_nails]
-            return dets, hand, self.detector.in_wh
-        in_wh = pass1_input_size(W, H, self.side)
-        with self.prof.measure('pass1_pre'): x = pass1_input(frame, in_wh)
-        with self.prof.measure('pass1'): heat, sizes, vis, hand = self.s1.run(None, {'image': x})
-        hand = float(hand[0, 0])
-        if hand < self.cfg.hand_threshold: return [], hand, in_wh
-        with self.prof.measure('peaks'):
-            pk = find_peaks(heat[0], self.cfg.peak_threshold, self.cfg.nms_radius, self.cfg.max_nails * 2)
-            dets = merge_fingers(peaks_to_detections(pk, sizes[0], (W, H), in_wh), self.cfg.merge_frac)[:self.cfg.max_nails]
-        return dets, hand, in_wh
+# %% ../../nbs/36_nails.pipeline.ipynb #99868081
+@patch
+def run_pass1(self:NailPipeline, frame:np.ndarray)->tuple:
+    "Pass 1 on a frame: (detections, hand probability, input size)."
+    H, W = frame.shape[:2]
+    if self.detector is not None:
+        with self.prof.measure('pass1'): dets, hand = self.detector.detect(frame)
+        if hand < self.cfg.hand_threshold: return [], hand, self.detector.in_wh
+        with self.prof.measure('peaks'): dets = merge_fingers(dets, self.cfg.merge_frac)[:self.cfg.max_nails]
+        return dets, hand, self.detector.in_wh
+    in_wh = pass1_input_size(W, H, self.side)
+    with self.prof.measure('pass1_pre'): x = pass1_input(frame, in_wh)
+    with self.prof.measure('pass1'): heat, sizes, vis, hand = self.s1.run(None, {'image': x})
+    hand = float(hand[0, 0])
+    if hand < self.cfg.hand_threshold: return [], hand, in_wh
+    with self.prof.measure('peaks'):
+        pk = find_peaks(heat[0], self.cfg.peak_threshold, self.cfg.nms_radius, self.cfg.max_nails * 2)
+        dets = merge_fingers(peaks_to_detections(pk, sizes[0], (W, H), in_wh), self.cfg.merge_frac)[:self.cfg.max_nails]
+    return dets, hand, in_wh
 
-    def run_pass2(self, frame:np.ndarray, dets:list[NailDetection])->list[NailDetection]:
-        "Cut patches, run pass 2, keep confident nails with refined centre and orientation."
-        c, P = self.cfg, self.cfg.patch
-        if not dets: return []
-        with self.prof.measure('patches'):
-            for d in dets: d.side = c.patch_side(d.size_px)
-            x = np.stack([crop_patch(frame, d.center, d.side, P)[0] for d in dets])
-            x = np.ascontiguousarray(x.transpose(0, 3, 1, 2), np.float32) * np.float32(1 / 255)
-        with self.prof.measure('pass2'): masks, conf, offset, orient = self.s2.run(None, {'patches': x})
-        with self.prof.measure('post'):
-            keep = []
-            for d, m, cf, off, ori in zip(dets, masks[:, 0], conf[:, 0], offset, orient):
-                if cf < c.conf_threshold: continue
-                d.confidence, d.angle = float(cf), float(math.atan2(ori[1], ori[0]))
-                d.nail_center = d.center + off * d.side if c.refine_center else d.center.copy()
-                d.new_mask = m
-                keep.append(d)
-        return keep
+# %% ../../nbs/36_nails.pipeline.ipynb #28590833
+@patch
+def run_pass2(self:NailPipeline, frame:np.ndarray, dets:list[NailDetection])->list[NailDetection]:
+    "Cut patches, run pass 2, keep confident nails with refined centre and orientation."
+    c, P = self.cfg, self.cfg.patch
+    if not dets: return []
+    with self.prof.measure('patches'):
+        for d in dets: d.side = c.patch_side(d.size_px)
+        x = np.stack([crop_patch(frame, d.center, d.side, P)[0] for d in dets])
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2), np.float32) * np.float32(1 / 255)
+    with self.prof.measure('pass2'): masks, conf, offset, orient = self.s2.run(None, {'patches': x})
+    with self.prof.measure('post'):
+        keep = []
+        for d, m, cf, off, ori in zip(dets, masks[:, 0], conf[:, 0], offset, orient):
+            if cf < (c.track_conf_threshold if d.patch_mask is not None else c.conf_threshold): continue  # hysteresis for tracked nails
+            d.confidence, d.angle = float(cf), float(math.atan2(ori[1], ori[0]))
+            d.nail_center = d.center + off * d.side if c.refine_center else d.center.copy()
+            d.new_mask = m
+            keep.append(d)
+    return keep
 
-    def process(self, frame:np.ndarray)->NailFrameResult:
-        "Run (or, on skipped frames, reuse) the pipeline on one RGB uint8 frame."
-        t0 = time.perf_counter()
-        H, W = frame.shape[:2]
-        i, self.frame_index = self.frame_index, self.frame_index + 1
-        if self.last is not None and self.cfg.skip > 1 and i % self.cfg.skip:
-            self.prof.tick_frame()
-            return dataclasses.replace(self.last, ran=False)
-        with self.prof.measure('total'):
-            dets, hand, in_wh = self.run_pass1(frame)
-            with self.prof.measure('smooth'): self.smoother.update_tracks(dets)
-            dets = self.run_pass2(frame, dets)
-            with self.prof.measure('smooth'): self.smoother.blend_masks(dets, [d.new_mask for d in dets])
-            for d in dets: del d.new_mask
-        res = NailFrameResult(dets, (W, H), hand, True, in_wh, self.cfg.patch, self.cfg.mask_threshold)
-        self.last = res
+# %% ../../nbs/36_nails.pipeline.ipynb #28a6ff89
+MIN_FRAME_SIDE, MAX_FRAME_SIDE = 32, 8192   # px; and at most 8:1 between the sides
+MAX_FRAME_ASPECT = 8
+
+def as_rgb_frame(
+    frame:np.ndarray,   # (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); uint8, or float in [0, 1]
+    order:str='rgb',    # channel order of 3- and 4-channel frames: 'rgb' (RGB, RGBA) or 'bgr' (OpenCV's BGR, BGRA)
+)->np.ndarray:          # (H, W, 3) uint8 RGB, C-contiguous
+    "The frame as the pipeline takes it, or a `ValueError` that names the frame's shape or type and what is expected."
+    if not isinstance(frame, np.ndarray): raise ValueError(f'frame: expected a numpy array, got {type(frame).__name__}')
+    if order not in ('rgb', 'bgr'): raise ValueError(f"order={order!r}: expected 'rgb' or 'bgr'")
+    shape = frame.shape
+    if frame.ndim not in (2, 3) or frame.ndim == 3 and shape[2] not in (1, 3, 4):
+        raise ValueError(f'frame shape {shape}: expected (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)')
+    h, w = shape[:2]
+    if min(h, w) < MIN_FRAME_SIDE or max(h, w) > MAX_FRAME_SIDE or max(h, w) > MAX_FRAME_ASPECT * min(h, w):
+        raise ValueError(f'frame shape {shape}: sides must be {MIN_FRAME_SIDE}..{MAX_FRAME_SIDE} px, at most {MAX_FRAME_ASPECT}:1')
+    if frame.dtype.kind == 'f':
+        lo, hi = (float(frame.min()), float(frame.max()))
+        if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo and hi <= 1):
+            raise ValueError(f'frame of {frame.dtype} with values in [{lo:.3g}, {hi:.3g}]: float frames must lie in [0, 1] (or pass uint8 0..255)')
+        frame = (frame * 255 + 0.5).astype(np.uint8)
+    elif frame.dtype != np.uint8: raise ValueError(f'frame dtype {frame.dtype}: expected uint8 (or float in [0, 1])')
+    c = 1 if frame.ndim == 2 else frame.shape[2]
+    if c == 1: return cv2.cvtColor(frame.reshape(h, w), cv2.COLOR_GRAY2RGB)
+    if c == 4: return cv2.cvtColor(frame, cv2.COLOR_BGRA2RGB if order == 'bgr' else cv2.COLOR_RGBA2RGB)
+    return np.ascontiguousarray(frame[..., ::-1] if order == 'bgr' else frame)
+
+# %% ../../nbs/36_nails.pipeline.ipynb #377155be
+@patch
+def process(self:NailPipeline,
+            frame:np.ndarray, # (H, W, 3) RGB uint8; grey, RGBA and float [0, 1] frames are converted (`as_rgb_frame`)
+            order:str='rgb', # 'bgr' for OpenCV frames (BGR, BGRA)
+           )->NailFrameResult:
+    "Run (or, on skipped frames, reuse) the pipeline on one frame."
+    t0 = time.perf_counter()
+    frame = as_rgb_frame(frame, order)
+    H, W = frame.shape[:2]
+    i, self.frame_index = self.frame_index, self.frame_index + 1
+    if self.last is not None and self.cfg.skip > 1 and i % self.cfg.skip:
         self.prof.tick_frame()
-        if self.adaptive is not None: self.side = self.adaptive.update(time.perf_counter() - t0)
-        return res
+        return dataclasses.replace(self.last, ran=False)
+    with self.prof.measure('total'):
+        dets, hand, in_wh = self.run_pass1(frame)
+        with self.prof.measure('smooth'): self.smoother.update_tracks(dets)
+        dets = self.run_pass2(frame, dets)
+        with self.prof.measure('smooth'): shown = self.smoother.blend_masks(dets, [d.new_mask for d in dets])
+        for d in dets: del d.new_mask
+        dets = shown
+    res = NailFrameResult(dets, (W, H), hand, True, in_wh, self.cfg.patch, self.cfg.mask_threshold)
+    self.last = res
+    self.prof.tick_frame()
+    if self.adaptive is not None: self.side = self.adaptive.update(time.perf_counter() - t0)
+    return res
 
 # %% ../../nbs/36_nails.pipeline.ipynb #e3d925f1
 def overlay(frame:np.ndarray, res:NailFrameResult)->np.ndarray:

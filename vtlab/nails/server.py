@@ -6,8 +6,10 @@
 from __future__ import annotations
 import argparse, json, logging, re, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
+
+from fastcore.basics import patch
 
 from ..cli import CommandFailed, CommandParser, existing_file, int_in, output_dir, run_command
 from ..core import outputs_dir, write_json
@@ -15,9 +17,10 @@ from .tfjs import models_dir
 from .webapp import WEBAPP_DIR
 
 # %% auto #0
-__all__ = ['VENDOR', 'CONTENT_TYPES', 'MAX_POST_BYTES', 'NailsServer', 'start_server', 'serve_main']
+__all__ = ['VENDOR', 'CONTENT_TYPES', 'MEDIAPIPE_VENDOR', 'MAX_POST_BYTES', 'MAX_JSON_DEPTH', 'LOOPBACK_HOSTS', 'published_files',
+           'refuse_reason', 'json_depth', 'parse_json_object', 'NailsServer', 'start_server', 'serve_main']
 
-# %% ../../nbs/37b_nails.server.ipynb #5773fa46
+# %% ../../nbs/37b_nails.server.ipynb #1eeb0d70
 VENDOR = {  # URL name under /lib/ -> path under node_modules
     'tf.min.js': '@tensorflow/tfjs/dist/tf.min.js',
     'tf-backend-wasm.min.js': '@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js',
@@ -31,7 +34,13 @@ VENDOR = {  # URL name under /lib/ -> path under node_modules
 CONTENT_TYPES = {'.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
                  '.json': 'application/json', '.wasm': 'application/wasm', '.bin': 'application/octet-stream',
                  '.onnx': 'application/octet-stream', '.css': 'text/css', '.png': 'image/png'}
-MAX_POST_BYTES = 256 << 20
+MEDIAPIPE_VENDOR = {   # optional: MediaPipe's hand landmarker for ?pass1=mediapipe / ?gate=mediapipe
+    name: f'@mediapipe/tasks-vision/{sub}{name}' for sub, names in (('', ('vision_bundle.js',)), ('wasm/', (
+        'vision_wasm_internal.js', 'vision_wasm_internal.wasm', 'vision_wasm_nosimd_internal.js', 'vision_wasm_nosimd_internal.wasm',
+        'vision_wasm_module_internal.js', 'vision_wasm_module_internal.wasm'))) for name in names}
+MAX_POST_BYTES = 32 << 20   # a 60-frame benchmark run with every patch mask posts about 4 MB
+MAX_JSON_DEPTH = 32         # posted results nest 5 deep
+LOOPBACK_HOSTS = ('127.0.0.1', 'localhost', '::1')
 
 def _inside(root:Path, rel:str)->Path|None:
     "`root/rel` if it is a file inside `root` (after resolving links and `..`), else None."
@@ -40,6 +49,80 @@ def _inside(root:Path, rel:str)->Path|None:
     p = (root/rel.lstrip('/')).resolve()
     return p if p.is_file() and p.is_relative_to(root) else None
 
+# %% ../../nbs/37b_nails.server.ipynb #eedd24a4
+def published_files(
+    models:Path,   # the models folder (`nails.tfjs.models_dir()`)
+)->frozenset[str]: # paths relative to `models`, '/'-separated
+    "The files the client may fetch from `models`: the manifests and the model files they name."
+    out = set()
+    def add(rel:str):
+        rel = rel.removeprefix('models/')
+        if not (models/rel).is_file(): return
+        out.add(rel)
+        if PurePosixPath(rel).name == 'model.json':   # a TF.js graph model: its weight shards too
+            try: groups = json.loads((models/rel).read_text()).get('weightsManifest', [])
+            except (OSError, ValueError): return
+            out.update(str(PurePosixPath(rel).parent/p) for g in groups for p in g.get('paths', []))
+    for name in ('manifest.json', 'baseline/baseline.json', 'mediapipe/mediapipe.json'):
+        try: man = json.loads((models/name).read_text())
+        except (OSError, ValueError): continue
+        out.add(name)
+        p1 = man.get('pass1', {})
+        p2 = man.get('pass2', {})
+        for entry in (man, *p1.get('variants', []), p1, p2, *p2.get('variants', [])):
+            for k in ('tfjs', 'onnx', 'task'):
+                if isinstance(entry.get(k), str): add(entry[k])
+    return frozenset(out)
+
+# %% ../../nbs/37b_nails.server.ipynb #4abecd36
+def _host_port(netloc:str)->tuple[str, int|None]|None:
+    "(host, port) of a `Host` header or an origin's netloc; None when it does not parse."
+    try:
+        u = urlsplit('//' + netloc.strip())
+        return (u.hostname or '').lower(), u.port
+    except ValueError: return None
+
+def refuse_reason(
+    host:str|None,     # the request's Host header
+    origin:str|None,   # its Origin header
+    server_host:str,   # the address the server is bound to
+    server_port:int,
+)->str|None:           # why the request is refused, or None
+    "Check a request's Host and Origin: loopback (or the bound address) and this server's port; the Origin must be this server."
+    names = {*LOOPBACK_HOSTS, server_host.lower()}
+    wildcard = server_host in ('0.0.0.0', '::', '')
+    def ours(hp): return hp is not None and (wildcard or hp[0] in names) and hp[1] in (None, server_port)
+    if host is not None:
+        hp = _host_port(host)
+        if not ours(hp): return f'Host {host!r} is not this server'
+    if origin is not None:
+        u = urlsplit(origin.strip()) if origin.strip() != 'null' else None
+        try: hp = (u.hostname or '', u.port or 80) if u and u.scheme == 'http' else None
+        except ValueError: hp = None
+        if not ours(hp) or (host is not None and hp[0] != _host_port(host)[0]): return f'Origin {origin!r} is not this server'
+    return None
+
+# %% ../../nbs/37b_nails.server.ipynb #864dbd3d
+def json_depth(obj)->int:
+    "Nesting depth of a parsed JSON value (a scalar is 0, `[]` is 1), without recursion."
+    depth, stack = 0, [(obj, 1)]
+    while stack:
+        o, d = stack.pop()
+        if isinstance(o, (dict, list)):
+            depth = max(depth, d)
+            stack.extend((v, d + 1) for v in (o.values() if isinstance(o, dict) else o))
+    return depth
+
+def parse_json_object(body:bytes, max_depth:int=MAX_JSON_DEPTH)->dict:
+    "A posted body as a JSON object; `ValueError` with a short reason otherwise."
+    try: obj = json.loads(body)
+    except RecursionError: raise ValueError('JSON nested too deeply') from None   # the parser gives up near 1000 levels
+    except ValueError as e: raise ValueError(f'invalid JSON: {str(e)[:120]}') from None
+    if not isinstance(obj, dict): raise ValueError(f'expected a JSON object, got {type(obj).__name__}')
+    if json_depth(obj) > max_depth: raise ValueError(f'JSON nested deeper than {max_depth}')
+    return obj
+
+# %% ../../nbs/37b_nails.server.ipynb #8262f6cb
 class NailsServer(ThreadingHTTPServer):
     "HTTP server for the nail client: static roots, vendored libraries, and the benchmark results endpoint."
     daemon_threads = True
@@ -56,57 +139,86 @@ class NailsServer(ThreadingHTTPServer):
         self.node_modules, self.quiet = Path(node_modules or _nm()), quiet
         missing = [n for n, rel in VENDOR.items() if not (self.node_modules/rel).is_file()]
         if missing: raise RuntimeError(f'{self.node_modules}: missing {missing} (run tools/make-convert-venv)')
+        self._published = (None, frozenset())
         super().__init__((host, port), _Handler)
 
     @property
     def url(self)->str: return f'http://{self.server_address[0]}:{self.server_address[1]}/'
+
+    def published(self)->frozenset[str]:
+        "`published_files(self.models)`, re-read when a manifest changes."
+        stamp = tuple((self.models/n).stat().st_mtime_ns if (self.models/n).exists() else 0 for n in ('manifest.json', 'baseline/baseline.json', 'mediapipe/mediapipe.json'))
+        if stamp != self._published[0]: self._published = (stamp, published_files(self.models))
+        return self._published[1]
 
     def resolve(self, path:str)->Path|None:
         "The file a GET path maps to, or None."
         path = unquote(path)
         if path in ('', '/'): return self.webapp/'index.html'
         if path.startswith('/lib/'):
-            rel = VENDOR.get(path[5:])
+            rel = VENDOR.get(path[5:]) or MEDIAPIPE_VENDOR.get(path[5:])
             return self.node_modules/rel if rel else None
-        if path.startswith('/models/'): return _inside(self.models, path[8:])
+        if path.startswith('/models/'): return _inside(self.models, path[8:]) if path[8:] in self.published() else None
         if path.startswith('/api/'): return None
         return _inside(self.webapp, path)
 
+# %% ../../nbs/37b_nails.server.ipynb #f2aa6c57
 class _Handler(BaseHTTPRequestHandler):
     server:NailsServer
     protocol_version = 'HTTP/1.1'
+    timeout = 30   # seconds a client may stall mid-request before its connection is dropped
 
     def log_message(self, fmt, *args):
         if not self.server.quiet: super().log_message(fmt, *args)
 
-    def _send(self, code:int, body:bytes, ctype:str='text/plain; charset=utf-8'):
+    def _send(self, code:int, body:bytes, ctype:str='text/plain; charset=utf-8', close:bool=False):
         self.send_response(code)
         self.send_header('Content-Type', ctype); self.send_header('Content-Length', str(len(body)))
-        self.send_header('Cache-Control', 'no-cache')
+        self.send_header('Cache-Control', 'no-cache'); self.send_header('X-Content-Type-Options', 'nosniff')
         # cross-origin isolation: SharedArrayBuffer, hence WASM threads; every file is same-origin anyway
         self.send_header('Cross-Origin-Opener-Policy', 'same-origin')
         self.send_header('Cross-Origin-Embedder-Policy', 'require-corp')
         self.send_header('Cross-Origin-Resource-Policy', 'same-origin')
+        if close: self.send_header('Connection', 'close'); self.close_connection = True
         self.end_headers()
         if self.command != 'HEAD': self.wfile.write(body)
 
+    def _refused(self)->bool:
+        "Answer 403 and return True when Host or Origin is not this server."
+        why = refuse_reason(self.headers.get('Host'), self.headers.get('Origin'), *self.server.server_address[:2])
+        if why: self._send(403, f'{why}\n'.encode(), close=self.command == 'POST')
+        return why is not None
+
     def do_GET(self):
+        if self._refused(): return
         p = self.server.resolve(urlsplit(self.path).path)
         if p is None or not p.is_file(): return self._send(404, b'not found\n')
         self._send(200, p.read_bytes(), CONTENT_TYPES.get(p.suffix, 'application/octet-stream'))
 
     do_HEAD = do_GET
 
-    def do_POST(self):
-        path = urlsplit(self.path).path
-        m = re.fullmatch(r'/api/results/([A-Za-z0-9_.-]{1,64})', path)
-        if not m or m.group(1).startswith('.'): return self._send(404, b'not found\n')
-        n = int(self.headers.get('Content-Length') or 0)
-        if not 0 < n <= MAX_POST_BYTES: return self._send(413, b'body missing or too large\n')
-        try: obj = json.loads(self.rfile.read(n))
-        except ValueError as e: return self._send(400, f'invalid JSON: {e}\n'.encode())
-        out = write_json(self.server.results/f'{m.group(1)}.json', obj, indent=None)
-        self._send(200, json.dumps(dict(ok=True, path=str(out))).encode(), 'application/json')
+# %% ../../nbs/37b_nails.server.ipynb #68cd92e9
+@patch
+def do_POST(self:_Handler):
+    "Write a benchmark run's JSON to the results folder; every check happens before the body is read."
+    if self._refused(): return
+    refuse = lambda code, msg: self._send(code, f'{msg}\n'.encode(), close=True)   # the body stays unread: drop the connection
+    m = re.fullmatch(r'/api/results/([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})', urlsplit(self.path).path)
+    if not m: return refuse(404, 'not found')
+    if (self.headers.get('Content-Type') or '').split(';')[0].strip().lower() != 'application/json':
+        return refuse(415, 'Content-Type must be application/json')
+    if self.headers.get('Transfer-Encoding') is not None: return refuse(400, 'Transfer-Encoding is not supported: send Content-Length')
+    lengths = self.headers.get_all('Content-Length') or []
+    if not lengths: return refuse(411, 'Content-Length required')
+    if len(lengths) > 1 or not re.fullmatch(r'[0-9]{1,18}', lengths[0].strip()): return refuse(400, f'bad Content-Length {lengths}')
+    n = int(lengths[0])
+    if n > MAX_POST_BYTES: return refuse(413, f'body of {n} bytes: the limit is {MAX_POST_BYTES}')
+    body = self.rfile.read(n)
+    if len(body) < n: self.close_connection = True; return   # the client went away mid-body
+    try: obj = parse_json_object(body)
+    except ValueError as e: return self._send(400, f'{e}\n'.encode())
+    out = write_json(self.server.results/f'{m.group(1)}.json', obj, indent=None)
+    self._send(200, json.dumps(dict(ok=True, path=str(out))).encode(), 'application/json')
 
 # %% ../../nbs/37b_nails.server.ipynb #7e5c55d8
 def start_server(**kw)->NailsServer:
@@ -137,9 +249,10 @@ def _sides(s:str)->tuple[int, ...]:
     return sides
 
 def _serve(a)->int:
-    from vtlab.nails.tfjs import prepare_models
+    from vtlab.nails.tfjs import prepare_mediapipe, prepare_models
     log = logging.getLogger('vtlab.nails.server')
     man = prepare_models(a.pass1, a.pass2, pass1_sides=a.pass1_sides, log=log.info)
+    if prepare_mediapipe() is None: log.info('MediaPipe .tflite files not fetched (vtlab_fetch_models): ?pass1=mediapipe is off')
     try: srv = NailsServer(a.host, a.port, results=a.results, quiet=not a.verbose)
     except OSError as e: raise CommandFailed(f'{a.host}:{a.port}: cannot listen ({e.strerror or e})') from None
     print(f'vtlab_serve_nails: serving {srv.url} (models {man["key"]}; ?runtime=ort for onnxruntime-web, ?bench=N to benchmark)', flush=True)

@@ -15,11 +15,13 @@ import numpy as np
 from .base import FINGERS, NUM_FINGERS   # defined with the detection record; read here by older code
 from ..cli import CommandParser, UsageError, int_in, nonneg_int, run_command
 from ..core import JsonConfig, atomic_write, data_dir, write_json
+from .photos import SKIN_TONES, random_view, skin_patches, skin_texture
+from ..sysdeps import find_ffmpeg
 
 # %% auto #0
-__all__ = ['SKIN_TONES', 'NAIL_DTYPE', 'POLISH', 'COCO_CATEGORIES', 'SynthConfig', 'render_background', 'HandPose',
+__all__ = ['NAIL_DTYPE', 'POLISH', 'COCO_CATEGORIES', 'SynthConfig', 'render_background', 'frame_background', 'HandPose',
            'random_hand_pose', 'FingerGeom', 'hand_geometry', 'fill_polygon', 'nail_polygon', 'SynthSample',
-           'render_hands', 'render_sample', 'sample_seed', 'mask_to_rle_counts', 'rle_counts_to_mask',
+           'render_hands', 'render_sample', 'photo_negative', 'sample_seed', 'mask_to_rle_counts', 'rle_counts_to_mask',
            'rle_encode_string', 'rle_decode_string', 'write_coco', 'NailInstance', 'decode_segmentation', 'CocoNails',
            'video_poses', 'write_hand_video', 'read_y4m', 'synth_main']
 
@@ -34,16 +36,24 @@ class SynthConfig(JsonConfig):
     p_two_hands:float = 0.25        # probability of a second hand
     p_palm_side:float = 0.1         # probability a hand shows its palm (no nails visible)
     p_occluder:float = 0.25         # probability of a random object drawn over each hand
-    p_natural:float = 0.2           # probability a hand's nails are unpainted
+    p_natural:float = 0.7           # probability a hand's nails are unpainted
+    p_edge:float = 0.15             # probability a hand enters from the frame's edge
+    p_curl:float = 0.12             # probability of each finger being strongly curled
+    photos:str = 'train'            # real-photo backgrounds from this split ('train' or 'eval'); '' = noise only
+    p_photo:float = 0.7             # probability of a real-photo background (when `photos` is set)
+    photo_mix:float = 0.3           # probability that a photo background is a mosaic of several views (`random_view(mix=)`)
     min_visible_frac:float = 0.5    # a nail is flagged visible when at least this fraction of it shows
     min_visible_px:int = 12         # ... and at least this many pixels
     blur_sigma_max:float = 1.2      # maximum Gaussian blur sigma in px
+    p_motion_blur:float = 0.2       # probability of linear motion blur
+    motion_px_max:float = 10.0      # its maximum length in px
+    p_defocus:float = 0.15          # probability of disc-shaped defocus blur (instead of Gaussian)
+    defocus_px_max:float = 3.0      # its maximum radius in px
     noise_std_max:float = 6.0       # maximum sensor noise std in grey levels
+    p_jpeg:float = 0.5              # probability of a JPEG round trip
+    jpeg_quality:tuple = (40, 95)   # its quality range
 
 # %% ../../nbs/33_nails.synth.ipynb #80133a82
-SKIN_TONES = np.array([[255, 224, 196], [241, 194, 160], [224, 172, 135], [198, 134, 96], [160, 106, 70],
-                       [120, 78, 50], [90, 58, 38], [234, 192, 170]], np.float32)  # RGB, light to dark
-
 def _noise_field(rng:np.random.Generator, h:int, w:int)->np.ndarray:
     "Three octaves of smooth value noise, (h, w) uint8 (all arithmetic in OpenCV's saturating uint8)."
     out = None
@@ -57,7 +67,7 @@ def render_background(
     rng:np.random.Generator, # source of randomness
     h:int, w:int,            # frame size in px
 )->np.ndarray:               # (h, w, 3) uint8 RGB texture
-    "A random textured, cluttered background."
+    "A random synthetic textured, cluttered background."
     c0 = rng.uniform(0, 255, 3).astype(np.float32)
     c1 = (SKIN_TONES[rng.integers(len(SKIN_TONES))] if rng.random() < 0.2 else rng.uniform(0, 255, 3)).astype(np.float32)
     t = np.linspace(0, 1, 256, dtype=np.float32)[:, None]
@@ -70,6 +80,14 @@ def render_background(
         elif kind == 1: cv2.line(img, tuple(int(v) for v in p), tuple(int(v) for v in rng.integers([0, 0], [w, h])), col, int(rng.integers(1, 8)), cv2.LINE_AA)
         else: cv2.circle(img, tuple(int(v) for v in p), int(rng.integers(5, 60)), col, -1, cv2.LINE_AA)
     return img
+
+def frame_background(
+    rng:np.random.Generator, # source of randomness
+    cfg:'SynthConfig',       # frame size, photo split and probability
+)->np.ndarray:               # (h, w, 3) uint8 RGB
+    "A real-photo view with probability `cfg.p_photo` (when `cfg.photos` names a split), else a synthetic one."
+    if cfg.photos and rng.random() < cfg.p_photo: return random_view(rng, cfg.height, cfg.width, cfg.photos, cfg.photo_mix)
+    return render_background(rng, cfg.height, cfg.width)
 
 # %% ../../nbs/33_nails.synth.ipynb #560213a2
 # base position (palm units), base direction (rad, + towards the thumb), segment lengths, width
@@ -98,17 +116,29 @@ class HandPose:
     nail_w_frac:np.ndarray # (5,) nail width / finger width
     nail_shape:np.ndarray # (5, 2) superellipse exponent and length/width ratio
 
+def _skin_tone(rng:np.random.Generator)->np.ndarray:
+    "A skin colour: a palette tone, or the astronaut's measured skin colour at a random brightness."
+    if rng.random() < 0.35: return skin_patches()[1] * math.exp(rng.normal(-0.25, 0.35))
+    return SKIN_TONES[rng.integers(len(SKIN_TONES))] * rng.uniform(0.85, 1.1, 3)
+
 def random_hand_pose(rng:np.random.Generator, cfg:SynthConfig)->HandPose:
-    "Draw a hand pose whose wrist lies inside the frame and whose fingers mostly do."
+    "Draw a hand pose whose palm centre lies in the frame, or, with probability `cfg.p_edge`, one entering from an edge."
     palm = rng.uniform(*cfg.palm_px)
     angle = rng.uniform(-1.4, 1.4) if rng.random() < 0.85 else rng.uniform(-math.pi, math.pi)
-    # place the wrist so the palm centre (1.5 palm widths from the wrist along the hand) is inside the frame
+    # place the wrist so the palm centre (about 0.9 palm widths from the wrist along the hand) is inside the frame
     cx, cy = rng.uniform(0.15, 0.85) * cfg.width, rng.uniform(0.2, 0.85) * cfg.height
+    if rng.random() < cfg.p_edge:  # palm centre on or just past an edge, fingers pointing into the frame
+        side = rng.integers(4)
+        cx, cy = [(rng.uniform(-0.05, 0.08), None), (rng.uniform(0.92, 1.05), None), (None, rng.uniform(-0.05, 0.08)), (None, rng.uniform(0.92, 1.05))][side]
+        cx = cx * cfg.width if cx is not None else rng.uniform(0.2, 0.8) * cfg.width
+        cy = cy * cfg.height if cy is not None else rng.uniform(0.2, 0.8) * cfg.height
+        angle = math.atan2(cfg.width / 2 - cx, -(cfg.height / 2 - cy)) + rng.normal(0, 0.4)
     d = np.array([math.sin(angle), -math.cos(angle)])
     wrist = np.array([cx, cy]) - d * palm * 0.9
-    tone = SKIN_TONES[rng.integers(len(SKIN_TONES))] * rng.uniform(0.85, 1.1, 3)
+    tone = _skin_tone(rng)
     curled = rng.random() < 0.3
     flex = rng.uniform(0, 0.8 if curled else 0.45, (5, 3)).astype(np.float32)
+    flex[rng.random(5) < cfg.p_curl] += rng.uniform(0.4, 0.9)  # single fingers bent towards the palm
     return HandPose(wrist_xy=tuple(wrist), angle=angle, palm_px=palm, mirror=bool(rng.random() < 0.5),
                     palm_side=bool(rng.random() < cfg.p_palm_side), spread=rng.normal(0, 0.08, 5).astype(np.float32),
                     flex=flex, bend=rng.normal(0, 0.06, (5, 3)).astype(np.float32),
@@ -211,11 +241,12 @@ POLISH = np.array([[200, 16, 46], [150, 0, 24], [255, 105, 180], [230, 130, 150]
 
 def _ipts(p): return np.round(np.asarray(p) * 16).astype(np.int32)  # cv2 sub-pixel drawing: shift=4
 
-def _draw_poly(img, labels, poly, color, label_value, aa=True):
-    "Fill `poly` into the image (anti-aliased) and into the label map (hard edges)."
+def _draw_poly(img, labels, poly, color, label_value, aa=True, cover=None):
+    "Fill `poly` into the image (anti-aliased), the label map (hard edges) and, if given, the hand's coverage map."
     pts = [_ipts(poly)]
     cv2.fillPoly(img, pts, tuple(float(c) for c in color), cv2.LINE_AA if aa else cv2.LINE_8, shift=4)
     cv2.fillPoly(labels, pts, int(label_value), cv2.LINE_8, shift=4)
+    if cover is not None: cv2.fillPoly(cover, pts, 255, cv2.LINE_AA, shift=4)
 
 def _label_poly(labels, poly, value):
     "Write `value` into the label map where the pixel-centre rule puts `poly` (inside its bounding box only)."
@@ -225,8 +256,8 @@ def _label_poly(labels, poly, value):
     # drawing coordinates are OpenCV's (pixel centre at i); fill_polygon's pixel i spans [i, i+1): shift by 0.5
     labels[y0:y1, x0:x1][fill_polygon(poly + 0.5 - [x0, y0], y1 - y0, x1 - x0)] = value
 
-def _draw_finger(img, labels, g:FingerGeom, skin):
-    "A finger as thick segments with round joints, darker outline first."
+def _draw_finger(img, labels, cover, g:FingerGeom, skin):
+    "A finger as thick segments with round joints, darker outline first; also into the coverage map."
     dark = tuple(float(c) for c in skin * 0.72)
     for color, extra in ((dark, 2.0), (tuple(float(c) for c in skin), 0.0)):
         w = g.width_px + extra
@@ -235,13 +266,48 @@ def _draw_finger(img, labels, g:FingerGeom, skin):
             th = max(1, int(round(w * (1 - 0.06 * j))))
             cv2.line(img, tuple(a), tuple(b), color, th, cv2.LINE_AA, shift=4)
             cv2.line(labels, tuple(a), tuple(b), 0, th, cv2.LINE_8, shift=4)
+            cv2.line(cover, tuple(a), tuple(b), 255, th, cv2.LINE_AA, shift=4)
         r = int(round(w * (1 - 0.12) / 2 * 16))
         cv2.circle(img, tuple(_ipts(g.joints[3])), r, color, -1, cv2.LINE_AA, shift=4)
         cv2.circle(labels, tuple(_ipts(g.joints[3])), r, 0, -1, cv2.LINE_8, shift=4)
+        cv2.circle(cover, tuple(_ipts(g.joints[3])), r, 255, -1, cv2.LINE_AA, shift=4)
 
 # %% ../../nbs/33_nails.synth.ipynb #7ac2cebf
+def _nail_frame(poly, center, d, length, width, shape):
+    "Bounding box of `poly` clipped to `shape`, and each box pixel's nail coordinates t (along, -1 cuticle .. 1 tip) and s (across, -1..1)."
+    h, w = shape
+    x0, y0 = np.maximum(np.floor(poly.min(0)).astype(int) - 1, 0); x1, y1 = np.minimum(np.ceil(poly.max(0)).astype(int) + 2, [w, h])
+    if x1 <= x0 or y1 <= y0: return None
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    rx, ry = xx - center[0], yy - center[1]
+    return (x0, y0, x1, y1), (rx * d[0] + ry * d[1]) / (length / 2), (-rx * d[1] + ry * d[0]) / (width / 2)
+
+def _smoothstep(x, lo, hi): t = np.clip((x - lo) / max(hi - lo, 1e-6), 0, 1); return t * t * (3 - 2 * t)
+
+def _nail_colours(rng, t, s, skin, polish):
+    "RGB of every pixel of the nail box (float32): natural layers when `polish` is None, else the polish."
+    white = np.array([246, 240, 230], np.float32) * rng.uniform(0.9, 1.0)
+    if polish is None:
+        plate = skin * np.array([1.0, 0.8, 0.84], np.float32) * rng.uniform(0.95, 1.12) + np.array([28, 8, 14], np.float32)
+        col = np.broadcast_to(plate, t.shape + (3,)).copy()
+        edge = rng.uniform(0.12, 0.35)                                  # free-edge length as a fraction of the nail
+        a_edge = _smoothstep(t, 1 - 2 * edge - 0.08, 1 - 2 * edge + 0.04)[..., None] * rng.uniform(0.7, 1.0)
+        col = col * (1 - a_edge) + white * a_edge
+        if rng.random() < 0.6:                                          # lunula: a pale half-moon at the base
+            lw, ll = rng.uniform(0.45, 0.7), rng.uniform(0.2, 0.45)
+            r = ((t + 1) / ll) ** 2 + (s / lw) ** 2
+            a_lun = (1 - _smoothstep(r, 0.8, 1.1))[..., None] * rng.uniform(0.25, 0.55)
+            col = col * (1 - a_lun) + white * a_lun
+        a_cut = (1 - _smoothstep(t, -1.0, -0.8))[..., None] * 0.35     # cuticle: skin folds over the base
+        col = col * (1 - a_cut) + skin * 0.8 * a_cut
+    else:
+        col = np.broadcast_to(np.asarray(polish, np.float32) * rng.uniform(0.9, 1.1, 3), t.shape + (3,)).copy()
+        if rng.random() < 0.1:                                          # French manicure tip
+            a = _smoothstep(t, 0.45, 0.55)[..., None]; col = col * (1 - a) + white * a
+    return col * (1 - 0.18 * np.clip(s, -1, 1) ** 2)[..., None]          # curvature: darker at the sides
+
 def _draw_nail(img, labels, rng, g:FingerGeom, pose:HandPose, f:int, nail_id:int, polish, gloss:bool)->dict:
-    "Paint one nail onto finger `g`; return its geometry record."
+    "Paint one nail onto finger `g` (natural when `polish` is None); return its geometry record."
     width = g.width_px * pose.nail_w_frac[f]
     length = width * pose.nail_shape[f, 1] * max(g.distal_fs, 0.45)
     distal = float(np.linalg.norm(g.joints[3] - g.joints[2]))
@@ -249,44 +315,79 @@ def _draw_nail(img, labels, rng, g:FingerGeom, pose:HandPose, f:int, nail_id:int
     tip = g.joints[3] + g.tip_dir * g.width_px * 0.44 * g.distal_fs  # skin edge beyond the last joint
     center = tip - g.tip_dir * (length / 2 + 0.06 * g.width_px)
     poly = nail_polygon(center, g.tip_dir, length, width, pose.nail_shape[f, 0])
-    color = polish * rng.uniform(0.9, 1.1, 3)
-    cv2.fillPoly(img, [_ipts(poly)], tuple(float(c) for c in np.clip(color, 0, 255)), cv2.LINE_AA, shift=4)
+    skin = pose.skin_rgb
+    mean_col = skin * [1.05, 0.9, 0.93] + 15 if polish is None else np.asarray(polish, np.float32)
+    cv2.fillPoly(img, [_ipts(poly)], tuple(float(c) for c in np.clip(mean_col, 0, 255)), cv2.LINE_AA, shift=4)  # anti-aliased rim
     _label_poly(labels, poly, nail_id)
-    if gloss:  # a soft highlight stripe along the nail, alpha-blended inside its bounding box
-        hl = nail_polygon(center + np.array([-g.tip_dir[1], g.tip_dir[0]]) * width * rng.uniform(-0.2, 0.2),
-                          g.tip_dir, length * 0.6, width * 0.18, 2.0, 16)
-        x0, y0 = np.floor(poly.min(0)).astype(int) - 1; x1, y1 = np.ceil(poly.max(0)).astype(int) + 2
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, img.shape[1]), min(y1, img.shape[0])
-        if x1 > x0 and y1 > y0:
-            over = img[y0:y1, x0:x1].copy()
-            cv2.fillPoly(over, [_ipts(hl - [x0, y0])], (255, 255, 255), cv2.LINE_AA, shift=4)
-            a = rng.uniform(0.25, 0.6)
-            inside = labels[y0:y1, x0:x1] == nail_id
-            blend = cv2.addWeighted(img[y0:y1, x0:x1], 1 - a, over, a, 0)
-            img[y0:y1, x0:x1][inside] = blend[inside]
+    fr = _nail_frame(poly, center, g.tip_dir, length, width, labels.shape)
+    if fr is not None:
+        (x0, y0, x1, y1), t, s = fr
+        col = _nail_colours(rng, t, s, skin, polish)
+        if gloss:  # a soft specular stripe along the nail, off-centre towards the light
+            s0 = rng.uniform(-0.4, 0.4)
+            spec = np.exp(-((s - s0) / rng.uniform(0.12, 0.25)) ** 2) * (1 - _smoothstep(np.abs(t), 0.5, 0.9))
+            col = col + (rng.uniform(40, 110) if polish is not None else rng.uniform(20, 60)) * spec[..., None]
+        inside = labels[y0:y1, x0:x1] == nail_id
+        img[y0:y1, x0:x1][inside] = np.clip(col[inside], 0, 255).astype(np.uint8)
     ang = math.atan2(float(g.tip_dir[1]), float(g.tip_dir[0]))
     return dict(cx=center[0], cy=center[1], angle=ang, length=length, width=width, tip_x=tip[0], tip_y=tip[1],
                 area_full=cv2.contourArea(poly))
 
 # %% ../../nbs/33_nails.synth.ipynb #f6000610
-def _draw_occluder(img, labels, rng, near:np.ndarray, scale:float):
-    "A random opaque object (disc, box or pen-like bar) near a point."
-    col = tuple(float(c) for c in rng.integers(0, 256, 3))
+def _draw_occluder(img, labels, rng, near:np.ndarray, scale:float, photos:str=''):
+    "A random opaque object (disc, box or pen-like bar) near a point, flat-coloured or textured with a photo."
+    h, w = labels.shape
+    m = np.zeros((h, w), np.uint8)
     c = near + rng.normal(0, scale * 0.3, 2)
-    kind = rng.integers(3)
-    if kind == 0:
-        r = int(rng.uniform(0.15, 0.4) * scale * 16)
-        cv2.circle(img, tuple(_ipts(c)), r, col, -1, cv2.LINE_AA, shift=4)
-        cv2.circle(labels, tuple(_ipts(c)), r, 0, -1, cv2.LINE_8, shift=4)
+    if rng.integers(3) == 0: cv2.circle(m, tuple(_ipts(c)), int(rng.uniform(0.15, 0.4) * scale * 16), 1, -1, cv2.LINE_8, shift=4)
     else:
         ang = rng.uniform(0, np.pi); d = np.array([math.cos(ang), math.sin(ang)])
         L, W = rng.uniform(0.3, 1.2) * scale, rng.uniform(0.06, 0.3) * scale
         poly = np.array([c - d * L - d[::-1] * [1, -1] * W, c + d * L - d[::-1] * [1, -1] * W,
                          c + d * L + d[::-1] * [1, -1] * W, c - d * L + d[::-1] * [1, -1] * W], np.float32)
-        _draw_poly(img, labels, poly, col, 0)
+        cv2.fillPoly(m, [_ipts(poly)], 1, cv2.LINE_8, shift=4)
+    inside = m.astype(bool)
+    if photos and rng.random() < 0.5: img[inside] = random_view(rng, h, w, photos)[inside]
+    else: img[inside] = rng.integers(0, 256, 3).astype(np.uint8)
+    labels[inside] = 0
+
+def _shade_hand(img, cover, labels, rng, pose:HandPose, first_id:int):
+    "Rounded shading, a directional light and real skin texture on one hand (where `cover` > 0)."
+    ys, xs = np.nonzero(cover)
+    if not len(xs): return
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    a = cover[y0:y1, x0:x1].astype(np.float32)[..., None] / 255
+    r = 0.11 * pose.palm_px                                   # about half a finger's width
+    dist = cv2.distanceTransform((cover[y0:y1, x0:x1] > 127).astype(np.uint8), cv2.DIST_L2, 3)
+    u = np.clip(dist / r, 0, 1)
+    shade = 0.6 + 0.4 * np.sqrt(u * (2 - u))                  # a cylinder seen from above: dark rims, bright top
+    gx, gy = (rng.normal(0, 0.3, 2) / max(x1 - x0, y1 - y0)).astype(np.float32)
+    shade *= 1 + gx * (np.arange(x1 - x0, dtype=np.float32) - (x1 - x0) / 2)[None] + gy * (np.arange(y1 - y0, dtype=np.float32) - (y1 - y0) / 2)[:, None]
+    tex = skin_texture(rng, y1 - y0, x1 - x0, scale=pose.palm_px / 110, strength=rng.uniform(0.3, 0.9))
+    on_nail = (labels[y0:y1, x0:x1] >= first_id)[..., None]   # nails keep their own colours: little grain, mild rims
+    tex = np.where(on_nail, 1 + (tex - 1) * 0.25, tex)
+    shade = np.where(on_nail[..., 0], 1 - 0.4 * (1 - shade), shade)
+    region = img[y0:y1, x0:x1].astype(np.float32)
+    lit = region * shade[..., None] * tex
+    img[y0:y1, x0:x1] = np.clip(region * (1 - a) + lit * a, 0, 255).astype(np.uint8)
+
+# %% ../../nbs/33_nails.synth.ipynb #b104b203
+def _blur_kernel(rng:np.random.Generator, cfg:SynthConfig)->np.ndarray|None:
+    "A motion (line) or defocus (disc) kernel, or None for the plain Gaussian blur."
+    r = rng.random()
+    if r < cfg.p_motion_blur:
+        L = rng.uniform(2, cfg.motion_px_max); ang = rng.uniform(0, np.pi); n = int(math.ceil(L)) | 1
+        k = np.zeros((n, n), np.float32); c = n // 2
+        d = np.array([math.cos(ang), math.sin(ang)]) * L / 2
+        cv2.line(k, tuple(_ipts(c - d)), tuple(_ipts(c + d)), 1.0, 1, cv2.LINE_AA, shift=4)
+    elif r < cfg.p_motion_blur + cfg.p_defocus:
+        rad = rng.uniform(1, cfg.defocus_px_max); n = 2 * int(math.ceil(rad)) + 1
+        k = np.zeros((n, n), np.float32); cv2.circle(k, (n // 2 * 16, n // 2 * 16), int(rad * 16), 1.0, -1, cv2.LINE_AA, shift=4)
+    else: return None
+    return k / max(float(k.sum()), 1e-6)
 
 def _apply_lighting(img:np.ndarray, rng:np.random.Generator, cfg:SynthConfig)->np.ndarray:
-    "Gradient illumination, colour cast, blur and sensor noise (uint8 OpenCV arithmetic: ~5 ms per frame)."
+    "Gradient illumination, colour cast, motion/defocus/Gaussian blur, sensor noise and JPEG (uint8 OpenCV arithmetic)."
     h, w = img.shape[:2]
     gx, gy = rng.normal(0, 0.35, 2)
     # the illumination field is smooth, so it is built at 1/16 resolution and resized up
@@ -294,13 +395,19 @@ def _apply_lighting(img:np.ndarray, rng:np.random.Generator, cfg:SynthConfig)->n
     ramp = 1 + gx * (np.linspace(-0.5, 0.5, sw, dtype=np.float32)[None]) + gy * np.linspace(-0.5, 0.5, sh, dtype=np.float32)[:, None]
     gain = (np.clip(ramp, 0.2, 2) * rng.uniform(0.6, 1.25))[..., None] * rng.uniform(0.85, 1.15, 3).astype(np.float32)
     out = cv2.multiply(img, cv2.resize(gain.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR), dtype=cv2.CV_8U)
-    sigma = rng.uniform(0, cfg.blur_sigma_max)
-    if sigma > 0.3: out = cv2.GaussianBlur(out, (0, 0), sigma)
+    k = _blur_kernel(rng, cfg)
+    if k is not None: out = cv2.filter2D(out, -1, k, borderType=cv2.BORDER_REFLECT)
+    else:
+        sigma = rng.uniform(0, cfg.blur_sigma_max)
+        if sigma > 0.3: out = cv2.GaussianBlur(out, (0, 0), sigma)
     std = rng.uniform(0, cfg.noise_std_max)
     if std > 0.5:
         cv2.setRNGSeed(int(rng.integers(2**31)))  # OpenCV's generator, seeded from ours: deterministic and fast
         noise = np.empty((h, w), np.int16); cv2.randn(noise, 0, std)
         out = cv2.add(out, cv2.merge([noise, noise, noise]), dtype=cv2.CV_8U)  # luminance noise
+    if rng.random() < cfg.p_jpeg:
+        ok, buf = cv2.imencode('.jpg', out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(*cfg.jpeg_quality))])
+        out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)  # channel order is irrelevant to a round trip
     return out
 
 # %% ../../nbs/33_nails.synth.ipynb #1f0632d8
@@ -308,36 +415,36 @@ def render_hands(
     poses:list[HandPose],     # hands to draw, back to front
     rng:np.random.Generator,  # randomness for colours, occluders, lighting
     cfg:SynthConfig,          # frame size and visibility rules
-    background:np.ndarray|None=None, # (H, W, 3) uint8; a random one when None
+    background:np.ndarray|None=None, # (H, W, 3) uint8; a random one (`frame_background`) when None
     polish:list|None=None,    # per hand: an RGB polish colour, or None for natural nails; random when None
     occlude:list|None=None,   # per hand: draw a random occluder; random when None
-    lighting:bool=True,       # apply lighting, blur and noise
+    lighting:bool=True,       # apply lighting, blur, noise and JPEG
 )->SynthSample:
     "Render `poses` into one frame with exact per-nail instance masks."
     h, w = cfg.height, cfg.width
-    img = (render_background(rng, h, w) if background is None else background.copy()).astype(np.uint8)
+    img = (frame_background(rng, cfg) if background is None else background.copy()).astype(np.uint8)
     labels = np.zeros((h, w), np.uint16)
     records, boxes = [], []
     for k, pose in enumerate(poses):
-        skin = pose.skin_rgb
+        skin, cover, first_id = pose.skin_rgb, np.zeros((h, w), np.uint8), len(records) + 1
         palm, fingers = hand_geometry(pose)
         if polish is not None: col = polish[k]
         else: col = None if rng.random() < cfg.p_natural else POLISH[rng.integers(len(POLISH))]
-        col = np.asarray(col, np.float32) if col is not None else np.clip(skin * [1.05, 0.92, 0.95] + 20, 0, 255)
-        gloss = rng.random() < 0.7
-        _draw_poly(img, labels, palm, skin, 0)
+        gloss = rng.random() < (0.5 if col is None else 0.7)
+        _draw_poly(img, labels, palm, skin, 0, cover=cover)
         # pinky first, thumb last: the thumb usually overlaps the palm seen from the back
         for f in (4, 3, 2, 1, 0):
-            _draw_finger(img, labels, fingers[f], skin)
+            _draw_finger(img, labels, cover, fingers[f], skin)
             nid = len(records) + 1
             if pose.palm_side:
                 rec = dict(cx=fingers[f].joints[3][0], cy=fingers[f].joints[3][1], angle=0.0, length=0.0, width=0.0,
                            tip_x=fingers[f].joints[3][0], tip_y=fingers[f].joints[3][1], area_full=0.0)
             else: rec = _draw_nail(img, labels, rng, fingers[f], pose, f, nid, col, gloss)
             records.append(dict(id=nid, hand=k, finger=f, **rec))
+        _shade_hand(img, cover, labels, rng, pose, first_id)
         if (occlude[k] if occlude is not None else rng.random() < cfg.p_occluder):
             tips = np.stack([g.joints[3] for g in fingers])
-            _draw_occluder(img, labels, rng, tips[rng.integers(5)], pose.palm_px)
+            _draw_occluder(img, labels, rng, tips[rng.integers(5)], pose.palm_px, cfg.photos)
         allpts = np.concatenate([palm] + [g.joints for g in fingers])
         pad = max(g.width_px for g in fingers) / 2
         x0, y0 = np.clip(allpts.min(0) - pad, 0, [w, h]); x1, y1 = np.clip(allpts.max(0) + pad, 0, [w, h])
@@ -365,6 +472,17 @@ def render_sample(
     n = 0 if rng.random() < cfg.p_no_hand else 2 if rng.random() < cfg.p_two_hands / (1 - cfg.p_no_hand) else 1
     poses = [random_hand_pose(rng, cfg) for _ in range(n)]
     s = render_hands(poses, rng, cfg)
+    s.seed = seed
+    return s
+
+def photo_negative(
+    seed:int,               # the frame's seed
+    cfg:SynthConfig|None=None, # frame size, photo split and camera effects
+)->SynthSample:             # a frame with no hands and no nails
+    "A hand-free frame: a real photo view (from `cfg.photos`) with the camera's effects."
+    cfg = dataclasses.replace(cfg or SynthConfig(), p_photo=1.0)
+    if not cfg.photos: raise ValueError("photo_negative: SynthConfig.photos is empty; set it to 'train' or 'eval'")
+    s = render_hands([], np.random.default_rng(seed), cfg)
     s.seed = seed
     return s
 
@@ -611,7 +729,7 @@ def write_hand_video(
     light_seed = int(rng.integers(2**31))
     labels = np.zeros((n_frames, cfg.height, cfg.width), np.uint8)
     gt = []
-    ffmpeg = shutil.which('ffmpeg') if mp4 else None
+    ffmpeg = find_ffmpeg() if mp4 else None
     mp4_path, proc = out_dir/f'{name}.mp4', None
     if ffmpeg:
         tmp_mp4 = out_dir/f'.{name}.tmp.mp4'

@@ -12,10 +12,12 @@ import numpy as np
 from ..core import atomic_write, outputs_dir, sha256_file, write_json
 
 # %% auto #0
-__all__ = ['PASS2_BATCH', 'fixed_onnx', 'models_dir', 'sink_transposes', 'prepare_models', 'prepare_baseline']
+__all__ = ['PASS2_BATCHES', 'PASS2_BATCH', 'MEDIAPIPE_BUNDLE', 'fixed_onnx', 'models_dir', 'sink_transposes', 'prepare_models',
+           'prepare_baseline', 'prepare_mediapipe']
 
 # %% ../../nbs/37_nails.tfjs.ipynb #e768f8d0
-PASS2_BATCH = 5  # TF.js pass-2 batch: one hand's nails per call
+PASS2_BATCHES = (5, 2, 1)  # TF.js pass-2 batch sizes (fixed shapes); the page combines them to fit the nails of a frame
+PASS2_BATCH = PASS2_BATCHES[0]
 
 def fixed_onnx(
     src:Path|str,    # ONNX with dynamic input sizes
@@ -92,6 +94,7 @@ def _convert_one(name:str, onnx_path:Path, shape:list, x:np.ndarray, work:Path, 
                 tf_shape=spec['tf_shape'], nhwc=spec['nhwc']), outputs=outputs, validation_err=val,
                 convert_s=round(time.perf_counter() - t0, 1))
 
+# %% ../../nbs/37_nails.tfjs.ipynb #7545c659
 def _fix_signature(model_json:Path, n_outputs:int)->None:
     "Restore `output_i` signature keys that the TF.js converter renamed to their tensor names (`Identity_i:0`)."
     m = json.loads(model_json.read_text())
@@ -226,6 +229,17 @@ def sink_transposes(
     mj.write_text(json.dumps(m))
     return stats
 
+# %% ../../nbs/37_nails.tfjs.ipynb #b39ae733
+def _install(out:Path, name:str, r:dict, src:Path)->dict:
+    "Copy one converted model into the published folder `out/name` (and its ONNX beside it); its manifest entry."
+    dst = out/name
+    if dst.exists(): shutil.rmtree(dst)
+    shutil.copytree(r['tfjs_dir'], dst)
+    shutil.copyfile(src, out/f"{name.split('_')[0]}.onnx")
+    return dict(tfjs=f'models/{name}/model.json', onnx=f"models/{name.split('_')[0]}.onnx", tf_input=r['input']['tf'],
+                onnx_input=r['input']['onnx'], input=r['input'], outputs=r['outputs'],
+                validation_err=r['validation_err'], convert_s=r['convert_s'])
+
 # %% ../../nbs/37_nails.tfjs.ipynb #c5632587
 def prepare_models(
     pass1:Path|str|None=None, # pass-1 ONNX (default: vtlab.nails.pipeline.default_model_paths())
@@ -247,34 +261,28 @@ def prepare_models(
     bad = [x for x in sides if x % 64 or not 64 <= x <= 1024]
     if bad: raise ValueError(f'prepare_models: pass1_sides must be multiples of 64 in 64..1024, got {bad}')
     in_whs = {side: pass1_input_size(*frame_wh, side) for side in sides}
-    key = hashlib.sha256(json.dumps(dict(p1=sha256_file(p1), p2=sha256_file(p2), frame_wh=list(frame_wh), batch=PASS2_BATCH, v=3)).encode()).hexdigest()[:16]
+    key = hashlib.sha256(json.dumps(dict(p1=sha256_file(p1), p2=sha256_file(p2), frame_wh=list(frame_wh), batch=list(PASS2_BATCHES), v=4)).encode()).hexdigest()[:16]
     out = models_dir(); man_path = out/'manifest.json'
     if not force and man_path.exists():
         try: old = json.loads(man_path.read_text())
         except ValueError: old = {}
         if (old.get('key') == key and set(sides) <= {v['side'] for v in old['pass1']['variants']}
-                and all((out/v['tfjs'].removeprefix('models/')).exists() for v in [*old['pass1']['variants'], old['pass2']])):
+                and all((out/v['tfjs'].removeprefix('models/')).exists() for v in [*old['pass1']['variants'], *old['pass2']['variants']])):
+            if old.get('config') != cfg.to_dict(): old['config'] = cfg.to_dict(); write_json(man_path, old)   # new runtime settings, same models
             return old   # a cache holding more sizes than asked for serves too
     from vtlab.nails.convert import require_tools
     require_tools(['tf', 'tfjs-wasm'])   # names what is missing (.venv-convert, node, npm packages) and how to get it
     log(f'converting nail models for the browser ({p1.name} at sides {sides}, {p2.name}) -> {out}')
     work = out/'work'; work.mkdir(parents=True, exist_ok=True)
     man = dict(key=key, frame_wh=list(frame_wh), config=cfg.to_dict(), sources=dict(pass1=str(p1), pass2=str(p2)))
-    def install(name, r, src):
-        dst = out/name
-        if dst.exists(): shutil.rmtree(dst)
-        shutil.copytree(r['tfjs_dir'], dst)
-        shutil.copyfile(src, out/f"{name.split('_')[0]}.onnx")
-        return dict(tfjs=f'models/{name}/model.json', onnx=f"models/{name.split('_')[0]}.onnx", tf_input=r['input']['tf'],
-                    onnx_input=r['input']['onnx'], input=r['input'], outputs=r['outputs'],
-                    validation_err=r['validation_err'], convert_s=r['convert_s'])
     variants = []
     for side, in_wh in in_whs.items():
-        x1, x2 = _reference_inputs(in_wh, PASS2_BATCH)
-        v = install(f'pass1_{side}', _convert_one(f'pass1_{side}', p1, [1, 3, in_wh[1], in_wh[0]], x1, work, log), p1)
+        x1, x2 = _reference_inputs(in_wh, max(PASS2_BATCHES))
+        v = _install(out, f'pass1_{side}', _convert_one(f'pass1_{side}', p1, [1, 3, in_wh[1], in_wh[0]], x1, work, log), p1)
         variants.append(dict(v, side=side))
     man['pass1'] = dict(next(v for v in variants if v['side'] == cfg.pass1_side), variants=variants)
-    man['pass2'] = install('pass2', _convert_one('pass2', p2, [PASS2_BATCH, 3, 64, 64], x2, work, log), p2)
+    p2s = [dict(_install(out, f'pass2_b{b}', _convert_one(f'pass2_b{b}', p2, [b, 3, 64, 64], x2[:b], work, log), p2), batch=b) for b in PASS2_BATCHES]
+    man['pass2'] = dict(p2s[0], variants=p2s)
     write_json(man_path, man)
     return man
 
@@ -298,4 +306,32 @@ def prepare_baseline(
     info = dict(key=key, name=f'RT-DETR-seg ({src.name})', source=str(src), tfjs='models/baseline/tfjs/model.json',
                 onnx='models/baseline/model.onnx', input=nm['inputs'][0])
     write_json(dst/'baseline.json', info)
+    return info
+
+# %% ../../nbs/37_nails.tfjs.ipynb #c710cf41
+MEDIAPIPE_BUNDLE = {'hand_detector.tflite': 'palm_detection_full', 'hand_landmarks_detector.tflite': 'hand_landmark_lite'}
+
+def prepare_mediapipe(
+    out:Path|None=None,     # folder for hand_landmarker.task and mediapipe.json (default models_dir()/mediapipe)
+    models:Path|None=None,  # where the .tflite files are (default vtlab.vision.models.models_dir())
+    min_detection:float=0.5, # the page's default hand-detection confidence
+)->dict|None:               # mediapipe.json's content, or None when the .tflite files have not been fetched
+    "Bundle MediaPipe's palm detector and hand-landmark model as the `.task` file tasks-vision reads; cached by their sha256."
+    import zipfile
+    from vtlab.vision.models import MODEL_FILES, models_dir as mp_dir
+    from vtlab.nails.hands import NAIL_CENTRE_FRAC, NAIL_LENGTH_FRAC
+    src = {member: Path(models or mp_dir())/MODEL_FILES[name].filename for member, name in MEDIAPIPE_BUNDLE.items()}
+    if not all(p.is_file() for p in src.values()): return None
+    out = Path(out or models_dir()/'mediapipe'); task = out/'hand_landmarker.task'
+    info = dict(task='models/mediapipe/hand_landmarker.task', centre_frac=NAIL_CENTRE_FRAC, length_frac=NAIL_LENGTH_FRAC,
+                min_detection=min_detection, sources={m: dict(model=MEDIAPIPE_BUNDLE[m], sha256=sha256_file(p)) for m, p in src.items()})
+    try:
+        if json.loads((out/'mediapipe.json').read_text()) == info and task.is_file(): return info
+    except (OSError, ValueError): pass
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = task.with_name('.hand_landmarker.task.tmp')
+    with zipfile.ZipFile(tmp, 'w', zipfile.ZIP_STORED) as z:
+        for member, p in src.items(): z.write(p, member)
+    tmp.replace(task)
+    write_json(out/'mediapipe.json', info)
     return info

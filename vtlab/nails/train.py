@@ -4,7 +4,7 @@
 
 # %% ../../nbs/35_nails.train.ipynb #73b0fa72
 from __future__ import annotations
-import csv, dataclasses, io, json, math, os, time
+import csv, dataclasses, hashlib, io, json, math, os, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -17,13 +17,14 @@ import torch.nn.functional as F
 
 from ..core import JsonConfig, atomic_write, data_dir, outputs_dir, write_json, seed_everything, setup_logging
 from .base import NUM_FINGERS, PATCH_SIDE_FACTOR, PATCH_SIDE_MIN, PATCH_SIDE_MAX, crop_patch, pass1_input_size
-from .synth import SynthConfig, SynthSample, render_sample, sample_seed
+from .synth import SynthConfig, SynthSample, photo_negative, render_sample, sample_seed
 from .models import (Pass1Net, Pass1Config, Pass2Net, Pass2Config,
                                 save_model, load_model, export_onnx)
 
 # %% auto #0
-__all__ = ['pass1_targets', 'pass2_examples', 'NailCache', 'build_cache', 'focal_heatmap_loss', 'pass1_loss', 'pass2_loss',
-           'pass1_batch', 'pass2_batch', 'TrainConfig', 'fit', 'plot_metrics']
+__all__ = ['pass1_targets', 'pass2_examples', 'mine_pass2_negatives', 'mine_pass1_negatives', 'NailCache', 'build_cache',
+           'focal_heatmap_loss', 'pass1_loss', 'pass2_loss', 'pass1_batch', 'pass2_batch', 'TrainConfig', 'fit',
+           'plot_metrics']
 
 # %% ../../nbs/35_nails.train.ipynb #0fa860c8
 def pass1_targets(
@@ -90,6 +91,55 @@ def pass2_examples(
     return dict(x=np.stack(xs), mask=np.round(np.stack(ms) * 255).astype(np.uint8), conf=np.array(conf, np.float32),
                 offset=np.array(off, np.float32), orient=np.array(ori, np.float32))
 
+# %% ../../nbs/35_nails.train.ipynb #d999d2e5
+def mine_pass2_negatives(
+    pass1:Path|str,          # a pass-1 ONNX file whose false peaks become negatives
+    n:int,                   # frames searched: half synthetic (peaks away from every nail), half hand-free photo frames
+    seed:int=300,            # dataset seed of the searched frames (not a training or held-out seed)
+    cfg:SynthConfig|None=None, # renderer settings (training photos)
+    patch:int=64,            # pass-2 patch side px
+    per_frame:int=4,         # at most this many negatives per frame
+)->dict:                     # `pass2_examples`-style arrays, all negatives
+    "Hard negatives for pass 2: patches where pass 1 fires but there is no nail."
+    from vtlab.nails.pipeline import NailPipeline, PipelineConfig
+    pc = PipelineConfig(hand_threshold=0.0, peak_threshold=0.2, max_nails=per_frame)
+    pipe, rng, xs = NailPipeline(pass1, cfg=pc), np.random.default_rng([seed, 2]), []
+    for i in range(n):
+        s = render_sample(sample_seed(seed, i), cfg) if i % 2 == 0 else photo_negative(sample_seed(seed, 1_000_000 + i), cfg)
+        dets, _, _ = pipe.run_pass1(s.image)
+        nails = s.nails[s.nails['area_visible'] > 0]
+        for d in dets:
+            near = [np.hypot(*(d.center - (nl['cx'], nl['cy']))) < 0.6 * max(d.size_px, nl['length']) for nl in nails]
+            if any(near): continue
+            side = pc.patch_side(d.size_px) * rng.uniform(0.85, 1.15)
+            xs.append(crop_patch(s.image, d.center + rng.normal(0, 0.05 * side, 2), side, patch)[0])
+    k = len(xs)
+    return dict(x=np.stack(xs) if k else np.zeros((0, patch, patch, 3), np.uint8), mask=np.zeros((k, patch, patch), np.uint8),
+                conf=np.zeros(k, np.float32), offset=np.zeros((k, 2), np.float32), orient=np.zeros((k, 2), np.float32))
+
+# %% ../../nbs/35_nails.train.ipynb #b458eca3
+def mine_pass1_negatives(
+    pass1:Path|str,          # a pass-1 ONNX file
+    n:int,                   # hand-free photo frames searched
+    seed:int=301,            # dataset seed of the searched frames (not a training or held-out seed)
+    cfg:SynthConfig|None=None, # renderer settings (training photos)
+    in_wh:tuple=(256, 192),  # pass-1 input size of the cache
+    hand_min:float=0.3,      # keep a frame when pass 1's hand probability reaches this ...
+    peak_min:float=0.3,      # ... or a heatmap peak does
+)->dict:                     # `NailCache` pass-1 arrays of the kept frames (targets all zero)
+    "Hard negatives for pass 1: hand-free photo frames on which pass 1 fires."
+    from vtlab.nails.pipeline import _session, pass1_input
+    sess, xs = _session(pass1), []
+    for i in range(n):
+        f = photo_negative(sample_seed(seed, 1_000_000 + i), cfg).image
+        x = cv2.resize(f, in_wh, interpolation=cv2.INTER_LINEAR)
+        heat, _, _, hand = sess.run(None, {'image': pass1_input(f, in_wh)})
+        if hand[0, 0] >= hand_min or heat.max() >= peak_min: xs.append(x)
+    k, (w, h) = len(xs), (in_wh[0] // 8, in_wh[1] // 8)
+    z = np.zeros((k, NUM_FINGERS, h, w), np.float32)
+    return dict(x1=np.stack(xs) if k else np.zeros((0, in_wh[1], in_wh[0], 3), np.uint8), heat=z, log_size=z.copy(), size_w=z.copy(),
+                vis=np.zeros((k, NUM_FINGERS), np.float32), hand=np.zeros((k, 1), np.float32))
+
 # %% ../../nbs/35_nails.train.ipynb #00f41f2a
 @dataclass
 class NailCache:
@@ -111,23 +161,26 @@ def build_cache(
     in_wh:tuple=(256, 192), # pass-1 input size
     patch:int=64,           # pass-2 patch side
     cfg:SynthConfig|None=None, # rendering settings
-    cache_dir:Path|str|None=None, # when given, reuse/write `<cache_dir>/nails_<n>_<seed>_<w>x<h>_<patch>.npz`
+    cache_dir:Path|str|None=None, # when given, reuse/write `<cache_dir>/nails_<n>_<seed>_<n_photos>neg_<w>x<h>_<patch>_<config hash>.npz`
     log_every:int=0,        # log progress every this many frames (0 = quiet)
+    n_photos:int=0,         # extra hand-free frames: real training photos alone (`photo_negative`)
 )->NailCache:
-    "Render frames and collect pass-1 and pass-2 training examples."
-    path = Path(cache_dir)/f'nails_{n}_{seed}_{in_wh[0]}x{in_wh[1]}_{patch}.npz' if cache_dir else None
+    "Render frames (and hand-free photo frames) and collect pass-1 and pass-2 training examples."
+    cfg = cfg or SynthConfig()
+    key = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:8]  # a new renderer config is a new cache
+    path = Path(cache_dir)/f'nails_{n}_{seed}_{n_photos}neg_{in_wh[0]}x{in_wh[1]}_{patch}_{key}.npz' if cache_dir else None
     if path is not None and path.exists(): return NailCache.load(path)
     rng = np.random.default_rng([seed, 1])
     p1 = {k: [] for k in ('x1', 'heat', 'log_size', 'size_w', 'vis', 'hand')}
     p2 = {k: [] for k in ('x', 'mask', 'conf', 'offset', 'orient')}
     t0 = time.perf_counter()
-    for i in range(n):
-        s = render_sample(sample_seed(seed, i), cfg)
+    for i in range(n + n_photos):
+        s = render_sample(sample_seed(seed, i), cfg) if i < n else photo_negative(sample_seed(seed, 1_000_000 + i - n), cfg)
         p1['x1'].append(cv2.resize(s.image, in_wh, interpolation=cv2.INTER_LINEAR))
         for k, v in pass1_targets(s, in_wh).items(): p1[k].append(v)
         for k, v in pass2_examples(s, rng, patch).items(): p2[k].append(v)
         if log_every and (i + 1) % log_every == 0:
-            setup_logging().info(f'rendered {i + 1}/{n} frames ({time.perf_counter() - t0:.0f} s)')
+            setup_logging().info(f'rendered {i + 1}/{n + n_photos} frames ({time.perf_counter() - t0:.0f} s)')
     c = NailCache(**{k: np.stack(v) for k, v in p1.items()},
                   **{f'{k}2' if k != 'mask' else 'mask2': np.concatenate(v) for k, v in p2.items()})
     if path is not None: c.save(path)

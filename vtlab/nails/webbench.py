@@ -4,21 +4,22 @@
 
 # %% ../../nbs/37c_nails.webbench.ipynb #2236a767
 from __future__ import annotations
-import argparse, base64, json, os, subprocess, time
+import argparse, base64, contextlib, json, os, subprocess, time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
 
-from ..cli import CommandParser, bar_chart, positive_int, run_command, write_bench
+from ..cli import CommandParser, bar_chart, hist_chart, positive_int, run_command, write_bench
 from ..core import outputs_dir, write_json
 from ..vision.framecode import FRAME_CODE_BITS, code_cell, draw_frame_code
 from .server import start_server
-from .tfjs import PASS2_BATCH, prepare_baseline, prepare_models
+from .tfjs import PASS2_BATCHES, prepare_baseline, prepare_models
 
 # %% auto #0
-__all__ = ['RUNTIMES', 'write_coded_video', 'browser_frame_masks', 'score_browser_run', 'python_reference', 'chromium_args',
-           'run_page', 'bench_web', 'bench_web_main', 'demo_step']
+__all__ = ['RUNTIMES', 'write_coded_video', 'sample_photo', 'write_still_video', 'browser_frame_masks', 'score_browser_run',
+           'python_reference', 'chromium_args', 'chromium_page', 'run_page', 'sample_live', 'polish_pixels',
+           'score_live', 'bench_web', 'bench_web_main', 'demo_step']
 
 # %% ../../nbs/37c_nails.webbench.ipynb #51116034
 def write_coded_video(
@@ -55,6 +56,41 @@ def write_coded_video(
     write_json(info, out)
     return {**out, **{k: Path(v) for k, v in paths.items()}}
 
+# %% ../../nbs/37c_nails.webbench.ipynb #7ecc7085
+def sample_photo(
+    name:str,          # 'grace_hopper' (matplotlib) or a scikit-image `skimage.data` image name ('astronaut', 'coffee', 'chelsea', ...)
+    wh:tuple=(640, 480),
+)->np.ndarray:         # (h, w, 3) uint8 RGB
+    "A sample photo shipped in an installed package, scaled and centre-cropped to `wh`."
+    import cv2
+    if name == 'grace_hopper':
+        from matplotlib import cbook
+        with cbook.get_sample_data('grace_hopper.jpg') as f: img = cv2.cvtColor(cv2.imdecode(np.frombuffer(f.read(), np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    else:
+        import skimage.data
+        if not hasattr(skimage.data, name): raise ValueError(f'sample_photo: unknown photo {name!r}')
+        img = getattr(skimage.data, name)()
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB) if img.ndim == 2 else img[..., :3]
+    s = max(wh[0] / img.shape[1], wh[1] / img.shape[0])
+    img = cv2.resize(img, (round(img.shape[1] * s), round(img.shape[0] * s)), interpolation=cv2.INTER_AREA)
+    y0, x0 = (img.shape[0] - wh[1]) // 2, (img.shape[1] - wh[0]) // 2
+    return np.ascontiguousarray(img[y0:y0 + wh[1], x0:x0 + wh[0]])
+
+def write_still_video(
+    out_dir:Path|str,  # folder for <photo>.y4m
+    photo:str='grace_hopper', # a `sample_photo` name
+    n_frames:int=30, fps:int=30,
+)->dict:               # y4m path, n_frames, width, height, code_rect
+    "A still clip of a hand-free photo for the fake camera, each frame carrying its frame code."
+    import cv2
+    from vtlab.core import atomic_write
+    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+    img = sample_photo(photo); H, W = img.shape[:2]; c = code_cell(W)
+    with atomic_write(out_dir/f'{photo}.y4m', 'wb') as f:
+        f.write(f'YUV4MPEG2 W{W} H{H} F{fps}:1 Ip A1:1 C420jpeg\n'.encode())
+        for i in range(n_frames): f.write(b'FRAME\n' + cv2.cvtColor(draw_frame_code(img.copy(), i), cv2.COLOR_RGB2YUV_I420).tobytes())
+    return dict(y4m=out_dir/f'{photo}.y4m', n_frames=n_frames, fps=fps, width=W, height=H, code_rect=[0, 0, (FRAME_CODE_BITS + 2) * c, c])
+
 # %% ../../nbs/37c_nails.webbench.ipynb #25294b62
 def browser_frame_masks(frame:dict, patch:int=64, mask_threshold:float=0.5)->list[np.ndarray]:
     "Boolean (H, W) masks of one posted benchmark frame (nails posted with `mask_u8`)."
@@ -79,6 +115,7 @@ def _gt_for(video:dict):
         return vis, ign
     return get
 
+# %% ../../nbs/37c_nails.webbench.ipynb #5a0f67f4
 def score_browser_run(result:dict, video:dict)->dict:
     "Mask IoU, precision and recall of a posted benchmark run on the coded clip (frames with masks only)."
     from vtlab.nails.evaluate import match_nails, summarize_matches
@@ -94,15 +131,19 @@ def score_browser_run(result:dict, video:dict)->dict:
     return out
 
 def python_reference(video:dict, codes:list|None=None)->dict:
-    "The Python pipeline (ONNX Runtime) over the whole clip as a video; scored on `codes` (default: every frame)."
+    "The Python pipeline (ONNX Runtime) over the whole clip as a video, scored on `codes` (default: every frame); `pixel_iou` pools all nail pixels."
     from vtlab.nails.synth import read_y4m
     from vtlab.nails.pipeline import NailPipeline
     from vtlab.nails.evaluate import match_nails, summarize_matches
-    get, pipe, rows = _gt_for(video), NailPipeline(), {}
+    get, pipe, rows, inter, union = _gt_for(video), NailPipeline(), {}, {}, {}
     for i, frame in enumerate(read_y4m(video['y4m'])):
-        vis, ign = get(i)
-        rows[i] = match_nails(pipe.process(frame).instance_masks(), vis, ign)
-    return summarize_matches([rows[c] for c in (codes if codes is not None else sorted(rows))])
+        (vis, ign), pred = get(i), pipe.process(frame).instance_masks()
+        rows[i] = match_nails(pred, vis, ign)
+        pm, gt = (np.any(m, 0) if m else np.zeros(frame.shape[:2], bool) for m in (pred, vis))
+        keep = ~np.any(ign, 0) if ign else True
+        inter[i], union[i] = int((pm & gt & keep).sum()), int(((pm | gt) & keep).sum())
+    codes = codes if codes is not None else sorted(rows)
+    return dict(summarize_matches([rows[c] for c in codes]), pixel_iou=sum(inter[c] for c in codes) / max(sum(union[c] for c in codes), 1))
 
 # %% ../../nbs/37c_nails.webbench.ipynb #bc371aa3
 def chromium_args(y4m:Path|str, webgl:bool=False)->list[str]:
@@ -112,6 +153,32 @@ def chromium_args(y4m:Path|str, webgl:bool=False)->list[str]:
             '--enable-blink-features=ForceEagerMeasureMemory',  # measureUserAgentSpecificMemory answers now, not after a GC
             *(['--use-angle=swiftshader', '--enable-unsafe-swiftshader'] if webgl else ['--disable-gpu'])]
 
+@contextlib.contextmanager
+def chromium_page(
+    url:str,                  # the page with its query
+    y4m:Path|str,             # fake camera clip
+    webgl:bool=False,         # enable SwiftShader WebGL
+    init_script:str|None=None, # JavaScript run before the page's own (e.g. to take a browser feature away)
+    viewport:tuple=(960, 520),
+):                            # yields (page, console lines)
+    "A headless Chromium page on `url` with a fake camera; nothing but 127.0.0.1 is reachable."
+    try: from playwright.sync_api import sync_playwright
+    except ImportError: raise RuntimeError('vtlab.nails.webbench needs playwright (pip install playwright; the dev extra has it)') from None
+    from vtlab.nails.convert import chromium_path
+    console = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), headless=True, args=chromium_args(y4m, webgl))
+        try:
+            page = browser.new_page(viewport=dict(width=viewport[0], height=viewport[1]))
+            page.on('console', lambda m: console.append(m.text[:500]))
+            page.on('pageerror', lambda e: console.append(f'pageerror: {e}'))
+            page.route('**/*', lambda r: r.continue_() if urlsplit(r.request.url).hostname == '127.0.0.1' else r.abort())
+            if init_script: page.add_init_script(init_script)
+            page.goto(url)
+            yield page, console
+        finally: browser.close()
+
+# %% ../../nbs/37c_nails.webbench.ipynb #4470a682
 def run_page(
     url:str,                 # the page with its query (bench=N ...)
     y4m:Path|str,            # fake camera clip
@@ -122,29 +189,78 @@ def run_page(
     after=None,              # callable(page) run when the benchmark is done (e.g. read the stats panel)
 )->dict:                     # the posted JSON, plus `console` (the page's console lines) and `after` (its return)
     "Open `url` in headless Chromium with a fake camera, wait for the page's benchmark JSON, return it."
-    try: from playwright.sync_api import sync_playwright
-    except ImportError: raise RuntimeError('vtlab.nails.webbench.run_page needs playwright (pip install playwright; the dev extra has it)') from None
-    from vtlab.nails.convert import chromium_path
     results = Path(results); results.unlink(missing_ok=True)
-    console = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), headless=True, args=chromium_args(y4m, webgl))
-        try:
-            page = browser.new_page(viewport=dict(width=960, height=520))
-            page.on('console', lambda m: console.append(m.text[:500]))
-            page.on('pageerror', lambda e: console.append(f'pageerror: {e}'))
-            page.route('**/*', lambda r: r.continue_() if urlsplit(r.request.url).hostname == '127.0.0.1' else r.abort())
-            page.goto(url)
-            page.wait_for_function("document.body.dataset.bench === 'done' || document.body.dataset.bench === 'error'",
-                                   timeout=timeout_s * 1000, polling=250)
-            extra = after(page) if after else None
-            if screenshot: Path(screenshot).parent.mkdir(parents=True, exist_ok=True); page.screenshot(path=str(screenshot))
-        finally: browser.close()
+    with chromium_page(url, y4m, webgl) as (page, console):
+        page.wait_for_function("document.body.dataset.bench === 'done' || document.body.dataset.bench === 'error'",
+                               timeout=timeout_s * 1000, polling=250)
+        extra = after(page) if after else None
+        if screenshot: Path(screenshot).parent.mkdir(parents=True, exist_ok=True); page.screenshot(path=str(screenshot))
     if not results.exists(): raise RuntimeError(f'{url}: the page posted no results; console:\n' + '\n'.join(console[-20:]))
     res = json.loads(results.read_text())
     if 'error' in res: raise RuntimeError(f"{url}: the page failed: {res['error']}; console:\n" + '\n'.join(console[-20:]))
     res['console'], res['after'] = console, extra
     return res
+
+# %% ../../nbs/37c_nails.webbench.ipynb #3bc04540
+def sample_live(
+    page,                   # a page running the client (no benchmark needed)
+    n:int=30,               # screenshots
+    interval_s:float=0.1,   # pause between them
+    start_after:int=5,      # wait for this many paints first
+    timeout_s:float=180,
+)->list[dict]:              # [{rgb: (H, W, 3) uint8, t0, t1: page clock (ms) around the shot}]
+    "Screenshots of the page's canvas taken while it runs."
+    import cv2
+    page.wait_for_function(f'(window.vtlabPainted || []).length >= {start_after}', timeout=timeout_s * 1000, polling=100)
+    canvas, out = page.locator('#view'), []
+    for _ in range(n):
+        t0 = page.evaluate('performance.now()'); png = canvas.screenshot(); t1 = page.evaluate('performance.now()')
+        out.append(dict(rgb=cv2.cvtColor(cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB), t0=t0, t1=t1))
+        time.sleep(interval_s)
+    return out
+
+def polish_pixels(
+    shot:np.ndarray,        # (H, W, 3) what was painted
+    frame:np.ndarray,       # (H, W, 3) the camera frame it shows
+    polish_rgb,             # the polish colour, 0..255
+    min_change:float=60.0,  # RGB distance a polished pixel must have moved
+)->np.ndarray:              # (H, W) bool
+    "Pixels the polish changed: far from the camera frame, and nearer the polish colour than the frame was."
+    s, f, p = (np.asarray(a, np.float32) for a in (shot, frame, polish_rgb))
+    moved = np.linalg.norm(s - f, axis=-1)
+    closer = np.linalg.norm(f - p, axis=-1) - np.linalg.norm(s - p, axis=-1)
+    return (moved > min_change) & (closer > min_change / 2)
+
+# %% ../../nbs/37c_nails.webbench.ipynb #95118766
+def score_live(
+    samples:list[dict],     # `sample_live` output
+    painted:list[dict],     # the page's window.vtlabPainted
+    video:dict,             # `write_coded_video` output (the clip the fake camera plays)
+    polish_hex:str,         # the polish colour the page used, '#rrggbb'
+    min_pixels:int=20,      # polish pixels for an overlay to count as present
+)->dict:                    # shots, shots of frames with nails, fraction with the overlay present, colour-IoU, per shot
+    "Whether the polish was on screen in frames where the page found nails, and how well it covers the true nails."
+    from vtlab.nails.synth import read_y4m
+    from vtlab.vision.framecode import read_frame_code
+    frames, get = list(read_y4m(video['y4m'])), _gt_for(video)
+    polish = [int(polish_hex[i:i + 2], 16) for i in (1, 3, 5)]
+    rows = []
+    for s in samples:
+        code = read_frame_code(s['rgb'])
+        seen = [p for p in painted if p['code'] == code and p['t'] <= s['t1']] if code >= 0 else []
+        row = dict(code=code, nails=seen[-1]['nails'] if seen else None, polish_on=seen[-1]['polish'] if seen else None)
+        if code >= 0:
+            i = code % video['n_frames']
+            px, (vis, ign) = polish_pixels(s['rgb'], frames[i], polish), get(i)
+            gt = np.any(vis, 0) if vis else np.zeros(px.shape, bool)
+            keep = ~np.any(ign, 0) if ign else np.ones(px.shape, bool)
+            row.update(overlay_px=int(px.sum()), inter=int((px & gt & keep).sum()), union=int(((px | gt) & keep).sum()))
+        rows.append(row)
+    with_nails = [r for r in rows if r['nails'] and r['polish_on']]
+    present = [r for r in with_nails if r['overlay_px'] >= min_pixels]
+    return dict(shots=len(rows), unreadable=sum(r['code'] < 0 for r in rows), shots_with_nails=len(with_nails), overlay_present=len(present),
+                present_frac=len(present) / max(len(with_nails), 1),
+                colour_iou=sum(r['inter'] for r in with_nails) / max(sum(r['union'] for r in with_nails), 1), rows=rows)
 
 # %% ../../nbs/37c_nails.webbench.ipynb #e2095d91
 RUNTIMES = {'tfjs-wasm': dict(runtime='tfjs', backend='wasm'), 'tfjs-webgl': dict(runtime='tfjs', backend='webgl'),
@@ -154,69 +270,66 @@ def _chromium()->str:
     from vtlab.nails.convert import chromium_path
     return chromium_path()
 
+def _page_run(srv, video:dict, res_dir:Path, out:str, query:dict, webgl:bool=False, timeout_s:float=300, screenshot=None)->tuple[dict, dict]:
+    "One benchmark run of the page: (its summary with the per-frame camera → paint latencies, the whole posted JSON)."
+    url = srv.url + '?' + '&'.join(f'{k}={v}' for k, v in dict(query, out=out).items())
+    r = run_page(url, video['y4m'], res_dir/f'{out}.json', webgl=webgl, timeout_s=timeout_s, screenshot=screenshot)
+    return dict(r['summary'], e2e_samples_ms=[round(f['e2e_ms'], 2) for f in r['frames']]), r
+
+def _log_run(log, name:str, s:dict):
+    acc = s.get('accuracy') or {}
+    log(f"{name} ({s['runtime']} {s['backend']}, {s['threads']} thread(s), {s['renderer']}): camera → paint p50 {s['end_to_end_ms']['p50_ms']:.1f} ms, "
+        f"frame → result {s['frame_to_result_ms']['p50_ms']:.1f} ms, paint {s['paint_ms']['p50_ms']:.1f} ms"
+        + (f", IoU {acc['mask_iou']:.3f}, recall {acc['recall']:.3f}" if acc else ''))
+
+# %% ../../nbs/37c_nails.webbench.ipynb #8493ca7e
 def bench_web(
     n_frames:int=60,        # benchmark frames per runtime (after `warmup`)
     runtimes:tuple=('tfjs-wasm', 'tfjs-webgl', 'ort-wasm'),
     warmup:int=5,           # frames left out of the statistics
     masks:int=30,           # frames scored against the ground truth
-    threads:int=1,          # WASM threads (1: comparable with the single-threaded Python numbers)
+    threads:int|tuple=1,    # WASM threads; several run each runtime once per count (1: comparable with single-threaded Python)
     webgl_frames:int=20,    # WebGL is SwiftShader (software) here: about 1.7 s a frame, so fewer frames
     baseline_frames:int=20, # frames of the single-pass RT-DETR-seg baseline per WASM runtime (0: skip it)
     video_frames:int=90,    # length of the looping test clip
     timeout_s:float=300,    # per runtime
     screenshots:Path|None=None, # folder for a PNG of the page after each two-pass run
     log=print,
-)->dict:                    # JSON-able: per-runtime summaries and accuracy, the Python reference on the same frames
-    "Benchmark the web client in headless Chromium with a fake camera, per runtime; returns a JSON-able dict."
+)->dict:                    # JSON-able: per-run summaries and accuracy, the Python reference on the same frames
+    "Benchmark the web client in headless Chromium with a fake camera, per runtime and thread count; returns a JSON-able dict."
     bad = [r for r in runtimes if r not in RUNTIMES]
     if bad: raise ValueError(f'bench_web: unknown runtimes {bad} (known: {list(RUNTIMES)})')
+    threads = (threads,) if isinstance(threads, int) else tuple(threads)
     t0 = time.perf_counter()
-    man = prepare_models(log=log)
-    base = prepare_baseline() if baseline_frames > 0 else None
-    video = write_coded_video(outputs_dir('web', 'video'), video_frames)
-    res_dir = outputs_dir('web', 'bench')
+    man, base = prepare_models(log=log), prepare_baseline() if baseline_frames > 0 else None
+    video, res_dir = write_coded_video(outputs_dir('web', 'video'), video_frames), outputs_dir('web', 'bench')
     srv = start_server(results=res_dir)
     out = dict(frame_wh=man['frame_wh'], models=man['key'], pass1_input_wh=man['pass1']['input']['onnx_shape'][:1:-1],
-               pass2_tfjs_batch=PASS2_BATCH, threads=threads, n_frames=n_frames, warmup=warmup, runs={})
+               pass2_tfjs_batches=list(PASS2_BATCHES), threads=list(threads), n_frames=n_frames, warmup=warmup, runs={})
     try:
-        jobs = [(name, False) for name in runtimes] + [(name, True) for name in runtimes if base and 'wasm' in name]
-        for name, is_base in jobs:
-            if is_base:
-                q = dict(RUNTIMES[name], model='baseline', bench=baseline_frames, warmup=2, threads=threads, out=f'baseline_{name}')
-                url = srv.url + '?' + '&'.join(f'{k}={v}' for k, v in q.items())
-                try: r = run_page(url, video['y4m'], res_dir/f'baseline_{name}.json', timeout_s=timeout_s)
-                except Exception as e:
-                    out['runs'][f'baseline-{name}'] = dict(error=str(e)[:2000]); log(f'baseline {name}: FAILED {str(e)[:300]}'); continue
-                summ = dict(r['summary'], model=base['name'], input_hw=base['input']['onnx_shape'][2:])
-                out['runs'][f'baseline-{name}'] = summ
-                two = out['runs'].get(name, {})
-                if 'end_to_end_ms' in two:
-                    out.setdefault('speedup_two_pass_vs_single_pass', {})[name] = round(summ['end_to_end_ms']['p50_ms'] / two['end_to_end_ms']['p50_ms'], 2)
-                log(f"baseline {name}: end to end p50 {summ['end_to_end_ms']['p50_ms']:.1f} ms ({base['name']} at {summ['input_hw']})")
-                continue
-            nf = min(n_frames, webgl_frames) if 'webgl' in name else n_frames
-            q = dict(RUNTIMES[name], bench=nf, warmup=warmup, masks=min(masks, nf), threads=threads, out=f'bench_{name}')
-            url = srv.url + '?' + '&'.join(f'{k}={v}' for k, v in q.items())
-            try:
-                r = run_page(url, video['y4m'], res_dir/f'bench_{name}.json', webgl='webgl' in name, timeout_s=timeout_s,
-                             screenshot=Path(screenshots)/f'nails_web_{name}.png' if screenshots else None)
-            except Exception as e:
-                out['runs'][name] = dict(error=str(e)[:2000]); log(f'{name}: FAILED {str(e)[:300]}'); continue
-            summ = r['summary']
-            acc = score_browser_run(r, video)
-            summ['frame_codes_scored'] = acc.pop('frame_codes')
-            summ['accuracy'] = acc
-            out['runs'][name] = summ
-            if summ['backend'] != RUNTIMES[name]['backend']:
-                summ['note'] = f"asked for {RUNTIMES[name]['backend']}, the page ran {summ['backend']}"
-            log(f"{name} ({summ['runtime']} {summ['backend']}): end to end p50 {summ['end_to_end_ms']['p50_ms']:.1f} ms, "
-                f"pass1 {summ['latency_ms']['pass1']['p50_ms']:.1f} ms, IoU {summ['accuracy']['mask_iou']:.3f}, "
-                f"recall {summ['accuracy']['recall']:.3f}, tensors {summ['tensors']}, page memory {summ.get('page_memory')}")
+        for t in threads:
+            for name in (n for n in runtimes if t == threads[0] or 'wasm' in n):   # WASM threads change nothing on WebGL
+                key, nf = name if len(threads) == 1 else f'{name}-t{t}', min(n_frames, webgl_frames) if 'webgl' in name else n_frames
+                try: summ, r = _page_run(srv, video, res_dir, f'bench_{key}', dict(RUNTIMES[name], bench=nf, warmup=warmup, masks=min(masks, nf), threads=t),
+                                         webgl='webgl' in name, timeout_s=timeout_s, screenshot=Path(screenshots)/f'nails_web_{key}.png' if screenshots else None)
+                except Exception as e: out['runs'][key] = dict(error=str(e)[:2000]); log(f'{key}: FAILED {str(e)[:300]}'); continue
+                acc = score_browser_run(r, video)
+                summ.update(frame_codes_scored=acc.pop('frame_codes'), accuracy=acc)
+                if summ['backend'] != RUNTIMES[name]['backend']: summ['note'] = f"asked for {RUNTIMES[name]['backend']}, the page ran {summ['backend']}"
+                out['runs'][key] = summ; _log_run(log, key, summ)
+        for name in (n for n in runtimes if base and 'wasm' in n):
+            key = f'baseline-{name}'
+            try: summ, _ = _page_run(srv, video, res_dir, f'baseline_{name}', dict(RUNTIMES[name], model='baseline', bench=baseline_frames, warmup=2, threads=threads[0]), timeout_s=timeout_s)
+            except Exception as e: out['runs'][key] = dict(error=str(e)[:2000]); log(f'{key}: FAILED {str(e)[:300]}'); continue
+            out['runs'][key] = summ = dict(summ, model=base['name'], input_hw=base['input']['onnx_shape'][2:])
+            two = out['runs'].get(name if len(threads) == 1 else f'{name}-t{threads[0]}', {})
+            if 'end_to_end_ms' in two:
+                out.setdefault('speedup_two_pass_vs_single_pass', {})[name] = round(summ['end_to_end_ms']['p50_ms'] / two['end_to_end_ms']['p50_ms'], 2)
+            _log_run(log, key, summ)
     finally: srv.shutdown(); srv.server_close()
     codes = sorted({c for r in out['runs'].values() for c in r.get('frame_codes_scored', [])})
-    if codes: out['python_reference_same_frames'] = {k: v for k, v in python_reference(video, codes).items()}
-    try: out['chromium'] = subprocess.run([_chromium(), '--version'],
-                                          capture_output=True, text=True, timeout=30).stdout.strip()
+    if codes: out['python_reference_same_frames'] = python_reference(video, codes)
+    try: out['chromium'] = subprocess.run([_chromium(), '--version'], capture_output=True, text=True, timeout=30).stdout.strip()
     except Exception: pass
     out['seconds'] = round(time.perf_counter() - t0, 1)
     return out
@@ -228,9 +341,16 @@ def bench_web_main(argv:list[str]|None=None)->int:
     p.add_frames(60, help='benchmark frames per runtime (after the warm-up)')
     p.add_argument('-n', type=positive_int, dest='frames', help=argparse.SUPPRESS)   # the old name of --frames
     p.add_argument('--runtimes', type=_runtimes, default=tuple(RUNTIMES), metavar='R,R', help=f'comma-separated subset of {",".join(RUNTIMES)}')
-    p.add_argument('--threads', type=positive_int, default=1, help='WASM threads (1: comparable with the single-threaded Python numbers)')
+    p.add_argument('--threads', type=_counts, default=(1,), metavar='N,N', help='WASM thread counts; each runtime runs once per count (1: comparable with single-threaded Python)')
     p.add_out(help='folder for nails_web.json and nails_web.png (default outputs/bench)')
     return run_command(p, _bench_web_body, argv)
+
+def _counts(s:str)->tuple[int, ...]:
+    "An argparse type: comma-separated thread counts, 1..16."
+    try: counts = tuple(int(x) for x in s.split(',') if x.strip())
+    except ValueError: raise argparse.ArgumentTypeError(f'{s!r} is not a comma-separated list of integers') from None
+    if not counts or any(not 1 <= c <= 16 for c in counts): raise argparse.ArgumentTypeError(f'{s!r}: thread counts must be 1..16')
+    return counts
 
 def _runtimes(s:str)->tuple[str, ...]:
     "An argparse type: a comma-separated subset of `RUNTIMES`."
@@ -246,9 +366,12 @@ def _bench_web_body(a)->int:
     return 0
 
 def _web_chart(fig, res:dict)->None:
-    "End-to-end p50 per runtime, two-pass next to the single-pass baseline."
-    runs = {('vtlab ' if not k.startswith('baseline') else '') + k: v['end_to_end_ms']['p50_ms'] for k, v in res['runs'].items() if 'end_to_end_ms' in v}
-    bar_chart(fig.add_subplot(1, 1, 1), runs, 'ms', 'web client in headless Chromium: end to end p50 per frame, 640×480')
+    "Camera → paint p50 per run, two-pass next to the single-pass baseline (left); its distribution for the WASM two-pass runs (right)."
+    runs = {k: v for k, v in res['runs'].items() if 'end_to_end_ms' in v}
+    bar_chart(fig.add_subplot(1, 2, 1), {('' if k.startswith('baseline') else 'vtlab ') + k: v['end_to_end_ms']['p50_ms'] for k, v in runs.items()},
+              'ms', 'camera frame → painted polish, p50')
+    hist_chart(fig.add_subplot(1, 2, 2), {k: v['e2e_samples_ms'] for k, v in runs.items() if 'wasm' in k and not k.startswith('baseline')},
+               'ms', 'per frame, 640×480')
 
 # %% ../../nbs/37c_nails.webbench.ipynb #79f12b8b
 def demo_step(out_dir:Path)->dict:
@@ -258,7 +381,7 @@ def demo_step(out_dir:Path)->dict:
     write_json(out_dir/'nails_web.json', res)
     runs = {k: v for k, v in res['runs'].items() if 'end_to_end_ms' in v}
     head = 'nails in Chromium (640x480 fake camera): ' + '; '.join(
-        f"{k} {v['end_to_end_ms']['p50_ms']:.0f} ms/frame p50, IoU {v['accuracy']['mask_iou']:.2f}, R {v['accuracy']['recall']:.2f}"
+        f"{k} {v['end_to_end_ms']['p50_ms']:.0f} ms camera → screen p50, IoU {v['accuracy']['mask_iou']:.2f}, R {v['accuracy']['recall']:.2f}"
         for k, v in runs.items())
     failed = {k: v['error'][:300] for k, v in res['runs'].items() if 'error' in v}
     if failed: raise RuntimeError(f'{head}; failed: {failed}')

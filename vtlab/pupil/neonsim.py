@@ -13,9 +13,11 @@ from ..cli import (CommandFailed, CommandParser, UsageError, bar_chart, existing
                    nonneg_int, positive_float, positive_int, run_command, write_bench)
 from .sim.wearer import GAZE_FORMATS, IMU_HZ, eye_events_between, gaze_path, gaze_payload, gaze_values, imu_payload
 from .sim.scene import SceneClip, encode_clip
-from .sim.rtsp import PT_DATA, PT_H264, STREAMS, RtspServer, h264_rtp_payloads, stream_sdp
+from .sim.eyes import EYE_HZ, encode_eye_clip
+from .sim.audio import AAC_FRAME, AUDIO_RATE, audio_signal, encode_audio_clip
+from .sim.rtsp import PT_AAC, PT_DATA, PT_H264, STREAMS, RtspServer, aac_rtp_payload, h264_rtp_payloads, stream_sdp
 from .sim.faults import Faults
-from .sim.api import CompanionApi, TimeEchoServer, status_components
+from .sim.api import SENSORS, CompanionApi, MdnsAdvertiser, TimeEchoServer, calibration_bytes, sim_template, status_components
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,11 @@ class _SimInfoMixin:
         "The gaze datum (wire order, float32-rounded) sent with timestamp `ts` (a received `timestamp_unix_seconds`)."
         return gaze_values(self.gaze_sample_time(ts), self.gaze_format, self.width, self.height)
     def gaze_at(self, ts:float)->tuple[float, float]: return gaze_path(ts, self.width, self.height)
+    def eye_frame_index(self, ts:float)->int: return round((ts - self.epoch) * self.eyes_hz)
+    def expected_eye_frame_code(self, ts:float)->int: return self.eye_frame_index(ts) % self.eye_loop_frames
+    def expected_audio(self, ts:float, n:int)->np.ndarray:
+        "The `n` microphone samples sent from timestamp `ts` on (a received `AudioFrame.timestamp_unix_seconds`)."
+        return audio_signal(ts - self.epoch + np.arange(n) / AUDIO_RATE)
     def url(self, stream:str='world', tcp:bool=False)->str:
         "The RTSP URL of a stream (`tcp=True`: the `rtspt://` scheme, TCP-interleaved)."
         if stream not in STREAMS: raise ValueError(f"stream {stream!r} unknown; use one of {STREAMS}")
@@ -60,33 +67,48 @@ class NeonSim(_SimInfoMixin):
         latency_ms:float=0.0, jitter_ms:float=0.0, # extra delivery delay (+ uniform jitter), order kept
         packet_loss:float=0.0, # probability that a UDP RTP packet is lost
         first_sr_delay_s:float=0.0, # delay of the first RTCP sender report after PLAY
+        eyes:bool=True, eyes_hz:float=EYE_HZ, # eye video (Neon: 384x192, up to 200 Hz)
+        audio:bool=True, # the scene microphone (the Companion app's "record audio" setting)
+        template:bool=True, calibration:bool=True, # a template is selected; the module has a calibration
+        advertise:bool=False, # announce the stand-in by mDNS on its interface (loopback) for `discover_devices`
         device_name:str='Neon Sim', # `Phone.device_name`
         seed:int=0, # seeds session ids, SSRCs, RTP clock bases, recording ids, jitter and loss
     ):
         if gaze_format not in GAZE_FORMATS: raise ValueError(f"gaze_format {gaze_format!r} unknown; use one of {sorted(GAZE_FORMATS)}")
-        for name, v in dict(fps=fps, gaze_hz=gaze_hz, imu_hz=imu_hz, sr_interval_s=sr_interval_s).items():
+        for name, v in dict(fps=fps, gaze_hz=gaze_hz, imu_hz=imu_hz, eyes_hz=eyes_hz, sr_interval_s=sr_interval_s).items():
             if not v > 0: raise ValueError(f"{name}={v} must be positive")
         self.faults = Faults(drop_every_s, down_for_s, down_for_max_s, stall_every_s, stall_for_s, burst_frames,
                              latency_ms, jitter_ms, packet_loss, first_sr_delay_s).check()
         self.host, self.width, self.height, self.fps = host, width, height, float(fps)
         self._ports = dict(http=http_port, rtsp=rtsp_port, echo=time_echo_port)
         self.gaze_hz, self.imu_hz, self.gaze_format = float(gaze_hz), float(imu_hz), gaze_format
+        self.eyes, self.eyes_hz, self.audio, self.advertise = eyes, float(eyes_hz), audio, advertise
         self.video, self.loop_s, self.idr_interval_s, self.mtu = video, loop_s, idr_interval_s, mtu
         self.clock_offset_s = clock_offset_ms / 1e3
         self.device_name, self.seed = device_name, seed
         self.device_id = hashlib.sha1(f'{device_name}{seed}'.encode()).hexdigest()[:16]
         self.clip: SceneClip|None = None
+        self.eye_clip = self.audio_clip = None
         self.epoch = None
         self._rng = random.Random(seed)
         self._loop = self._thread = self._native_thread_id = None
         self._down, self._stall_until = False, 0.0
         # samples served (taken while a session played), connections and faults
-        self.stats = dict(frames=0, gaze=0, imu=0, eye_events=0, downs=0, stalls=0)
-        self.rtsp = RtspServer(self._describe, self.device_time, STREAMS, ('world',), session_timeout_s, sr_interval_s,
-                               first_sr_delay_s, packet_loss, self._rng, self._on_play, self.stats)
-        self.api = CompanionApi(self._components, self.device_time_ns, self._rng,
-                                dict(info=self.info, down=self._schedule_down, stall=self._stall), self.stats)
-        self.echo = TimeEchoServer(self.device_time_ns, self.stats)
+        self.stats = dict(frames=0, gaze=0, imu=0, eye_events=0, eye_frames=0, audio_frames=0, downs=0, stalls=0)
+        self._build_parts(session_timeout_s, sr_interval_s, first_sr_delay_s, packet_loss, template, calibration)
+
+# %% ../../nbs/20_pupil.neonsim.ipynb #b0637e9f
+@patch
+def _build_parts(self:NeonSim, session_timeout_s, sr_interval_s, first_sr_delay_s, packet_loss, template:bool, calibration:bool):
+    "The servers, one per protocol (`vtlab.pupil.sim.*`), wired to this device's clock, schedule and counters."
+    self.rtsp = RtspServer(self._describe, self.device_time, STREAMS, ('world', 'eyes'), session_timeout_s, sr_interval_s,
+                           first_sr_delay_s, packet_loss, self._rng, self._on_play, self.stats, clock_rates=dict(audio=AUDIO_RATE))
+    self.api = CompanionApi(self._components, self.device_time_ns, self._rng,
+                            dict(info=self.info, down=self._schedule_down, stall=self._stall), self.stats,
+                            template=sim_template(self.seed) if template else None,
+                            calibration=calibration_bytes(f'{self.seed:06d}', self.width, self.height) if calibration else None)
+    self.echo = TimeEchoServer(self.device_time_ns, self.stats)
+    self.mdns = MdnsAdvertiser(self.device_name, self.device_id, self.host) if self.advertise else None
 
 # %% ../../nbs/20_pupil.neonsim.ipynb #4ef8c705
 @patch
@@ -94,6 +116,7 @@ def device_time(self:NeonSim)->float: return time.time() + self.clock_offset_s
 @patch
 def device_time_ns(self:NeonSim)->int: return time.time_ns() + round(self.clock_offset_s * 1e9)
 NeonSim.loop_frames = property(lambda self: self.clip.n_frames)
+NeonSim.eye_loop_frames = property(lambda self: self.eye_clip.n_frames if self.eye_clip else None)
 NeonSim.address = property(lambda self: self.host)
 NeonSim.http_port = property(lambda self: self._ports['http'])
 NeonSim.rtsp_port = property(lambda self: self._ports['rtsp'])
@@ -109,14 +132,20 @@ def info(self:NeonSim)->dict:
     return dict(address=self.host, http_port=self.http_port, rtsp_port=self.rtsp_port, time_echo_port=self.time_echo_port,
                 width=self.width, height=self.height, fps=self.fps, gaze_hz=self.gaze_hz, imu_hz=self.imu_hz,
                 gaze_format=self.gaze_format, epoch=self.epoch, loop_frames=self.clip.n_frames if self.clip else None,
+                eyes=self.eyes, eyes_hz=self.eyes_hz, eye_loop_frames=self.eye_loop_frames, audio=self.audio,
+                audio_rate=AUDIO_RATE if self.audio else None, template=self.api.template is not None,
+                calibration=self.api.calibration is not None, mdns_name=self.mdns.name if self.mdns else None,
                 clock_offset_ms=self.clock_offset_s * 1e3, device_name=self.device_name, is_down=self._down,
                 sessions=len(self.rtsp.sessions), stats=dict(self.stats))
 
 @patch
-def _describe(self:NeonSim, stream:str)->str: return stream_sdp(stream, self.clip, self.host)
+def _describe(self:NeonSim, stream:str)->str:
+    if stream == 'eyes' and self.eyes: return stream_sdp('eyes', self.eye_clip, self.host)
+    return stream_sdp(stream, self.clip, self.host, self.audio_clip if self.audio else None)
 @patch
 def _components(self:NeonSim)->list[dict]:
-    return status_components(self.host, self.rtsp_port, self.time_echo_port, self.device_name, self.device_id, f'sim{self.seed:06d}')
+    return status_components(self.host, self.rtsp_port, self.time_echo_port, self.device_name, self.device_id, f'sim{self.seed:06d}',
+                             sensors=dict(SENSORS, eyes=self.eyes))
 @patch
 def _on_play(self:NeonSim, stream:str)->None: self._wake[stream].set()
 
@@ -129,14 +158,18 @@ def _samples(self:NeonSim, stream:str, i:int, t_i:float, rate:float)->list[tuple
         out = [(t_i, h264_rtp_payloads(self.clip.access_units[k], self.mtu), self.clip.is_idr(k), PT_H264)]
     elif stream == 'gaze': out = [(t_i, [gaze_payload(t_i, self.gaze_format, self.width, self.height)], False, PT_DATA)]
     elif stream == 'imu': out = [(t_i, [imu_payload(t_i)], False, PT_DATA)]
+    elif stream == 'eyes':
+        k = i % self.eye_clip.n_frames
+        out = [(t_i, h264_rtp_payloads(self.eye_clip.access_units[k], self.mtu), self.eye_clip.is_idr(k), PT_H264)]
+    elif stream == 'audio': out = [(t_i, [aac_rtp_payload(self.audio_clip.frames[i % self.audio_clip.n_frames])], False, PT_AAC)]
     else: out = [(t_e, [p], False, PT_DATA) for t_e, p in eye_events_between(t_i - 1 / rate, t_i, self.width, self.height)]
-    self.stats['frames' if stream == 'world' else stream] += len(out)
+    self.stats[dict(world='frames', eyes='eye_frames', audio='audio_frames').get(stream, stream)] += len(out)
     return out
 
 @patch
 async def _produce(self:NeonSim, stream:str):
     "Take the samples of one stream on the device schedule and hand them to the RTSP server."
-    rate = dict(world=self.fps, gaze=self.gaze_hz, imu=self.imu_hz, eye_events=20.0)[stream]
+    rate = dict(world=self.fps, gaze=self.gaze_hz, imu=self.imu_hz, eye_events=20.0, eyes=self.eyes_hz, audio=AUDIO_RATE / AAC_FRAME)[stream]
     i = math.ceil((self.device_time() - self.epoch) * rate)
     while True:
         t_i = self.epoch + i / rate
@@ -213,13 +246,16 @@ async def _main(self:NeonSim):
         self._ready.set()
         return
     self.epoch = math.floor(self.device_time())
-    tasks = [asyncio.create_task(self._produce(s)) for s in STREAMS]
+    served = [s for s in STREAMS if (s != 'eyes' or self.eyes) and (s != 'audio' or self.audio)]
+    tasks = [asyncio.create_task(self._produce(s)) for s in served]
+    if self.mdns is not None: tasks.append(asyncio.create_task(self.mdns.start(self.http_port)))  # probing takes ~1 s: not awaited
     tasks += [asyncio.create_task(c) for c in self.faults.schedules(self._go_down, self._stall, self._rng)]
     self._ready.set()
     await self._stop_event.wait()
     for t in tasks: t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     if not self._down: await self._stop_listeners()
+    if self.mdns is not None: await self.mdns.close()
     for s in list(self.rtsp.sessions): s.close()
     pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     for t in pending: t.cancel()
@@ -242,6 +278,8 @@ def start(self:NeonSim, timeout_s:float=60.0)->NeonSim:
     "Encode (or load) the scene loop, then serve in a background thread; returns when every port is listening."
     if self._thread is not None: raise RuntimeError("NeonSim already started")
     self.clip = encode_clip(self.width, self.height, self.fps, self.loop_s, self.idr_interval_s, self.video)
+    if self.eyes: self.eye_clip = encode_eye_clip(self.eyes_hz)
+    if self.audio: self.audio_clip = encode_audio_clip()
     self._start_error, self._ready = None, threading.Event()
     self._loop = asyncio.new_event_loop()
     self._thread = threading.Thread(target=self._run, name=f'neonsim:{self.host}', daemon=True)
@@ -311,8 +349,10 @@ def _cli_args(**kw)->list[str]:
     "Constructor keyword arguments → `vtlab_neon_sim` options."
     out = []
     for k, v in kw.items():
-        if v is None or v is False: continue
-        out += [f"--{k.replace('_', '-')}"] + ([] if v is True else [str(v)])
+        if v is None: continue
+        flag = k.replace('_', '-')
+        if isinstance(v, bool): out.append(f"--{flag}" if v else f"--no-{flag}"); continue  # BooleanOptionalAction flags
+        out += [f"--{flag}", str(v)]
     return out
 
 # %% ../../nbs/20_pupil.neonsim.ipynb #7bd2756f
@@ -391,6 +431,12 @@ def neon_sim_parser()->CommandParser:
     g.add_argument('--idr-interval-s', type=positive_float, default=1.0, help='seconds between IDR frames')
     g.add_argument('--clock-offset-ms', type=float_in(-1e9, 1e9), default=0.0, help='device clock minus host clock')
     g.add_argument('--device-name', default='Neon Sim', help='the phone name the status reports')
+    g.add_argument('--eyes', action=argparse.BooleanOptionalAction, default=True, help='serve eye video (384x192)')
+    g.add_argument('--eyes-hz', type=float_in(1, 1000), default=EYE_HZ, help='eye video frames per second')
+    g.add_argument('--audio', action=argparse.BooleanOptionalAction, default=True, help='serve the scene microphone (AAC, 8 kHz)')
+    g.add_argument('--template', action=argparse.BooleanOptionalAction, default=True, help='a recording template is selected')
+    g.add_argument('--calibration', action=argparse.BooleanOptionalAction, default=True, help='the module has a camera calibration')
+    g.add_argument('--advertise', action=argparse.BooleanOptionalAction, default=False, help='announce the stand-in by mDNS on --host (loopback)')
     g.add_argument('--seed', type=nonneg_int, default=0, help='seeds session ids, SSRCs, jitter and loss')
     return _fault_flags(p)
 
@@ -424,7 +470,9 @@ def _neon_sim(a:argparse.Namespace)->int:
     else:
         print(f"Neon stand-in '{sim.device_name}' on {sim.host}: http {sim.http_port}, rtsp {sim.rtsp_port}, "
               f"time echo {sim.time_echo_port}; scene {sim.width}x{sim.height}@{sim.fps:g} ({sim.clip.n_frames}-frame loop, "
-              f"{sim.clip.bytes_per_s * 8 / 1e6:.2f} Mbit/s), gaze {sim.gaze_hz:g} Hz '{sim.gaze_format}'", flush=True)
+              f"{sim.clip.bytes_per_s * 8 / 1e6:.2f} Mbit/s), gaze {sim.gaze_hz:g} Hz '{sim.gaze_format}'"
+              + (f", eye video {sim.eyes_hz:g} Hz" if sim.eyes else '') + (', audio 8 kHz' if sim.audio else '')
+              + (f"; announced by mDNS as {sim.mdns.name!r}" if sim.mdns else ''), flush=True)
     t0, c0 = time.monotonic(), sim.cpu_seconds()
     stop.wait(a.seconds)
     wall, cpu = time.monotonic() - t0, sim.cpu_seconds() - c0

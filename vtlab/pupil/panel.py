@@ -4,17 +4,18 @@
 
 # %% ../../nbs/25_pupil.panel.ipynb #20ddd9e6
 from __future__ import annotations
-import asyncio, threading, time
+import asyncio, dataclasses, threading, time
 from pathlib import Path
 
 import cv2
 import numpy as np
+from fastcore.basics import patch
 from ..core import outputs_dir
 from .stream import StreamConfig
 from .record import RecordingManager, RecordConfig, RecordingError
 
 # %% auto #0
-__all__ = ['LoopThread', 'format_counters', 'RecorderPanel']
+__all__ = ['LoopThread', 'format_counters', 'RecorderPanel', 'eye_keyframe_image']
 
 # %% ../../nbs/25_pupil.panel.ipynb #d60c91e5
 class LoopThread:
@@ -46,18 +47,20 @@ def format_counters(c:dict, cpu_percent:float|None=None)->str:
 
 # %% ../../nbs/25_pupil.panel.ipynb #1a9a992a
 class RecorderPanel:
-    "ipywidgets panel: address, connect, record/stop, low-rate preview and counters."
+    "ipywidgets panel: address, connect, record/stop, annotation events, scene and eye previews, counters."
     def __init__(self,
                  address:str='127.0.0.1', # device (or stand-in) host
                  port:int=8080,           # its HTTP API port
                  out_root:Path|str|None=None, # recordings go to <out_root>/<time> (default outputs/recordings)
                  record_config:RecordConfig|None=None,
                  preview_hz:float=2.0,    # preview and counter refresh rate
+                 eyes:bool=True,          # record eye video (and show an eye preview)
+                 audio:bool=True,         # record the microphone when the device streams it
                 ):
         import ipywidgets as W
         self.out_root = Path(out_root or outputs_dir('recordings'))
         self.record_config = record_config or RecordConfig()
-        self.preview_hz = preview_hz
+        self.preview_hz, self.eyes, self.audio = preview_hz, eyes, audio
         self.manager:RecordingManager|None = None
         self._loop:LoopThread|None = None; self._refresh = None
         self.address = W.Text(value=address, description='Device', layout=W.Layout(width='16em'))
@@ -69,8 +72,10 @@ class RecorderPanel:
         self.status = W.HTML('')
         self.connect_btn.on_click(lambda _: self.toggle_connect())
         self.record_btn.on_click(lambda _: self.toggle_record())
+        self._event_widgets(W)  # event name + Mark, phone backup, eye preview (the next section)
         self.widget = W.VBox([W.HBox([self.address, self.port, self.connect_btn, self.record_btn]),
-                              self.preview, self.counters, self.status])
+                              W.HBox([self.event_name, self.mark_btn, self.phone_backup]),
+                              W.HBox([self.preview, self.eye_preview]), self.counters, self.status])
         self._cpu = None
 
     def _ipython_display_(self):
@@ -82,7 +87,8 @@ class RecorderPanel:
         "Start streaming from the address in the form."
         if self.manager is not None: return
         self._loop = LoopThread()
-        self.manager = RecordingManager(StreamConfig(address=self.address.value.strip(), port=int(self.port.value)))
+        self.manager = RecordingManager(StreamConfig(address=self.address.value.strip(), port=int(self.port.value),
+                                                     eyes=self.eyes, audio=self.audio))
         self._loop.call(self.manager.open())
         self._refresh = self._loop.submit(self._refresh_loop())
         self.connect_btn.description, self.record_btn.disabled = 'Disconnect', False
@@ -103,7 +109,8 @@ class RecorderPanel:
     def start_recording(self)->Path|None:
         "Start recording into a new timestamped folder; shows the reason if it cannot start."
         out = self.out_root/time.strftime('%Y%m%d-%H%M%S')
-        try: self._loop.call(self.manager.start(out, self.record_config), timeout=self.record_config.start_timeout_s + 30)
+        config = dataclasses.replace(self.record_config, phone_backup=self.phone_backup.value)
+        try: self._loop.call(self.manager.start(out, config), timeout=config.start_timeout_s + 30)
         except RecordingError as e: self.status.value = f"<span style='color:#c00'>{e}</span>"; return None
         self.record_btn.description, self.record_btn.icon = 'Stop', 'stop'
         self.status.value = f'recording to {out}'
@@ -115,7 +122,7 @@ class RecorderPanel:
         meta = self._loop.call(self.manager.stop(), timeout=120)
         self.record_btn.description, self.record_btn.icon = 'Record', 'circle'
         c = meta['counters']
-        self.status.value = (f"{meta['status']}: {c['frames_written']} frames, {c['gaps']} gaps"
+        self.status.value = (f"{meta['status']}: {c['frames_written']} frames, {sum(c['gaps'].values())} gaps"
                              + (f" — {meta['error']}" if meta.get('error') else ''))
         return meta
 
@@ -146,9 +153,51 @@ class RecorderPanel:
             try:
                 img = m.preview()
                 if img is not None: self.preview.value = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, 75])[1].tobytes()
+                self._refresh_eyes(m)
                 self.counters.value = format_counters(m.counters(), self._cpu_percent())
                 if m.recording is None and self.record_btn.description == 'Stop':  # it stopped itself (an error)
                     self.record_btn.description, self.record_btn.icon = 'Record', 'circle'
                     self.status.value = f"<span style='color:#c00'>recording stopped: {m.last_error}</span>"
             except Exception as e:  # a refresh problem must not kill the panel
                 self.status.value = f'refresh: {type(e).__name__}: {e}'
+
+# %% ../../nbs/25_pupil.panel.ipynb #751526bd
+_EYE_CACHE:dict = {}  # the last decoded eye keyframe: (stream id, frame index) -> image
+
+def eye_keyframe_image(stream)->np.ndarray|None:
+    "The newest eye keyframe of a `StreamHandler` as a BGR image (decoded once per keyframe), or None."
+    import av
+    gop = list(stream.eye_gop)
+    if not gop or not gop[0].keyframe: return None
+    k = gop[0]
+    if _EYE_CACHE.get('key') == (id(stream), k.camera_frame_index): return _EYE_CACHE['img']
+    codec = av.CodecContext.create('h264', 'r')
+    try: frames = codec.decode(av.Packet(stream.eye_sprop + k.au)) + codec.decode(None)
+    except av.error.FFmpegError: return None
+    img = frames[0].to_ndarray(format='bgr24') if frames else None
+    _EYE_CACHE.update(key=(id(stream), k.camera_frame_index), img=img)
+    return img
+
+@patch
+def _event_widgets(self:RecorderPanel, W)->None:
+    self.event_name = W.Text(placeholder='event name, e.g. trial 1 start', layout=W.Layout(width='22em'))
+    self.mark_btn = W.Button(description='Mark', icon='flag', tooltip='send the event to the device (device time)')
+    self.phone_backup = W.Checkbox(value=False, description='phone backup', indent=False)
+    self.eye_preview = W.Image(format='jpeg', layout=W.Layout(width='240px'))
+    self.mark_btn.on_click(lambda _: self.mark_event())
+    self.event_name.on_submit(lambda _: self.mark_event())
+
+@patch
+def mark_event(self:RecorderPanel, name:str|None=None)->dict|None:
+    "Send annotation `name` (default: the text field's) to the device; shown in the status line."
+    name = (name if name is not None else self.event_name.value).strip()
+    if self.manager is None or not name: return None
+    try: r = self._loop.call(self.manager.send_event(name), timeout=10)
+    except RecordingError as e: self.status.value = f"<span style='color:#c00'>event not sent: {e}</span>"; return None
+    self.status.value = f"event {name!r} at device time {r['device_ts_ns'] / 1e9:.3f}" + (' (recorded)' if self.manager.recording else '')
+    return r
+
+@patch
+def _refresh_eyes(self:RecorderPanel, m:RecordingManager)->None:
+    img = eye_keyframe_image(m.stream) if self.eyes else None
+    if img is not None: self.eye_preview.value = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, 75])[1].tobytes()

@@ -79,6 +79,19 @@ def _check_sha(path:Path, expected:str, what:str)->None:
     got = sha256_file(path)
     if got != expected: raise ValueError(f'{path}: sha256 mismatch for {what}: expected {expected}, got {got}')
 
+# %% ../../nbs/05_vision.models.ipynb #a38ffc27
+def _write_manifest(dest:Path)->Path:
+    "Record what is in `dest`: each present model's sha256 and size, and the wheel they came from."
+    present = {n: dict(file=mf.filename, sha256=mf.sha256, bytes=mf.size, member=mf.member)
+               for n, mf in MODEL_FILES.items() if (dest/mf.filename).is_file()}
+    path = dest/'manifest.json'
+    new = dict(source=dict(MEDIAPIPE_WHEEL, license='Apache-2.0 (MediaPipe)'), models=present)
+    if path.is_file():
+        try:
+            if json.loads(path.read_text()) == new: return path
+        except json.JSONDecodeError: pass
+    return write_json(path, new)
+
 # %% ../../nbs/05_vision.models.ipynb #40155265
 def fetch_models(
     names:Sequence[str]|None=None, # keys of `MODEL_FILES`; None fetches all (face + hand)
@@ -116,18 +129,6 @@ def fetch_models(
         if verbose: print(f"extracted {', '.join(missing)} into {dest}", flush=True)
     manifest = _write_manifest(dest)
     return dict(paths=paths, extracted=missing, downloaded=downloaded, manifest=manifest)
-
-def _write_manifest(dest:Path)->Path:
-    "Record what is in `dest`: each present model's sha256 and size, and the wheel they came from."
-    present = {n: dict(file=mf.filename, sha256=mf.sha256, bytes=mf.size, member=mf.member)
-               for n, mf in MODEL_FILES.items() if (dest/mf.filename).is_file()}
-    path = dest/'manifest.json'
-    new = dict(source=dict(MEDIAPIPE_WHEEL, license='Apache-2.0 (MediaPipe)'), models=present)
-    if path.is_file():
-        try:
-            if json.loads(path.read_text()) == new: return path
-        except json.JSONDecodeError: pass
-    return write_json(path, new)
 
 # %% ../../nbs/05_vision.models.ipynb #0ea05bef
 def model_path(name:str, dest:Path|str|None=None)->Path:

@@ -4,21 +4,23 @@
 
 # %% ../../../nbs/20e_pupil.sim.api.ipynb #8821d37b
 from __future__ import annotations
-import asyncio, json, random, struct, time, uuid
+import asyncio, json, random, struct, time, uuid, zlib
 from typing import Callable
 
+import numpy as np
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['SENSORS', 'status_components', 'CompanionApi', 'TimeEchoServer']
+__all__ = ['SENSORS', 'CALIBRATION_DTYPE', 'SERVICE_TYPE', 'status_components', 'calibration_bytes', 'sim_template',
+           'CompanionApi', 'TimeEchoServer', 'MdnsAdvertiser']
 
 # %% ../../../nbs/20e_pupil.sim.api.ipynb #02b6135d
-SENSORS = {'world': True, 'gaze': True, 'imu': True, 'eye_events': True, 'eyes': False}
+SENSORS = {'world': True, 'gaze': True, 'imu': True, 'eye_events': True, 'eyes': True}
 
 def status_components(
     host:str, rtsp_port:int, time_echo_port:int,
     device_name:str='Neon Sim', device_id:str='0123456789abcdef', module_serial:str='000000',
-    sensors:dict[str, bool]|None=None, # sensor name -> connected (default `SENSORS`: no eye video)
+    sensors:dict[str, bool]|None=None, # sensor name -> connected (default `SENSORS`: all of them)
     recording:dict|None=None, # the current recording component's data, if any
 )->list[dict]:
     "The components of `GET /api/status`, in the order a Companion sends them."
@@ -34,6 +36,49 @@ def status_components(
     if recording is not None: comps.append(dict(model='Recording', data=recording))
     return comps
 
+# %% ../../../nbs/20e_pupil.sim.api.ipynb #6b82cec6
+CALIBRATION_DTYPE = np.dtype([  # the layout `neon_recording.calib.Calibration.dtype` reads (little-endian)
+    ('version', 'u1'), ('serial', '6S'),
+    ('scene_camera_matrix', '<f8', (3, 3)), ('scene_distortion_coefficients', '<f8', (8,)), ('scene_extrinsics_affine_matrix', '<f8', (4, 4)),
+    ('right_camera_matrix', '<f8', (3, 3)), ('right_distortion_coefficients', '<f8', (8,)), ('right_extrinsics_affine_matrix', '<f8', (4, 4)),
+    ('left_camera_matrix', '<f8', (3, 3)), ('left_distortion_coefficients', '<f8', (8,)), ('left_extrinsics_affine_matrix', '<f8', (4, 4)),
+    ('crc', '<u4')])
+
+def _camera(f:float, w:int, h:int)->np.ndarray: return np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]])
+
+def calibration_bytes(
+    serial:str='000000', # the module serial (6 characters)
+    width:int=1600, height:int=1200, # scene camera size
+)->bytes: # `calibration.bin` as a Neon module stores it
+    "A plausible Neon calibration: pinhole scene camera (~103° wide), eye cameras at ±32 mm, CRC32 over the rest."
+    c = np.zeros((), CALIBRATION_DTYPE)
+    c['version'], c['serial'] = 1, serial[-6:].encode()
+    c['scene_camera_matrix'] = _camera(width / (2 * np.tan(np.radians(103 / 2))), width, height)
+    c['scene_distortion_coefficients'][:2] = (-0.13, 0.11)
+    c['scene_extrinsics_affine_matrix'] = np.eye(4)
+    for side, x_mm in (('right', 32.0), ('left', -32.0)):
+        c[f'{side}_camera_matrix'] = _camera(140.0, 192, 192)
+        c[f'{side}_extrinsics_affine_matrix'] = np.eye(4); c[f'{side}_extrinsics_affine_matrix'][:3, 3] = (x_mm, 10.0, -20.0)
+    raw = c.tobytes()
+    c['crc'] = zlib.crc32(raw[:-4])
+    return c.tobytes()
+
+# %% ../../../nbs/20e_pupil.sim.api.ipynb #17d61a61
+def sim_template(
+    seed:int=0, # draws the template's and its items' ids
+)->tuple[dict, dict]: # (definition as `GET /api/template_def` gives it, answers as `GET /api/template_data` gives them)
+    "A small recording template: participant, condition, notes (none required, so recordings start without answers)."
+    rng = random.Random(seed)
+    uid = lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    item = lambda title, widget, **kw: dict(dict(id=uid(), title=title, widget_type=widget, input_type='any', choices=None,
+                                                 help_text=None, required=False), **kw)
+    items = [item('Participant', 'TEXT'), item('Condition', 'RADIO_LIST', choices=['baseline', 'task']),
+             item('Notes', 'PARAGRAPH')]
+    definition = dict(created_at='2025-01-01T00:00:00Z', updated_at='2025-01-01T00:00:00Z', id=uid(), name='vtlab trial',
+                      recording_name_format=['{recording.name}'], items=items, label_ids=[], is_default_template=True,
+                      description='the Neon stand-in\'s template', recording_ids=None, published_at=None, archived_at=None)
+    return definition, {items[0]['id']: ['P01'], items[1]['id']: ['baseline'], items[2]['id']: ['']}
+
 # %% ../../../nbs/20e_pupil.sim.api.ipynb #98d98cd8
 class CompanionApi:
     "The Companion app's HTTP side: status (REST and websocket), recordings, events, and the stand-in's `/sim/*` control."
@@ -43,8 +88,12 @@ class CompanionApi:
         rng:random.Random|None=None,             # draws recording ids
         control:dict[str, Callable]|None=None,   # `/sim/<name>` handlers: 'info' -> dict; 'down', 'stall' -> f(for_s)
         stats:dict|None=None,                    # counters to add to: http_requests
+        template:tuple[dict, dict]|None=None,    # (definition, answers) of the selected template (`sim_template`); None: none selected
+        calibration:bytes|None=None,             # `calibration.bin` (`calibration_bytes`); None: not available (Pupil Invisible)
     ):
         self.components, self.clock_ns, self.rng, self.control = components, clock_ns, rng or random.Random(), control or {}
+        self.template, self.template_data = (template[0], dict(template[1])) if template else (None, None)
+        self.calibration = calibration
         self.stats = stats if stats is not None else {}
         self.stats.setdefault('http_requests', 0)
         self.recording:dict|None = None          # the running recording's component data
@@ -124,6 +173,36 @@ async def _event(self:CompanionApi, request):
     await self.broadcast(dict(model='Event', data=ev))
     return _ok('Event sent', dict(recording_id=ev['recording_id'], timestamp=ts))
 
+# %% ../../../nbs/20e_pupil.sim.api.ipynb #09e2d521
+@patch
+async def _template_def(self:CompanionApi, request):
+    "`GET /api/template_def`: the selected template, or 404 when none is."
+    self.stats['http_requests'] += 1
+    if self.template is None: return _err(404, 'No template selected in the Companion app')
+    return _ok('Success', self.template)
+
+@patch
+async def _template_data(self:CompanionApi, request):
+    "`GET /api/template_data`: the answers so far; `POST` merges new ones (`{item_id: [answer]}`)."
+    self.stats['http_requests'] += 1
+    if self.template is None: return _err(404, 'No template selected in the Companion app')
+    if request.method == 'POST':
+        try: body = await request.json()
+        except Exception: return _err(400, 'template data must be JSON: {"item id": ["answer"]}')
+        ids = {i['id'] for i in self.template['items']}
+        if not isinstance(body, dict) or not set(body) <= ids: return _err(400, f'unknown template item(s): {sorted(set(body or {}) - ids)}')
+        self.template_data.update(body)
+    elif request.method != 'GET': return _err(405, f'{request.method} /api/template_data: use GET or POST')
+    return _ok('Success', self.template_data)
+
+@patch
+async def _calibration(self:CompanionApi, request):
+    "`GET /calibration.bin`: the module's camera calibration, or 404 when there is none."
+    from aiohttp import web
+    self.stats['http_requests'] += 1
+    if self.calibration is None: return web.Response(status=404, text='calibration not available')
+    return web.Response(body=self.calibration, content_type='application/octet-stream')
+
 # %% ../../../nbs/20e_pupil.sim.api.ipynb #82e57439
 @patch
 async def _sim(self:CompanionApi, request):
@@ -145,6 +224,9 @@ def app(self:CompanionApi):
     app.router.add_get('/api/status', self._status)
     app.router.add_post(r'/api/recording:{action:(start|stop_and_save|cancel)}', self._recording)
     app.router.add_post('/api/event', self._event)
+    app.router.add_get('/api/template_def', self._template_def)
+    app.router.add_route('*', '/api/template_data', self._template_data)
+    app.router.add_get('/calibration.bin', self._calibration)
     app.router.add_get(r'/sim/{name:info}', self._sim)
     app.router.add_post(r'/sim/{name:(down|stall)}', self._sim)
     return app
@@ -199,3 +281,38 @@ class TimeEchoServer:
         finally:
             self._conns.discard(writer)
             writer.close()
+
+# %% ../../../nbs/20e_pupil.sim.api.ipynb #ba559345
+SERVICE_TYPE = '_http._tcp.local.'
+
+class MdnsAdvertiser:
+    "Announce a Companion app by mDNS on one interface (loopback by default), as the client's discovery looks for it."
+    def __init__(self,
+                 device_name:str='Neon Sim', # the phone's name
+                 hardware_id:str='0123456789abcdef', # the phone's id (the last part of the service name)
+                 host:str='127.0.0.1',       # the interface to announce on, and the address announced
+                ):
+        self.device_name, self.hardware_id, self.host = device_name, hardware_id, host
+        self._zc = self._info = None
+
+    @property
+    def name(self)->str:
+        "The service name (zeroconf may append ' (2)' if another service already has it)."
+        return self._info.name if self._info else f'PI monitor:{self.device_name}:{self.hardware_id}.{SERVICE_TYPE}'
+
+    async def start(self, port:int)->None:
+        "Register the service for the HTTP API on `port` (zeroconf probes the name first: ~1 s)."
+        import socket
+        from zeroconf import IPVersion
+        from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
+        self._zc = AsyncZeroconf(interfaces=[self.host], ip_version=IPVersion.V4Only)
+        self._info = AsyncServiceInfo(SERVICE_TYPE, self.name, port=port, addresses=[socket.inet_aton(self.host)],
+                                      server=f'neonsim-{self.hardware_id}.local.')
+        await self._zc.async_register_service(self._info, allow_name_change=True)
+
+    async def close(self)->None:
+        "Withdraw the announcement (goodbye packets) and close zeroconf."
+        if self._zc is None: return
+        zc, self._zc = self._zc, None
+        try: await zc.async_unregister_all_services()
+        finally: await zc.async_close()

@@ -13,13 +13,14 @@ from fastcore.basics import patch
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'RTP_CLOCK', 'NTP_UNIX_OFFSET', 'PT_H264', 'PT_DATA', 'STREAMS', 'STREAM_ENCODINGS', 'rtp_packet',
-           'h264_rtp_payloads', 'rtcp_sender_report', 'stream_sdp', 'RtspSession', 'RtspServer']
+__all__ = ['log', 'RTP_CLOCK', 'NTP_UNIX_OFFSET', 'PT_H264', 'PT_DATA', 'PT_AAC', 'STREAMS', 'STREAM_ENCODINGS', 'TRACKS',
+           'rtp_packet', 'h264_rtp_payloads', 'aac_rtp_payload', 'rtcp_sender_report', 'stream_sdp', 'RtspSession',
+           'RtspServer']
 
 # %% ../../../nbs/20c_pupil.sim.rtsp.ipynb #fbc515b8
 RTP_CLOCK = 90_000
 NTP_UNIX_OFFSET = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
-PT_H264, PT_DATA = 96, 99
+PT_H264, PT_DATA, PT_AAC = 96, 99, 97
 
 def rtp_packet(pt:int, seq:int, ts:int, ssrc:int, payload:bytes, marker:bool=False)->bytes:
     "One RTP packet (version 2, no padding, extension or CSRCs)."
@@ -41,6 +42,11 @@ def h264_rtp_payloads(
             out.append(bytes((fu_ind, fu_hdr)) + body[j:j + step])
     return out
 
+def aac_rtp_payload(frame:bytes)->bytes:
+    "One raw AAC frame as an RFC 3640 `AAC-hbr` payload: AU-headers-length (16 bits), one AU header (13-bit size, 3-bit index 0)."
+    if len(frame) >= 1 << 13: raise ValueError(f'AAC frame of {len(frame)} bytes does not fit a 13-bit AU size')
+    return struct.pack('!HH', 16, len(frame) << 3) + frame
+
 def rtcp_sender_report(ssrc:int, ntp_unix_s:float, rtp_ts:int, packets:int, octets:int, cname:str='neonsim')->bytes:
     "A compound RTCP packet: sender report (no report blocks) + SDES CNAME."
     ntp = ntp_unix_s + NTP_UNIX_OFFSET
@@ -52,25 +58,35 @@ def rtcp_sender_report(ssrc:int, ntp_unix_s:float, rtp_ts:int, packets:int, octe
     return sr + sdes
 
 # %% ../../../nbs/20c_pupil.sim.rtsp.ipynb #c74fbc83
-STREAMS = ('world', 'gaze', 'imu', 'eye_events')
+STREAMS = ('world', 'gaze', 'imu', 'eye_events', 'eyes', 'audio')  # `audio` is the world presentation's second track
 STREAM_ENCODINGS = {'gaze': 'com.pupillabs.gaze1', 'imu': 'com.pupillabs.imu1', 'eye_events': 'com.pupillabs.eye_events1'}
+TRACKS = {('world', 'trackID=0'): 'world', ('world', 'trackID=1'): 'audio'}  # SETUP URLs (`?camera=world/trackID=1`) -> stream
+
+def _h264_media(clip, control:str|None=None)->list[str]:
+    sps, pps = (base64.b64encode(x).decode() for x in (clip.sps, clip.pps))
+    return [f'm=video 0 RTP/AVP {PT_H264}', f'a=rtpmap:{PT_H264} H264/{RTP_CLOCK}',
+            f'a=fmtp:{PT_H264} packetization-mode=1;profile-level-id={clip.sps[1:4].hex()};sprop-parameter-sets={sps},{pps}',
+            f'a=framerate:{clip.fps:g}', f'a=framesize:{PT_H264} {clip.width}-{clip.height}'] + ([f'a=control:{control}'] if control else [])
+
+def _aac_media(audio, control:str)->list[str]:
+    # no channel count after the clock rate: aiortsp's rtpmap pattern would read "/8000/1" as a clock rate of 1
+    return [f'm=audio 0 RTP/AVP {PT_AAC}', f'a=rtpmap:{PT_AAC} mpeg4-generic/{audio.sample_rate}',
+            f'a=fmtp:{PT_AAC} streamtype=5;profile-level-id=15;mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;'
+            f'config={audio.config.hex()}', f'a=control:{control}']
 
 def stream_sdp(
-    stream:str,          # a stream name, one of `STREAMS`
-    clip=None,           # the scene's `SceneClip` (`world` needs its SPS/PPS, size and rate)
-    host:str='127.0.0.1' # the address in the SDP origin line
+    stream:str,          # a stream name, one of `STREAMS` (not `audio`: it is described with `world`)
+    clip=None,           # the camera's `SceneClip` (`world`, `eyes`: its SPS/PPS, size and rate)
+    host:str='127.0.0.1',# the address in the SDP origin line
+    audio=None,          # `world` only: the microphone's `AudioClip`, described as a second track; None: no microphone
 )->str:
     "The DESCRIBE answer for one stream."
     head = ['v=0', f'o=- {random.randint(1, 2**31)} 1 IN IP4 {host}', f's=Neon {stream}', 'c=IN IP4 0.0.0.0', 't=0 0']
-    if stream == 'world':
-        sps, pps = (base64.b64encode(x).decode() for x in (clip.sps, clip.pps))
-        plid = clip.sps[1:4].hex()
-        media = [f'm=video 0 RTP/AVP {PT_H264}', f'a=rtpmap:{PT_H264} H264/{RTP_CLOCK}',
-                 f'a=fmtp:{PT_H264} packetization-mode=1;profile-level-id={plid};sprop-parameter-sets={sps},{pps}',
-                 f'a=framerate:{clip.fps:g}', f'a=framesize:{PT_H264} {clip.width}-{clip.height}']
+    if stream == 'world': media = _h264_media(clip, 'trackID=0') + (_aac_media(audio, 'trackID=1') if audio else [])
+    elif stream == 'eyes': media = _h264_media(clip)
     elif stream in STREAM_ENCODINGS:
         media = [f'm=application 0 RTP/AVP {PT_DATA}', f'a=rtpmap:{PT_DATA} {STREAM_ENCODINGS[stream]}/{RTP_CLOCK}']
-    else: raise ValueError(f"stream {stream!r} unknown; the stand-in serves world, {', '.join(STREAM_ENCODINGS)}")
+    else: raise ValueError(f"stream {stream!r} unknown; the stand-in describes world, eyes, {', '.join(STREAM_ENCODINGS)}")
     return '\r\n'.join(head + media) + '\r\n'
 
 # %% ../../../nbs/20c_pupil.sim.rtsp.ipynb #74b21e91
@@ -89,7 +105,10 @@ class RtspSession:
         self.id = f'{rng.getrandbits(48):012x}'
         self.peer = writer.get_extra_info('peername')[0]
         self.ssrc, self.seq, self.ts_base = rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(30)
-        self.t_ref = server.clock()
+        self.clock_rate = server.clock_rates.get(stream, RTP_CLOCK)  # RTP clock: 90 kHz, audio at its sample rate
+        # the RTP clock ticks on the Unix-time grid of its rate, so a sample taken on a whole tick (every sample of a
+        # schedule that starts on a whole second) has an exact RTP timestamp: at 8 kHz a tick is 125 µs
+        self.t_ref = round(server.clock() * self.clock_rate) / self.clock_rate
         self.mode, self.channels, self.client_ports = None, (0, 1), None
         self.rtp_sock = self.rtcp_sock = None
         self.playing, self.closed = False, False
@@ -100,7 +119,7 @@ class RtspSession:
         self.queue: asyncio.Queue|None = None
         self.tasks: list[asyncio.Task] = []
 
-    def rtp_ts(self, t_dev:float)->int: return (self.ts_base + round((t_dev - self.t_ref) * RTP_CLOCK)) & 0xFFFFFFFF
+    def rtp_ts(self, t_dev:float)->int: return (self.ts_base + round((t_dev - self.t_ref) * self.clock_rate)) & 0xFFFFFFFF
 
     async def setup_udp(self, host:str, client_ports:tuple[int, int]):
         loop = asyncio.get_running_loop()
@@ -161,7 +180,9 @@ async def _delayed_sender(self:RtspSession):
 
 @patch
 def send_sender_report(self:RtspSession):
-    now = self.server.clock()
+    # NTP and RTP time name the same instant (RFC 3550 §6.4.1): the NTP time is put on the RTP clock's tick, so that
+    # an 8 kHz audio clock does not shift every timestamp by up to half a tick (62 µs)
+    now = self.t_ref + round((self.server.clock() - self.t_ref) * self.clock_rate) / self.clock_rate
     self._send(rtcp_sender_report(self.ssrc, now, self.rtp_ts(now), self.packets, self.octets), rtcp=True)
 
 @patch
@@ -210,6 +231,8 @@ class RtspServer:
         rng:random.Random|None=None,         # session ids, SSRCs, RTP clock bases, losses
         on_play:Callable[[str], None]|None=None, # told the stream's name when one of its sessions starts playing
         stats:dict|None=None,                # counters to add to: sessions_opened, packets_dropped, rtsp_requests, get_parameter
+        clock_rates:dict|None=None,          # stream -> RTP clock rate where it is not 90 kHz (audio: its sample rate)
+        tracks:dict|None=None,               # (camera, track) of a SETUP URL `?camera=world/trackID=1` -> the stream (default `TRACKS`)
     ):
         self.describe, self.clock, self.streams, self.video_streams = describe, clock, tuple(streams), tuple(video_streams)
         self.session_timeout_s, self.sr_interval_s = int(session_timeout_s), sr_interval_s
@@ -217,6 +240,7 @@ class RtspServer:
         self.rng, self.on_play = rng or random.Random(), on_play or (lambda stream: None)
         self.stats = stats if stats is not None else {}
         for k in ('sessions_opened', 'packets_dropped', 'rtsp_requests', 'get_parameter'): self.stats.setdefault(k, 0)
+        self.clock_rates, self.tracks = dict(clock_rates or {}), dict(TRACKS if tracks is None else tracks)
         self.sessions:set[RtspSession] = set()
         self._conns:set[asyncio.StreamWriter] = set()
         self._server = None; self.host = None; self.port = None
@@ -263,9 +287,13 @@ def _transport_fields(header:str)->dict:
 
 @patch
 def _stream_of(self:RtspServer, url:str)->str|None:
-    "The stream named by an RTSP URL's `camera=` parameter (`rtsp://host:port/?camera=world`)."
+    "The stream named by an RTSP URL's `camera=` parameter (`?camera=world`), or by a track of it (`?camera=world/trackID=1`)."
     cam = parse_qs(urlparse(url).query).get('camera', [None])[0]
-    return cam if cam in self.streams else None
+    if cam is None: return None
+    cam, _, track = cam.partition('/')
+    if track: name = self.tracks.get((cam, track))
+    else: name = None if cam in set(self.tracks.values()) - {c for c, _ in self.tracks} else cam  # a track alone has no URL
+    return name if name in self.streams else None
 
 # %% ../../../nbs/20c_pupil.sim.rtsp.ipynb #88fc8579
 @patch

@@ -85,8 +85,9 @@ def _frames_from_video(path:Path, n:int, width:int, height:int)->list[np.ndarray
     if not out: raise ValueError(f"scene video {path} has no decodable video frames")
     return out
 
-def _encode_h264(frames, n:int, width:int, height:int, fps:float, gop:int, crf:int)->bytes:
-    "An Annex-B H.264 stream of `n` frames (`frames`, or the synthetic scene when None) with an IDR every `gop`."
+def _encode_h264(frames, n:int, width:int, height:int, fps:float, gop:int, crf:int, render=None)->bytes:
+    "An Annex-B H.264 stream of `n` frames (`frames`, else `render(i, n, width, height)`, default the synthetic scene) with an IDR every `gop`."
+    render = render or render_scene
     import av
     enc = av.CodecContext.create('libx264', 'w')
     enc.width, enc.height, enc.pix_fmt = width, height, 'yuv420p'
@@ -96,7 +97,7 @@ def _encode_h264(frames, n:int, width:int, height:int, fps:float, gop:int, crf:i
     enc.open()
     chunks = []
     for i in range(n):
-        img = draw_frame_code(frames[i].copy(), i) if frames is not None else render_scene(i, n, width, height)
+        img = draw_frame_code(frames[i].copy(), i) if frames is not None else render(i, n, width, height)
         fr = av.VideoFrame.from_ndarray(img, format='bgr24')
         fr.pts = round(i * 1000 / fps)
         chunks += [bytes(p) for p in enc.encode(fr)]
@@ -131,8 +132,10 @@ def encode_clip(
     video:str|Path|None=None, # a video file to use instead of the synthetic scene (its first `loop_s` seconds)
     crf:int=28, # x264 quality; the stand-in's bitrate is in the range of Neon's scene stream
     cache_dir:Path|None=None, # where synthetic loops are kept between runs (default `clip_cache_dir()`); `False`: none
+    render=None, # `render(i, n, width, height)` -> BGR frame `i` of an `n`-frame loop with its code (default `render_scene`)
 )->SceneClip:
-    "Encode (or load from cache) the scene loop that the stand-in replays."
+    "Encode (or load from cache) the camera loop that the stand-in replays (the scene unless `render` says otherwise)."
+    kind = '' if render is None else f'{render.__name__}_'
     if width % 2 or height % 2 or width < 64 or height < 64:
         raise ValueError(f"scene size {width}x{height}: width and height must be even and at least 64")
     if fps <= 0 or idr_interval_s <= 0 or loop_s <= 0: raise ValueError(f"fps={fps}, idr_interval_s={idr_interval_s} and loop_s={loop_s} must be positive")
@@ -140,17 +143,17 @@ def encode_clip(
     n = max(1, round(loop_s * fps / gop)) * gop
     if n > 1 << FRAME_CODE_BITS: raise ValueError(f"loop of {n} frames exceeds the {FRAME_CODE_BITS}-bit frame code")
     vid = None if video is None else Path(video).resolve()
-    key = hashlib.sha1(repr((_CLIP_VERSION, width, height, fps, n, gop, crf, str(vid),
+    key = hashlib.sha1(repr((_CLIP_VERSION, *([kind] if kind else []), width, height, fps, n, gop, crf, str(vid),
                              vid.stat().st_mtime_ns if vid and vid.exists() else None)).encode()).hexdigest()[:16]
     if key in _CLIP_CACHE: return _CLIP_CACHE[key]
     # only the synthetic scene is cached on disk; a video file is re-encoded once per process
     cache = None if cache_dir is False or vid is not None else Path(cache_dir or clip_cache_dir())
-    f = cache / f'clip_{width}x{height}_{key}.h264' if cache else None
+    f = cache / f'clip_{kind}{width}x{height}_{key}.h264' if cache else None
     if f is not None and f.exists(): stream = f.read_bytes()
     else:
         frames = (_frames_from_video(vid, n, width, height) if vid else None)
         if frames is not None: n = len(frames) // gop * gop or len(frames)
-        stream = _encode_h264(frames, n, width, height, fps, gop, crf)
+        stream = _encode_h264(frames, n, width, height, fps, gop, crf, render)
         if f is not None:
             with atomic_write(f, 'wb') as fh: fh.write(stream)
     clip = SceneClip(width, height, fps, *_access_units(stream))
