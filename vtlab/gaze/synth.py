@@ -353,6 +353,12 @@ def _finish(img:np.ndarray, c:dict, X:np.ndarray, Y:np.ndarray, noise:np.ndarray
     np.multiply(img, gain[..., None], out=out)
     out += np.float32(c['noise']) * noise
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
+def _jpeg(img:np.ndarray, c:dict)->np.ndarray:
+    "JPEG-compress and decode at the sample's quality (0: untouched)."
+    q = int(c.get('jpeg', 0))
+    if q <= 0: return img
+    ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, q])
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else img
 FaceRenderer._draw_nose = _draw_nose
 
 # %% ../../nbs/11a_gaze.synth.ipynb #18155a63
@@ -491,13 +497,6 @@ def _photo_background(img:np.ndarray, c:dict)->bool:
     bg = _crop(_photo_bank()[0][int(c['bg_photo'])], c['bg_box'], W, H)
     img[:] = np.clip(bg * c['white_balance'], 0, 255).astype(np.uint8)
     return True
-
-def _jpeg(img:np.ndarray, c:dict)->np.ndarray:
-    "JPEG-compress and decode at the sample's quality (0: untouched)."
-    q = int(c.get('jpeg', 0))
-    if q <= 0: return img
-    ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, q])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else img
 
 # %% ../../nbs/11a_gaze.synth.ipynb #7b7dbeb8
 def _shade(self:FaceRenderer, img:np.ndarray, c:dict, static:dict, mm:float)->None:
