@@ -366,6 +366,7 @@ class NeonSimProcess(_SimInfoMixin):
         self.kw = dict(dict(http_port=0, rtsp_port=0, time_echo_port=0), **kw)
         self.proc = None
     def start(self, timeout_s:float=120.0)->'NeonSimProcess':
+        "Start `vtlab_neon_sim` in a child process and take its read-outs from the JSON line it prints (raises when it does not start within `timeout_s`)."
         cmd = [sys.executable, '-c', 'import sys; from vtlab.pupil.neonsim import neon_sim_main; sys.exit(neon_sim_main())',
                *_cli_args(**self.kw), '--print-info']
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -26,9 +26,14 @@ class LoopThread:
     def _run(self):
         asyncio.set_event_loop(self.loop); self.loop.run_forever()
         self.loop.run_until_complete(self.loop.shutdown_asyncgens()); self.loop.close()
-    def submit(self, coro): return asyncio.run_coroutine_threadsafe(coro, self.loop)
-    def call(self, coro, timeout:float|None=30.0): return self.submit(coro).result(timeout)
+    def submit(self, coro):
+        "Schedule `coro` on the loop; returns its `concurrent.futures.Future`."
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+    def call(self, coro, timeout:float|None=30.0):
+        "Run `coro` on the loop and wait for its result (at most `timeout` seconds)."
+        return self.submit(coro).result(timeout)
     def stop(self):
+        "Stop the loop and join its thread."
         if self.loop.is_running(): self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 

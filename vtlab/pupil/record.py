@@ -63,6 +63,7 @@ class RecordConfig(JsonConfig):
         return self
 
     def encoder_config(self)->EncoderConfig:
+        "The `EncoderConfig` these choices imply (passthrough mode muxes without encoding)."
         return EncoderConfig(backend='passthrough' if self.mode == 'passthrough' else self.encoder, codec=self.codec,
                              container=self.container, fps=self.fps, fragment_s=self.fragment_s,
                              fsync_every_s=self.fsync_every_s).check()

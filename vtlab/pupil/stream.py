@@ -62,7 +62,9 @@ class DropOldestQueue:
             except asyncio.TimeoutError: return None, (time.perf_counter() - t0) * 1e3
         return self.get_nowait(), (time.perf_counter() - t0) * 1e3
 
-    def counters(self)->dict: return dict(put=self.put_count, dropped=self.dropped, queued=len(self._items))
+    def counters(self)->dict:
+        "Items put, items dropped (evicted) and items waiting now."
+        return dict(put=self.put_count, dropped=self.dropped, queued=len(self._items))
 
 # %% ../../nbs/21_pupil.stream.ipynb #182ff23c
 def put_evicting(q:queue.Queue, item)->int:
@@ -89,7 +91,9 @@ class Backoff:
         self.attempts += 1
         return d
 
-    def reset(self)->None: self.attempts = 0
+    def reset(self)->None:
+        "Start again from `initial_s` (after a success)."
+        self.attempts = 0
 
 # %% ../../nbs/21_pupil.stream.ipynb #508b5b5f
 class AccessUnit(NamedTuple):

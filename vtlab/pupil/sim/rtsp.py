@@ -119,9 +119,12 @@ class RtspSession:
         self.queue: asyncio.Queue|None = None
         self.tasks: list[asyncio.Task] = []
 
-    def rtp_ts(self, t_dev:float)->int: return (self.ts_base + round((t_dev - self.t_ref) * self.clock_rate)) & 0xFFFFFFFF
+    def rtp_ts(self, t_dev:float)->int:
+        "The 32-bit RTP timestamp of device time `t_dev` on its RTP clock."
+        return (self.ts_base + round((t_dev - self.t_ref) * self.clock_rate)) & 0xFFFFFFFF
 
     async def setup_udp(self, host:str, client_ports:tuple[int, int]):
+        "RTP over UDP: open the server's RTP and RTCP sockets for `client_ports`; returns their ports."
         loop = asyncio.get_running_loop()
         self.mode, self.client_ports = 'udp', client_ports
         self.rtp_sock, _ = await loop.create_datagram_endpoint(lambda: _Datagram(self), local_addr=(host, 0))
