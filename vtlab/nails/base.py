@@ -39,7 +39,7 @@ class NailDetection:
 # %% ../../nbs/32b_nails.base.ipynb #38ed65ab
 def pass1_input_size(
     width:int, height:int, # frame size in px
-    target:int=256,        # approximate side of a square with the same area (the seed uses 512)
+    target:int=256,        # approximate side of a square with the same area (512 gives four times the pixels)
 )->tuple[int, int]:        # (w, h), both multiples of 64 and at least 64
     "Pass-1 input size for a frame: same area as target², sides rounded down to multiples of 64."
     r = math.sqrt(target * target / (width * height))

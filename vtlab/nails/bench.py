@@ -21,7 +21,7 @@ if TYPE_CHECKING:   # annotations only: the pipeline (OpenCV) is imported where 
 __all__ = ['time_pipeline', 'time_single_pass', 'trained_single_pass', 'bench_nails', 'bench_summary', 'bench_main',
            'rtdetr_main', 'demo_step']
 
-# %% ../../nbs/36b_nails.bench.ipynb #7582fdf0
+# %% ../../nbs/36b_nails.bench.ipynb #25b9b87d
 def time_pipeline(pipe:NailPipeline, n:int=30, seed:int=HELD_OUT_SEED, warmup:int=3, cfg:SynthConfig|None=None)->dict:
     "Median and p95 per stage (ms) over `n` frames with at least one hand (frames are rendered before timing)."
     from vtlab.nails.synth import render_sample, sample_seed
@@ -36,6 +36,7 @@ def time_pipeline(pipe:NailPipeline, n:int=30, seed:int=HELD_OUT_SEED, warmup:in
     rep = pipe.prof.report()['phases']
     return {k: dict(p50_ms=round(v['p50_ms'], 3), p95_ms=round(v['p95_ms'], 3), samples=v['samples']) for k, v in rep.items()}
 
+# %% ../../nbs/36b_nails.bench.ipynb #57b90c11
 def time_single_pass(
     input_hw:tuple=(480, 640), # RT-DETR input (H, W): the full frame
     n:int=10, threads:int=1, preset:str='tiny',
@@ -60,6 +61,7 @@ def time_single_pass(
         return dict(model=f'RT-DETR-seg {preset}', input_hw=list(input_hw), p50_ms=round(float(np.median(ts)), 3),
                     p95_ms=round(float(np.percentile(ts, 95)), 3), samples=n)
 
+# %% ../../nbs/36b_nails.bench.ipynb #6058a23c
 def trained_single_pass(
     checkpoint:Path|str,   # an RT-DETR-seg folder from `vtlab.nails.detr_train.train_detr`
     n_eval:int=100,        # held-out frames for accuracy
@@ -86,6 +88,22 @@ def trained_single_pass(
                 p95_ms=round(float(np.percentile(ts, 95)), 3), samples=n_time,
                 accuracy=evaluate_detr(onnx, n_eval, cfg=held_out_config(), threads=threads))
 
+# %% ../../nbs/36b_nails.bench.ipynb #3ba112ba
+def _single_pass_rows(res:dict, two_pass_ms:float, rtdetr, n_eval:int, n_time:int, threads:int)->None:
+    "Add the RT-DETR-seg single pass to `res`: the architecture's latency (random weights) and, with a checkpoint, the trained model."
+    from vtlab.core import outputs_dir
+    try:
+        sp = time_single_pass(threads=threads, n=max(5, n_time // 3))
+        sp['accuracy'] = 'random weights: latency of the architecture at the full frame; the trained model is single_pass_trained'
+        res['single_pass'] = sp
+        res['speedup_two_pass_vs_single_pass'] = round(sp['p50_ms'] / two_pass_ms, 2)
+    except ImportError as e: res['single_pass'] = f'not available: {e}'
+    ckpt = Path(rtdetr) if rtdetr else outputs_dir('models', 'rtdetr', 'checkpoint')
+    if (ckpt/'model.safetensors').is_file():
+        tsp = res['single_pass_trained'] = trained_single_pass(ckpt, n_eval, n_time, threads)
+        res['speedup_two_pass_vs_trained_single_pass'] = round(tsp['p50_ms'] / two_pass_ms, 2)
+    else: res['single_pass_trained'] = f'not measured: no trained RT-DETR-seg checkpoint at {ckpt} (nbs/runs/train_rtdetr.ipynb makes one)'
+
 # %% ../../nbs/36b_nails.bench.ipynb #78eb1c66
 def bench_nails(
     n_eval:int=100,        # held-out frames for accuracy
@@ -102,7 +120,6 @@ def bench_nails(
     import onnxruntime as ort
     from vtlab.profiling import PlatformCapabilities
     from vtlab.nails.pipeline import NailPipeline, PipelineConfig
-    from vtlab.core import outputs_dir
     from vtlab.nails.evaluate import (evaluate_handfree, evaluate_pipeline, evaluate_pass2_oracle, noise_frames,
                                       still_clip, temporal_stability)
     cfg = PipelineConfig(threads=threads, **({} if hand_threshold is None else dict(hand_threshold=hand_threshold)))
@@ -117,18 +134,7 @@ def bench_nails(
                two_pass=dict(accuracy=acc, pass2_from_true_centres=oracle, handfree_photos=handfree, noise=noise,
                              still_hand=still, latency_ms=lat),
                onnxruntime=ort.__version__, usable_cores=PlatformCapabilities.detect().usable_cores)
-    if baseline:
-        try:
-            sp = time_single_pass(threads=threads, n=max(5, n_time // 3))
-            sp['accuracy'] = 'random weights: latency of the architecture at the full frame; the trained model is single_pass_trained'
-            res['single_pass'] = sp
-            res['speedup_two_pass_vs_single_pass'] = round(sp['p50_ms'] / lat['total']['p50_ms'], 2)
-        except ImportError as e: res['single_pass'] = f'not available: {e}'
-        ckpt = Path(rtdetr) if rtdetr else outputs_dir('models', 'rtdetr', 'checkpoint')
-        if (ckpt/'model.safetensors').is_file():
-            tsp = res['single_pass_trained'] = trained_single_pass(ckpt, n_eval, n_time, threads)
-            res['speedup_two_pass_vs_trained_single_pass'] = round(tsp['p50_ms'] / lat['total']['p50_ms'], 2)
-        else: res['single_pass_trained'] = f'not measured: no trained RT-DETR-seg checkpoint at {ckpt} (nbs/runs/train_rtdetr.ipynb makes one)'
+    if baseline: _single_pass_rows(res, lat['total']['p50_ms'], rtdetr, n_eval, n_time, threads)
     if mediapipe:
         try:
             from vtlab.nails.hands import MediaPipePass1
@@ -145,7 +151,7 @@ def bench_nails(
     res['seconds'] = round(time.perf_counter() - t0, 1)
     return res
 
-# %% ../../nbs/36b_nails.bench.ipynb #ed791f18
+# %% ../../nbs/36b_nails.bench.ipynb #d83cc2ec
 def bench_summary(res:dict)->str:
     "The benchmark's result as a few lines of text."
     acc, lat = res['two_pass']['accuracy'], res['two_pass']['latency_ms']
@@ -175,6 +181,7 @@ def bench_summary(res:dict)->str:
     elif res.get('browser'): out.append(f"Chromium: {res['browser']}")
     return '\n'.join(out)
 
+# %% ../../nbs/36b_nails.bench.ipynb #5b677d78
 def _bench_chart(fig, res:dict)->None:
     "Latency p50 per variant (left) and accuracy of the two-pass pipeline (right)."
     lat = {'vtlab two-pass (ORT)': res['two_pass']['latency_ms']['total']['p50_ms']}

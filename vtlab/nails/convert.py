@@ -23,8 +23,10 @@ __all__ = ['JS_DIR', 'STAGES', 'PRECISIONS', 'MODELS', 'chromium_path', 'require
            'run_browser', 'ToleranceError', 'convert_and_validate', 'report_markdown', 'headline', 'small_cnn',
            'example_image', 'build_model', 'parse_tolerances', 'convert_main', 'demo_step']
 
-# %% ../../nbs/32_nails.convert.ipynb #e6874538
+# %% ../../nbs/32_nails.convert.ipynb #73b3e35c
 import vtlab.nails as _nails_pkg
+
+# %% ../../nbs/32_nails.convert.ipynb #28ced717
 JS_DIR = Path(_nails_pkg.__path__[0])/'js' # the harness sources (package.json, *.cjs, page.*), shipped with vtlab
 _VTLAB_PARENT = Path(_nails_pkg.__path__[0]).resolve().parents[1] # folder holding the vtlab package (for PYTHONPATH)
 
@@ -131,7 +133,7 @@ def detector_metrics(
         out.update(mask_iou_min=float(m.min()), mask_iou_mean=float(m.mean()))
     return out
 
-# %% ../../nbs/32_nails.convert.ipynb #b189b0e6
+# %% ../../nbs/32_nails.convert.ipynb #b814f8db
 def _as_outputs(y, names:Sequence[str])->dict[str, np.ndarray]:
     "Name a model's outputs (tensor, tuple/list or dict) as numpy arrays."
     import torch
@@ -141,6 +143,7 @@ def _as_outputs(y, names:Sequence[str])->dict[str, np.ndarray]:
     if len(ys) != len(names): raise ValueError(f'model returned {len(ys)} outputs, output_names has {len(names)}: {list(names)}')
     return {n: (v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)) for n, v in zip(names, ys)}
 
+# %% ../../nbs/32_nails.convert.ipynb #64464cae
 def run_torch(
     model,                          # an nn.Module in eval mode
     inputs:dict[str, np.ndarray],   # input name -> array, in forward()'s argument order
@@ -156,6 +159,7 @@ def run_torch(
             t0 = time.perf_counter(); y = model(*xs); times.append((time.perf_counter() - t0) * 1e3)
     return _as_outputs(y, output_names), times
 
+# %% ../../nbs/32_nails.convert.ipynb #8c78fd0b
 def export_fixed_onnx(
     model,                          # an nn.Module in eval mode
     inputs:dict[str, np.ndarray],   # input name -> example array (its shape is fixed in the graph)
@@ -184,6 +188,7 @@ def export_fixed_onnx(
     for n in m.graph.node: ops[n.op_type] = ops.get(n.op_type, 0) + 1
     return dict(sorted(ops.items()))
 
+# %% ../../nbs/32_nails.convert.ipynb #cbcf0b0f
 def run_ort(
     onnx_path:Path|str,             # the exported model
     inputs:dict[str, np.ndarray],   # ONNX input name -> array
@@ -246,7 +251,7 @@ def tf_convert(
         raise RuntimeError(f"tf conversion failed: {res['error']}\n{res.get('traceback', '')}")
     return res
 
-# %% ../../nbs/32_nails.convert.ipynb #96d77012
+# %% ../../nbs/32_nails.convert.ipynb #99152e7c
 _JS_DTYPES = {'float32': np.float32, 'int32': np.int32, 'int64': np.int64, 'bool': np.uint8}
 
 def write_raw_inputs(
@@ -268,6 +273,7 @@ def read_raw_outputs(metas:list[dict])->dict[str, np.ndarray]:
     "Read the harness outputs listed in `metas` ({name, file, dtype, shape})."
     return {m['name']: np.fromfile(m['file'], _JS_DTYPES[m['dtype']]).reshape(m['shape']) for m in metas}
 
+# %% ../../nbs/32_nails.convert.ipynb #afb9076d
 def _node(script:str, job:dict, job_path:Path, what:str, timeout:float)->dict:
     "Run a harness script on a job file and return its result.json."
     write_json(job_path, job)
@@ -347,11 +353,95 @@ def _stage_row(stage, precision, ref, got, tol, detector, **extra)->dict:
     row['ok'] = not row['failures']
     return row
 
-# %% ../../nbs/32_nails.convert.ipynb #89c772f9
+# %% ../../nbs/32_nails.convert.ipynb #b6856a77
 def _from_tf(outs:dict[str, np.ndarray], name_map:dict)->dict[str, np.ndarray]:
     "TF signature outputs (output_i, TF layout) → ONNX names and layouts."
     return {o['onnx']: to_onnx_layout(outs[o['tf']], o['nhwc']) for o in name_map['outputs'] if o['tf'] in outs}
 
+# %% ../../nbs/32_nails.convert.ipynb #7e666eb5
+@dataclass
+class _Chain:
+    "One `convert_and_validate` run: what its stages read (reference outputs, settings) and add to (rows, timings, sizes)."
+    cfg:ConvertConfig; detector:DetectorOutputs|None; log:Callable[[str], None]; out_dir:Path
+    inputs:dict; output_names:Sequence[str]; ref:dict|None = None; onnx_path:Path|None = None
+    rows:list = field(default_factory=list); conv:dict = field(default_factory=dict)
+    sizes:dict = field(default_factory=dict); errors:list = field(default_factory=list)
+    nm:dict|None = None; tf_specs:list|None = None; sig_outputs:list|None = None; models:dict|None = None
+
+    @property
+    def inputs_dir(self)->Path: return self.out_dir/'stages'/'inputs'
+    def staged(self, stage:str)->bool:
+        "Whether the configuration asks for `stage`."
+        return stage in self.cfg.stages
+    def tol(self, p:str):
+        "The tolerance of precision `p`."
+        return self.cfg.tolerances.get(p)
+    def guarded(self, stage:str, fn:Callable):
+        "Run a stage; record a crash as a failed row rather than losing the report."
+        try: return fn()
+        except UnsupportedOpError: raise
+        except Exception as e:
+            self.errors.append(f'{stage}: {type(e).__name__}: {e}'); self.log(f'{stage} FAILED: {e}')
+            self.rows.append(dict(stage=stage, precision='-', ok=False, failures=[f'{stage}: {type(e).__name__}: {str(e)[:500]}'],
+                                  outputs={}, err=float('inf')))
+
+# %% ../../nbs/32_nails.convert.ipynb #a8d46e39
+def _ort_stage(ch:_Chain):
+    "The ONNX export in ONNX Runtime."
+    got, t = run_ort(ch.onnx_path, ch.inputs, ch.cfg.repeats)
+    ch.rows.append(_stage_row('ort', 'fp32', ch.ref, got, ch.tol('fp32'), ch.detector, median_ms=_median(t),
+                              size_bytes=ch.sizes['onnx'], convert_s=ch.conv['onnx']))
+    ch.log(f"ort: err {ch.rows[-1]['err']:.2e}")
+
+def _tf_stage(ch:_Chain, tfjs_stages:list[str])->dict:
+    "onnx2tf's SavedModel in TensorFlow (plus the TF.js models when a TF.js stage follows); writes the TF-layout inputs."
+    cfg = ch.cfg
+    tfres = tf_convert(ch.onnx_path, ch.inputs, ch.out_dir/'tf', cfg.precisions if tfjs_stages else [],
+                       cfg.shard_bytes, cfg.keep_inputs, cfg.repeats, cfg.timeout_s)
+    ch.nm = nm = tfres['name_map']
+    ch.conv.update({f'{k}': v for k, v in tfres['timings_s'].items()}); ch.sizes.update(tfres['sizes_bytes'])
+    tf_outs = {p.stem: np.load(p) for p in (ch.out_dir/'tf'/'tf_outputs').glob('*.npy')}
+    ch.rows.append(_stage_row('tf', 'fp32', ch.ref, _from_tf(tf_outs, nm), ch.tol('fp32'), ch.detector, reused=tfres['tf_reused'],
+                              median_ms=_median(tfres['tf_latency_ms']), size_bytes=ch.sizes['tf'], convert_s=ch.conv['tf']))
+    ch.log(f"tf: onnx2tf {_fmt(ch.conv['tf'], '.1f')} s{' (SavedModel reused)' if tfres['tf_reused'] else ''}, "
+           f"err {ch.rows[-1]['err']:.2e}")
+    tf_inputs = {s['tf']: to_tf_layout(ch.inputs[s['onnx']], s['nhwc']) for s in nm['inputs']}
+    ch.tf_specs = write_raw_inputs(tf_inputs, ch.inputs_dir, 'tf')
+    ch.sig_outputs = [o['tf'] for o in nm['outputs']]
+    ch.models = {p: Path(d) for p, d in tfres['tfjs'].items()}   # empty when no TF.js stage was asked for
+    return tfres
+
+# %% ../../nbs/32_nails.convert.ipynb #d5578f08
+def _node_stage(ch:_Chain, node_backends:list[str]):
+    "The TF.js models in Node with `node_backends`."
+    res = run_tfjs_node(ch.models, ch.tf_specs, ch.sig_outputs, ch.out_dir/'stages'/'node', node_backends, ch.cfg.repeats, ch.cfg.timeout_s)
+    if res['fetch_calls']: raise RuntimeError(f"tfjs harness fetched {res['fetch_calls']} time(s); must load from memory")
+    for r in res['runs']:
+        ch.rows.append(_stage_row(f"tfjs-{r['backend']}", r['precision'], ch.ref,
+                                  _from_tf(read_raw_outputs(r['outputs']), ch.nm), ch.tol(r['precision']), ch.detector,
+                                  median_ms=r['median_ms'], size_bytes=ch.sizes[f"tfjs_{r['precision']}"],
+                                  convert_s=ch.conv[f"tfjs_{r['precision']}"], shards=r['shards'], load_ms=r['load_ms']))
+        ch.log(f"tfjs-{r['backend']} {r['precision']}: err {ch.rows[-1]['err']:.2e}, {r['median_ms']:.1f} ms")
+
+def _browser_stage(ch:_Chain):
+    "The TF.js models and the ONNX model (onnxruntime-web) in headless Chromium."
+    chromium, ort_web = ch.staged('chromium'), ch.staged('ort-web')
+    onnx_specs = write_raw_inputs(ch.inputs, ch.inputs_dir, 'onnx')
+    res = run_browser(ch.models if chromium else {}, ch.onnx_path if ort_web else None,
+                      ch.tf_specs if chromium else [], onnx_specs, ch.sig_outputs if chromium else [], list(ch.output_names),
+                      ch.out_dir/'stages'/'browser', ch.cfg.chromium_backends, ch.cfg.repeats, ch.cfg.timeout_s)
+    for r in res['runs']:
+        got = read_raw_outputs(r['outputs'])
+        if r['stage'] == 'ort-web':
+            ch.rows.append(_stage_row('ort-web', 'fp32', ch.ref, got, ch.tol('fp32'), ch.detector, median_ms=r['median_ms'],
+                                      size_bytes=ch.sizes['onnx'], convert_s=ch.conv['onnx']))
+        else:
+            ch.rows.append(_stage_row(r['stage'], r['precision'], ch.ref, _from_tf(got, ch.nm), ch.tol(r['precision']), ch.detector,
+                                      median_ms=r['median_ms'], size_bytes=ch.sizes[f"tfjs_{r['precision']}"],
+                                      convert_s=ch.conv[f"tfjs_{r['precision']}"], load_ms=r['load_ms']))
+        ch.log(f"{r['stage']} {r['precision']}: err {ch.rows[-1]['err']:.2e}, {r['median_ms']:.1f} ms")
+
+# %% ../../nbs/32_nails.convert.ipynb #71d3a131
 def convert_and_validate(
     model,                          # nn.Module (eval mode) to convert
     inputs:dict[str, np.ndarray],   # input name -> array (forward() order); fixed shapes
@@ -367,95 +457,35 @@ def convert_and_validate(
     require_tools(cfg.stages)
     out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
     cfg.save(out_dir/'config.json')
-    rows, conv, sizes, errors = [], {}, {}, []
+    ch = _Chain(cfg, detector, log, out_dir, inputs, output_names)
     model = model.eval()
-    ref, t = run_torch(model, inputs, output_names, cfg.repeats)
-    sizes['torch'] = _model_bytes(model)
-    rows.append(_stage_row('torch', 'fp32', ref, ref, cfg.tolerances.get('fp32'), detector, median_ms=_median(t[1:] or t),
-                           size_bytes=sizes['torch']))
-    log(f'torch: {rows[-1]["median_ms"]:.1f} ms')
-    onnx_path = out_dir/'model.onnx'
+    ch.ref, t = run_torch(model, inputs, output_names, cfg.repeats)
+    ch.sizes['torch'] = _model_bytes(model)
+    ch.rows.append(_stage_row('torch', 'fp32', ch.ref, ch.ref, cfg.tolerances.get('fp32'), detector, median_ms=_median(t[1:] or t),
+                              size_bytes=ch.sizes['torch']))
+    log(f'torch: {ch.rows[-1]["median_ms"]:.1f} ms')
+    ch.onnx_path = out_dir/'model.onnx'
     t0 = time.perf_counter()
-    ops = export_fixed_onnx(model, inputs, onnx_path, output_names, cfg.opset, cfg.dynamo)
-    conv['onnx'] = time.perf_counter() - t0; sizes['onnx'] = onnx_path.stat().st_size
-    log(f"onnx export: {conv['onnx']:.1f} s, {sum(ops.values())} nodes")
-    staged = lambda stage: stage in cfg.stages
-    tol = lambda p: cfg.tolerances.get(p)
-
-    def guarded(stage, fn):
-        "Run a stage; record a crash as a failed row rather than losing the report."
-        try: return fn()
-        except UnsupportedOpError: raise
-        except Exception as e:
-            errors.append(f'{stage}: {type(e).__name__}: {e}'); log(f'{stage} FAILED: {e}')
-            rows.append(dict(stage=stage, precision='-', ok=False, failures=[f'{stage}: {type(e).__name__}: {str(e)[:500]}'],
-                             outputs={}, err=float('inf')))
-
-    if staged('ort'):
-        def ort_stage():
-            got, t = run_ort(onnx_path, inputs, cfg.repeats)
-            rows.append(_stage_row('ort', 'fp32', ref, got, tol('fp32'), detector, median_ms=_median(t),
-                                   size_bytes=sizes['onnx'], convert_s=conv['onnx']))
-            log(f"ort: err {rows[-1]['err']:.2e}")
-        guarded('ort', ort_stage)
-    tfjs_stages = [s for s in ('tfjs-cpu', 'tfjs-wasm', 'chromium') if staged(s)]
-    tfres = None
-    if staged('tf') or tfjs_stages:
-        tfres = tf_convert(onnx_path, inputs, out_dir/'tf', cfg.precisions if tfjs_stages else [],
-                           cfg.shard_bytes, cfg.keep_inputs, cfg.repeats, cfg.timeout_s)
-        nm = tfres['name_map']
-        conv.update({f'{k}': v for k, v in tfres['timings_s'].items()}); sizes.update(tfres['sizes_bytes'])
-        tf_outs = {p.stem: np.load(p) for p in (out_dir/'tf'/'tf_outputs').glob('*.npy')}
-        rows.append(_stage_row('tf', 'fp32', ref, _from_tf(tf_outs, nm), tol('fp32'), detector, reused=tfres['tf_reused'],
-                               median_ms=_median(tfres['tf_latency_ms']), size_bytes=sizes['tf'], convert_s=conv['tf']))
-        log(f"tf: onnx2tf {_fmt(conv['tf'], '.1f')} s{' (SavedModel reused)' if tfres['tf_reused'] else ''}, "
-            f"err {rows[-1]['err']:.2e}")
-    inputs_dir = out_dir/'stages'/'inputs'
-    if tfres is not None:
-        tf_inputs = {s['tf']: to_tf_layout(inputs[s['onnx']], s['nhwc']) for s in nm['inputs']}
-        tf_specs = write_raw_inputs(tf_inputs, inputs_dir, 'tf')
-        sig_outputs = [o['tf'] for o in nm['outputs']]
-        models = {p: Path(d) for p, d in tfres['tfjs'].items()}   # empty when no TF.js stage was asked for
-    node_backends = [s.split('-')[1] for s in ('tfjs-cpu', 'tfjs-wasm') if staged(s)]
-    if node_backends:
-        def node_stage():
-            res = run_tfjs_node(models, tf_specs, sig_outputs, out_dir/'stages'/'node', node_backends, cfg.repeats, cfg.timeout_s)
-            if res['fetch_calls']: raise RuntimeError(f"tfjs harness fetched {res['fetch_calls']} time(s); must load from memory")
-            for r in res['runs']:
-                rows.append(_stage_row(f"tfjs-{r['backend']}", r['precision'], ref,
-                                       _from_tf(read_raw_outputs(r['outputs']), nm), tol(r['precision']), detector,
-                                       median_ms=r['median_ms'], size_bytes=sizes[f"tfjs_{r['precision']}"],
-                                       convert_s=conv[f"tfjs_{r['precision']}"], shards=r['shards'], load_ms=r['load_ms']))
-                log(f"tfjs-{r['backend']} {r['precision']}: err {rows[-1]['err']:.2e}, {r['median_ms']:.1f} ms")
-        guarded('tfjs-node', node_stage)
-    if staged('chromium') or staged('ort-web'):
-        def browser_stage():
-            onnx_specs = write_raw_inputs(inputs, inputs_dir, 'onnx')
-            res = run_browser(models if staged('chromium') else {}, onnx_path if staged('ort-web') else None,
-                              tf_specs if staged('chromium') else [], onnx_specs,
-                              sig_outputs if staged('chromium') else [], list(output_names),
-                              out_dir/'stages'/'browser', cfg.chromium_backends, cfg.repeats, cfg.timeout_s)
-            for r in res['runs']:
-                got = read_raw_outputs(r['outputs'])
-                if r['stage'] == 'ort-web':
-                    rows.append(_stage_row('ort-web', 'fp32', ref, got, tol('fp32'), detector, median_ms=r['median_ms'],
-                                           size_bytes=sizes['onnx'], convert_s=conv['onnx']))
-                else:
-                    rows.append(_stage_row(r['stage'], r['precision'], ref, _from_tf(got, nm), tol(r['precision']), detector,
-                                           median_ms=r['median_ms'], size_bytes=sizes[f"tfjs_{r['precision']}"],
-                                           convert_s=conv[f"tfjs_{r['precision']}"], load_ms=r['load_ms']))
-                log(f"{r['stage']} {r['precision']}: err {rows[-1]['err']:.2e}, {r['median_ms']:.1f} ms")
-        guarded('chromium', browser_stage)
-    failures = [f for r in rows for f in r['failures']]
+    ops = export_fixed_onnx(model, inputs, ch.onnx_path, output_names, cfg.opset, cfg.dynamo)
+    ch.conv['onnx'] = time.perf_counter() - t0; ch.sizes['onnx'] = ch.onnx_path.stat().st_size
+    log(f"onnx export: {ch.conv['onnx']:.1f} s, {sum(ops.values())} nodes")
+    if ch.staged('ort'): ch.guarded('ort', lambda: _ort_stage(ch))
+    tfjs_stages = [s for s in ('tfjs-cpu', 'tfjs-wasm', 'chromium') if ch.staged(s)]
+    tfres = _tf_stage(ch, tfjs_stages) if ch.staged('tf') or tfjs_stages else None
+    node_backends = [s.split('-')[1] for s in ('tfjs-cpu', 'tfjs-wasm') if ch.staged(s)]
+    if node_backends: ch.guarded('tfjs-node', lambda: _node_stage(ch, node_backends))
+    if ch.staged('chromium') or ch.staged('ort-web'): ch.guarded('chromium', lambda: _browser_stage(ch))
+    failures = [f for r in ch.rows for f in r['failures']]
     report = dict(name=name, ok=not failures, failures=failures, config=cfg.to_dict(), onnx_ops=ops,
-                  conversion_s=conv, sizes_bytes=sizes, versions=_versions(tfres),
-                  inputs={k: list(v.shape) for k, v in inputs.items()}, outputs={k: list(v.shape) for k, v in ref.items()},
-                  rows=rows)
+                  conversion_s=ch.conv, sizes_bytes=ch.sizes, versions=_versions(tfres),
+                  inputs={k: list(v.shape) for k, v in inputs.items()}, outputs={k: list(v.shape) for k, v in ch.ref.items()},
+                  rows=ch.rows)
     write_json(out_dir/'report.json', report)
     with atomic_write(out_dir/'report.md') as f: f.write(report_markdown(report))
     if failures: raise ToleranceError(failures, out_dir/'report.json')
     return report
 
+# %% ../../nbs/32_nails.convert.ipynb #52ba1896
 def _versions(tfres:dict|None)->dict:
     import onnx, onnxruntime, torch
     v = dict(torch=torch.__version__, onnx=onnx.__version__, onnxruntime=onnxruntime.__version__)
@@ -507,7 +537,7 @@ def headline(report:dict)->str:
 def small_cnn(
     input_size:tuple[int, int]=(64, 96), # (H, W); rectangular so a transposed axis cannot hide
     classes:int=5,                       # logits
-    seed:int=0,                          # weights come from this seed
+    seed:int=0,                          # weights come from torch.manual_seed(seed)
 ):                                       # an nn.Module: image (1,3,H,W) -> logits (1,classes), features (1,16,H/4,W/4)
     "A tiny CNN with BN, depthwise conv, bilinear upsampling and two outputs, for conversion tests."
     import torch, torch.nn as nn, torch.nn.functional as F
@@ -609,7 +639,7 @@ def _convert(a)->int:
     "The body of `vtlab_convert`: configuration, model, conversion; every failure mapped to its exit code."
     log = logging.getLogger('vtlab.nails.convert')
     if a.checkpoint is not None and a.model != 'rtdetr':
-        raise UsageError(f'--checkpoint {a.checkpoint}: --model {a.model} is built from a seed and takes no weights (only --model rtdetr does)')
+        raise UsageError(f'--checkpoint {a.checkpoint}: --model {a.model} is built from a random seed and takes no weights (only --model rtdetr does)')
     try:
         base = ConvertConfig.load(a.config).to_dict() if a.config else ConvertConfig().to_dict()
         base.update(stages=a.stages, precisions=a.precisions, tolerances=parse_tolerances(a.tol, base['tolerances']))

@@ -140,13 +140,14 @@ def _final_matches(out, targets):
     a = out['aux'][-1]
     return [hungarian_match(a['logits'][b].detach(), a['boxes'][b].detach(), t['boxes']) for b, t in enumerate(targets)]
 
-# %% ../../nbs/31a_nails.detr_train.ipynb #b1ffc606
+# %% ../../nbs/31a_nails.detr_train.ipynb #dca7fba8
 def _augment(x:torch.Tensor, g:torch.Generator)->torch.Tensor:
     b = x.shape[0]
     gain = 1 + 0.15 * (torch.rand(b, 3, 1, 1, generator=g) - 0.5)
     bright = 0.15 * (torch.rand(b, 1, 1, 1, generator=g) - 0.5)
     return (x * gain + bright).clamp(0, 1)
 
+# %% ../../nbs/31a_nails.detr_train.ipynb #34b0ef2b
 def train_detr(
     c:DetrCache,            # training frames
     out_dir:Path|str,       # checkpoint folder (model.safetensors, config.json, metrics.json)

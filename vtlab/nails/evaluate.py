@@ -51,7 +51,7 @@ def summarize_matches(rows:list[dict])->dict:
     return dict(precision=tp / max(tp + fp, 1), recall=tp / max(tp + fn, 1), mask_iou=float(np.mean(ious)) if ious else 0.0,
                 mask_iou_all_gt=float(np.sum(ious) / max(tp + fn, 1)), tp=tp, fp=fp, fn=fn, frames=len(rows))
 
-# %% ../../nbs/36a_nails.evaluate.ipynb #1e99470f
+# %% ../../nbs/36a_nails.evaluate.ipynb #8f023667
 def held_out_config(**overrides)->SynthConfig:
     "The renderer settings of held-out frames: real backgrounds and occluder textures from the held-out photos only."
     return SynthConfig(**{'photos': 'eval', **overrides})
@@ -62,6 +62,7 @@ def gt_masks(s:SynthSample)->tuple[list, list]:
     ign = [s.labels == n['id'] for n in s.nails if not n['visible'] and n['area_visible'] > 0]
     return vis, ign
 
+# %% ../../nbs/36a_nails.evaluate.ipynb #3c7344bb
 def evaluate_pipeline(
     pipe:NailPipeline,   # the pipeline to evaluate (its smoothing is reset per frame: frames are independent)
     n:int=100,           # held-out frames
@@ -86,6 +87,7 @@ def evaluate_pipeline(
     out['per_finger_best_iou'] = {k: float(np.mean(v)) if v else None for k, v in per_finger.items()}
     return out
 
+# %% ../../nbs/36a_nails.evaluate.ipynb #edfdc764
 def evaluate_pass2_oracle(
     pass2:Path|str|None=None, # pass-2 ONNX
     n:int=100, seed:int=HELD_OUT_SEED, patch:int=64, cfg:SynthConfig|None=None,

@@ -78,13 +78,14 @@ def load_photo(name:str)->np.ndarray:
     img = _to_rgb(img); img.setflags(write=False)
     return img
 
-# %% ../../nbs/33a_nails.photos.ipynb #3734958a
+# %% ../../nbs/33a_nails.photos.ipynb #e13091a5
 @functools.lru_cache(maxsize=None)
 def is_grey(name:str)->bool:
     "Whether a photo has no colour (all three channels equal)."
     im = load_photo(name)
     return bool((im[..., 0] == im[..., 1]).all() and (im[..., 1] == im[..., 2]).all())
 
+# %% ../../nbs/33a_nails.photos.ipynb #3161b30f
 def jitter_colours(
     img:np.ndarray,          # (H, W, 3) uint8 RGB
     rng:np.random.Generator, # randomness
@@ -104,6 +105,7 @@ def jitter_colours(
         out = cv2.addWeighted(out, sat, g3, 1 - sat, 0)
     return out
 
+# %% ../../nbs/33a_nails.photos.ipynb #ca16266f
 def _single_view(rng, h, w, names):
     "One random crop of one photo, resized to (h, w), flipped, rotated and colour-jittered."
     name = names[rng.integers(len(names))]

@@ -203,7 +203,10 @@ class NailFrameResult:
         for k, m in enumerate(self.instance_masks(), 1): lab[m] = k
         return lab
 
-# %% ../../nbs/36_nails.pipeline.ipynb #dcaa5643
+# %% ../../nbs/36_nails.pipeline.ipynb #0e836321
+import vtlab.nails
+
+# %% ../../nbs/36_nails.pipeline.ipynb #2a0f4ae4
 def _session(path:Path|str, threads:int=1):
     import onnxruntime as ort
     path = Path(path)
@@ -211,7 +214,6 @@ def _session(path:Path|str, threads:int=1):
     so = ort.SessionOptions(); so.intra_op_num_threads, so.inter_op_num_threads = threads, 1; so.log_severity_level = 3
     return ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
 
-import vtlab.nails
 SHIPPED_WEIGHTS = Path(vtlab.nails.__file__).parent/'weights'  # trained pass-1/pass-2 weights, package data
 
 def shipped_onnx(

@@ -184,7 +184,7 @@ class DeformableAttentionBlock(nn.Module):
                  n_points:int=4,  # points per head and level
                  k:int=10,        # queries picked by TopK
                  sampler:str='gather', # sampler of the attention layer
-                 seed:int|None=0, # weights are drawn from this seed (None: the global RNG), so CI runs are identical
+                 seed:int|None=0, # weights come from torch.manual_seed(seed) (None: the global RNG), so CI runs are identical
                 ):
         super().__init__()
         self.input_size, self.k = tuple(input_size), k

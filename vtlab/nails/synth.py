@@ -11,6 +11,7 @@ from typing import Iterator
 
 import cv2
 import numpy as np
+from fastcore.basics import patch
 
 from .base import FINGERS, NUM_FINGERS   # defined with the detection record; read here by older code
 from ..cli import CommandParser, UsageError, int_in, nonneg_int, run_command
@@ -89,7 +90,7 @@ def frame_background(
     if cfg.photos and rng.random() < cfg.p_photo: return random_view(rng, cfg.height, cfg.width, cfg.photos, cfg.photo_mix)
     return render_background(rng, cfg.height, cfg.width)
 
-# %% ../../nbs/33_nails.synth.ipynb #560213a2
+# %% ../../nbs/33_nails.synth.ipynb #0b707f5b
 # base position (palm units), base direction (rad, + towards the thumb), segment lengths, width
 _FINGER_MODEL = (
     ((-0.47, 0.28), 0.95, (0.42, 0.34, 0.28), 0.25),  # thumb
@@ -101,6 +102,7 @@ _FINGER_MODEL = (
 _PALM = np.array([[-0.40, 0.0], [0.40, 0.0], [0.50, 0.92], [0.26, 1.02], [0.0, 1.06], [-0.26, 1.03], [-0.48, 0.95],
                   [-0.52, 0.45]], np.float32)
 
+# %% ../../nbs/33_nails.synth.ipynb #228a7a34
 @dataclass
 class HandPose:
     "The random choices that define one hand."
@@ -116,6 +118,7 @@ class HandPose:
     nail_w_frac:np.ndarray # (5,) nail width / finger width
     nail_shape:np.ndarray # (5, 2) superellipse exponent and length/width ratio
 
+# %% ../../nbs/33_nails.synth.ipynb #cc0db5fb
 def _skin_tone(rng:np.random.Generator)->np.ndarray:
     "A skin colour: a palette tone, or the astronaut's measured skin colour at a random brightness."
     if rng.random() < 0.35: return skin_patches()[1] * math.exp(rng.normal(-0.25, 0.35))
@@ -215,7 +218,7 @@ def nail_polygon(
     d = np.asarray(direction, np.float32); nrm = np.array([-d[1], d[0]], np.float32)
     return (np.asarray(center, np.float32) + a[:, None] * d + b[:, None] * nrm).astype(np.float32)
 
-# %% ../../nbs/33_nails.synth.ipynb #9fdde06a
+# %% ../../nbs/33_nails.synth.ipynb #4d639876
 NAIL_DTYPE = np.dtype([('id', 'i4'), ('hand', 'i4'), ('finger', 'i4'), ('cx', 'f4'), ('cy', 'f4'),
                        ('angle', 'f4'), ('length', 'f4'), ('width', 'f4'), ('tip_x', 'f4'), ('tip_y', 'f4'),
                        ('area_full', 'f4'), ('area_visible', 'i4'), ('visible', '?')])
@@ -227,7 +230,7 @@ class SynthSample:
     labels:np.ndarray # (H, W) uint16 nail instance ids, 0 = no nail
     nails:np.ndarray  # (N,) NAIL_DTYPE records
     hands:np.ndarray  # (K, 4) hand boxes x0, y0, x1, y1 in px (clipped to the frame)
-    seed:int = 0      # the seed it was rendered from
+    seed:int = 0      # the random seed it was rendered from
 
     def mask(self, nail_id:int)->np.ndarray:
         "Boolean (H, W) mask of one nail's visible pixels."
@@ -236,6 +239,7 @@ class SynthSample:
     @property
     def visible_nails(self)->np.ndarray: return self.nails[self.nails['visible']]
 
+# %% ../../nbs/33_nails.synth.ipynb #98b321dc
 POLISH = np.array([[200, 16, 46], [150, 0, 24], [255, 105, 180], [230, 130, 150], [240, 200, 180], [30, 30, 30],
                    [120, 20, 120], [20, 60, 160], [250, 250, 250], [200, 160, 60], [255, 80, 0], [60, 160, 90]], np.float32)
 
@@ -256,6 +260,7 @@ def _label_poly(labels, poly, value):
     # drawing coordinates are OpenCV's (pixel centre at i); fill_polygon's pixel i spans [i, i+1): shift by 0.5
     labels[y0:y1, x0:x1][fill_polygon(poly + 0.5 - [x0, y0], y1 - y0, x1 - x0)] = value
 
+# %% ../../nbs/33_nails.synth.ipynb #77100def
 def _draw_finger(img, labels, cover, g:FingerGeom, skin):
     "A finger as thick segments with round joints, darker outline first; also into the coverage map."
     dark = tuple(float(c) for c in skin * 0.72)
@@ -272,7 +277,7 @@ def _draw_finger(img, labels, cover, g:FingerGeom, skin):
         cv2.circle(labels, tuple(_ipts(g.joints[3])), r, 0, -1, cv2.LINE_8, shift=4)
         cv2.circle(cover, tuple(_ipts(g.joints[3])), r, 255, -1, cv2.LINE_AA, shift=4)
 
-# %% ../../nbs/33_nails.synth.ipynb #7ac2cebf
+# %% ../../nbs/33_nails.synth.ipynb #4990af90
 def _nail_frame(poly, center, d, length, width, shape):
     "Bounding box of `poly` clipped to `shape`, and each box pixel's nail coordinates t (along, -1 cuticle .. 1 tip) and s (across, -1..1)."
     h, w = shape
@@ -306,6 +311,7 @@ def _nail_colours(rng, t, s, skin, polish):
             a = _smoothstep(t, 0.45, 0.55)[..., None]; col = col * (1 - a) + white * a
     return col * (1 - 0.18 * np.clip(s, -1, 1) ** 2)[..., None]          # curvature: darker at the sides
 
+# %% ../../nbs/33_nails.synth.ipynb #2fa15326
 def _draw_nail(img, labels, rng, g:FingerGeom, pose:HandPose, f:int, nail_id:int, polish, gloss:bool)->dict:
     "Paint one nail onto finger `g` (natural when `polish` is None); return its geometry record."
     width = g.width_px * pose.nail_w_frac[f]
@@ -410,6 +416,14 @@ def _apply_lighting(img:np.ndarray, rng:np.random.Generator, cfg:SynthConfig)->n
         out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)  # channel order is irrelevant to a round trip
     return out
 
+# %% ../../nbs/33_nails.synth.ipynb #c2d620ca
+def _hand_box(palm:np.ndarray, fingers:list[FingerGeom], w:int, h:int)->list:
+    "[x0, y0, x1, y1] around the palm and every finger joint, padded by half the widest finger, clipped to the frame."
+    allpts = np.concatenate([palm] + [g.joints for g in fingers])
+    pad = max(g.width_px for g in fingers) / 2
+    x0, y0 = np.clip(allpts.min(0) - pad, 0, [w, h]); x1, y1 = np.clip(allpts.max(0) + pad, 0, [w, h])
+    return [x0, y0, x1, y1]
+
 # %% ../../nbs/33_nails.synth.ipynb #1f0632d8
 def render_hands(
     poses:list[HandPose],     # hands to draw, back to front
@@ -445,10 +459,7 @@ def render_hands(
         if (occlude[k] if occlude is not None else rng.random() < cfg.p_occluder):
             tips = np.stack([g.joints[3] for g in fingers])
             _draw_occluder(img, labels, rng, tips[rng.integers(5)], pose.palm_px, cfg.photos)
-        allpts = np.concatenate([palm] + [g.joints for g in fingers])
-        pad = max(g.width_px for g in fingers) / 2
-        x0, y0 = np.clip(allpts.min(0) - pad, 0, [w, h]); x1, y1 = np.clip(allpts.max(0) + pad, 0, [w, h])
-        boxes.append([x0, y0, x1, y1])
+        boxes.append(_hand_box(palm, fingers, w, h))
     if lighting: img = _apply_lighting(img, rng, cfg)
     nails = np.zeros(len(records), NAIL_DTYPE)
     if records:
@@ -646,38 +657,43 @@ class CocoNails:
 
     def __len__(self)->int: return len(self.images)
 
-    def instances(self, i:int)->list[NailInstance]:
-        "The nails of image `i`, without reading the image."
-        im = self.images[i]; h, w = int(im['height']), int(im['width'])
-        out = []
-        for k, a in self.anns[i]:
-            m = decode_segmentation(a['segmentation'], h, w, f'{self.path}: annotations[{k}].segmentation')
-            attrs = a.get('attributes') or {}
-            name = self.categories[a['category_id']]
-            finger = int(attrs['finger']) if 'finger' in attrs else _finger_from_name(name)
-            kp = a.get('keypoints') or []
-            tip = (float(kp[0]), float(kp[1])) if len(kp) >= 3 and kp[2] > 0 else None
-            if 'nail_size_px' in attrs and 'center' in attrs: size, center = float(attrs['nail_size_px']), tuple(attrs['center'])
+# %% ../../nbs/33_nails.synth.ipynb #7f882352
+@patch
+def instances(self:CocoNails, i:int)->list[NailInstance]:
+    "The nails of image `i`, without reading the image."
+    im = self.images[i]; h, w = int(im['height']), int(im['width'])
+    out = []
+    for k, a in self.anns[i]:
+        m = decode_segmentation(a['segmentation'], h, w, f'{self.path}: annotations[{k}].segmentation')
+        attrs = a.get('attributes') or {}
+        name = self.categories[a['category_id']]
+        finger = int(attrs['finger']) if 'finger' in attrs else _finger_from_name(name)
+        kp = a.get('keypoints') or []
+        tip = (float(kp[0]), float(kp[1])) if len(kp) >= 3 and kp[2] > 0 else None
+        if 'nail_size_px' in attrs and 'center' in attrs: size, center = float(attrs['nail_size_px']), tuple(attrs['center'])
+        else:
+            ys, xs = np.nonzero(m)
+            if len(xs) == 0: size, center = 0.0, (float('nan'), float('nan'))
             else:
-                ys, xs = np.nonzero(m)
-                if len(xs) == 0: size, center = 0.0, (float('nan'), float('nan'))
-                else:
-                    (cx, cy), (rw, rh), _ = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
-                    size, center = float(max(rw, rh) + 1), (float(xs.mean()), float(ys.mean()))
-            out.append(NailInstance(m, finger, name, size, center, tip, bool(attrs.get('visible', True))))
-        return out
+                (cx, cy), (rw, rh), _ = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
+                size, center = float(max(rw, rh) + 1), (float(xs.mean()), float(ys.mean()))
+        out.append(NailInstance(m, finger, name, size, center, tip, bool(attrs.get('visible', True))))
+    return out
 
-    def image(self, i:int)->np.ndarray:
-        "Image `i` as RGB uint8."
-        p = self.root/self.images[i]['file_name']
-        bgr = cv2.imread(str(p), cv2.IMREAD_COLOR)
-        if bgr is None: raise ValueError(f'{self.path}: image file {p} missing or unreadable')
-        im = self.images[i]
-        if bgr.shape[:2] != (im['height'], im['width']):
-            raise ValueError(f"{p}: size {bgr.shape[1]}x{bgr.shape[0]} differs from the JSON's {im['width']}x{im['height']}")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+# %% ../../nbs/33_nails.synth.ipynb #ef7e635a
+@patch
+def image(self:CocoNails, i:int)->np.ndarray:
+    "Image `i` as RGB uint8."
+    p = self.root/self.images[i]['file_name']
+    bgr = cv2.imread(str(p), cv2.IMREAD_COLOR)
+    if bgr is None: raise ValueError(f'{self.path}: image file {p} missing or unreadable')
+    im = self.images[i]
+    if bgr.shape[:2] != (im['height'], im['width']):
+        raise ValueError(f"{p}: size {bgr.shape[1]}x{bgr.shape[0]} differs from the JSON's {im['width']}x{im['height']}")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
-    def __getitem__(self, i:int)->tuple[np.ndarray, list[NailInstance]]: return self.image(i), self.instances(i)
+@patch
+def __getitem__(self:CocoNails, i:int)->tuple[np.ndarray, list[NailInstance]]: return self.image(i), self.instances(i)
 
 # %% ../../nbs/33_nails.synth.ipynb #59b3aab0
 def video_poses(
@@ -698,10 +714,31 @@ def video_poses(
         out.append(q)
     return out
 
+# %% ../../nbs/33_nails.synth.ipynb #f9607949
 def _y4m_frame(rgb:np.ndarray)->bytes:
     "One Y4M frame: the FRAME marker and planar I420 bytes."
     return b'FRAME\n' + cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).tobytes()
 
+# %% ../../nbs/33_nails.synth.ipynb #d679035a
+def _clip_hands(rng:np.random.Generator, vcfg:SynthConfig, two_hands:bool)->list[HandPose]:
+    "A clip's hands at t = 0: random poses, nearly upright, wrists near the bottom edge (side by side for two)."
+    base = []
+    for k in range(2 if two_hands else 1):
+        p = random_hand_pose(rng, vcfg)
+        cx = vcfg.width * ((0.33 + 0.34 * k) if two_hands else 0.5)
+        base.append(dataclasses.replace(p, angle=float(np.clip(p.angle, -0.5, 0.5)), wrist_xy=(cx, vcfg.height * 0.85)))
+    return base
+
+def _mp4_encoder(tmp_mp4:Path, cfg:SynthConfig, fps:int)->subprocess.Popen|None:
+    "ffmpeg encoding RGB frames from its stdin to H.264 in `tmp_mp4`; None when ffmpeg is not installed."
+    ffmpeg = find_ffmpeg()
+    if not ffmpeg: return None
+    codec = ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-crf', '18', '-preset', 'veryfast']
+    return subprocess.Popen([ffmpeg, '-y', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24',
+                             '-s', f'{cfg.width}x{cfg.height}', '-r', str(fps), '-i', '-', *codec, str(tmp_mp4)],
+                            stdin=subprocess.PIPE)
+
+# %% ../../nbs/33_nails.synth.ipynb #8ced9a05
 def write_hand_video(
     out_dir:Path|str,         # folder for hands.y4m, hands.mp4, hands_labels.npz, hands_gt.json
     n_frames:int=150,         # clip length in frames
@@ -719,24 +756,14 @@ def write_hand_video(
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     vcfg = dataclasses.replace(cfg, p_palm_side=0.0)
-    base = []
-    for k in range(2 if two_hands else 1):
-        p = random_hand_pose(rng, vcfg)
-        cx = cfg.width * ((0.33 + 0.34 * k) if two_hands else 0.5)
-        base.append(dataclasses.replace(p, angle=float(np.clip(p.angle, -0.5, 0.5)), wrist_xy=(cx, cfg.height * 0.85)))
+    base = _clip_hands(rng, vcfg, two_hands)
     background = render_background(rng, cfg.height, cfg.width)
     polish = [POLISH[rng.integers(len(POLISH))] for _ in base]
     light_seed = int(rng.integers(2**31))
     labels = np.zeros((n_frames, cfg.height, cfg.width), np.uint8)
     gt = []
-    ffmpeg = find_ffmpeg() if mp4 else None
-    mp4_path, proc = out_dir/f'{name}.mp4', None
-    if ffmpeg:
-        tmp_mp4 = out_dir/f'.{name}.tmp.mp4'
-        codec = ['-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-crf', '18', '-preset', 'veryfast']
-        proc = subprocess.Popen([ffmpeg, '-y', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24',
-                                 '-s', f'{cfg.width}x{cfg.height}', '-r', str(fps), '-i', '-', *codec, str(tmp_mp4)],
-                                stdin=subprocess.PIPE)
+    mp4_path, tmp_mp4 = out_dir/f'{name}.mp4', out_dir/f'.{name}.tmp.mp4'
+    proc = _mp4_encoder(tmp_mp4, cfg, fps) if mp4 else None
     with atomic_write(out_dir/f'{name}.y4m', 'wb') as f:
         f.write(f'YUV4MPEG2 W{cfg.width} H{cfg.height} F{fps}:1 Ip A1:1 C420jpeg\n'.encode())
         for i in range(n_frames):
@@ -759,6 +786,7 @@ def write_hand_video(
     write_json(res['gt'], dict(fps=fps, width=cfg.width, height=cfg.height, seed=seed, frames=gt), indent=None)
     return res
 
+# %% ../../nbs/33_nails.synth.ipynb #1aae600a
 def read_y4m(path:Path|str)->Iterator[np.ndarray]:
     "Yield RGB frames of a 4:2:0 Y4M file (the inverse of `write_hand_video`'s encoding)."
     path = Path(path)

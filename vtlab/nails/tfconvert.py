@@ -109,6 +109,17 @@ def parse_tfjs_unsupported(
     return UnsupportedOpError('tensorflowjs_converter', ops[0], nodes[0] if nodes else '(not found in graph)',
                               detail=f'all unsupported TF ops: {ops}' + (f'; nodes: {nodes[:5]}' if nodes else ''))
 
+# %% ../../nbs/32a_nails.tfconvert.ipynb #20238fad
+def _name_map(shapes:dict, specs:list, model, onnx_outputs:list[str], layouts:dict)->dict:
+    "Inputs and outputs of the converted model with ONNX names, TF names, shapes and layouts."
+    return dict(
+        inputs=[dict(onnx=o, tf=s.name, onnx_shape=shapes[o], tf_shape=[int(d) for d in s.shape],
+                     nhwc=[int(d) for d in s.shape] != shapes[o]) for o, s in zip(shapes, specs)],
+        outputs=[dict(onnx=o, tf=f'output_{i}', nhwc=bool(layouts.get(o, False)),
+                      tf_shape=[int(d) for d in model.outputs[i].shape], tf_dtype=model.outputs[i].dtype.name
+                      if hasattr(model.outputs[i].dtype, 'name') else str(model.outputs[i].dtype))
+                 for i, o in enumerate(onnx_outputs)])
+
 # %% ../../nbs/32a_nails.tfconvert.ipynb #466d9e83
 def onnx_to_saved_model(
     onnx_path:Path|str,    # fixed-shape ONNX model
@@ -147,13 +158,7 @@ def onnx_to_saved_model(
     archive.add_endpoint(name='serving_default', fn=serve, input_signature=specs)
     if saved_dir.exists(): shutil.rmtree(saved_dir)
     archive.write_out(str(saved_dir))
-    name_map = dict(
-        inputs=[dict(onnx=o, tf=s.name, onnx_shape=shapes[o], tf_shape=[int(d) for d in s.shape],
-                     nhwc=[int(d) for d in s.shape] != shapes[o]) for o, s in zip(shapes, specs)],
-        outputs=[dict(onnx=o, tf=f'output_{i}', nhwc=bool(layouts.get(o, False)),
-                      tf_shape=[int(d) for d in model.outputs[i].shape], tf_dtype=model.outputs[i].dtype.name
-                      if hasattr(model.outputs[i].dtype, 'name') else str(model.outputs[i].dtype))
-                 for i, o in enumerate(onnx_outputs)])
+    name_map = _name_map(shapes, specs, model, onnx_outputs, layouts)
     (saved_dir/'name_map.json').write_text(json.dumps(name_map, indent=1))
     return name_map
 
@@ -205,7 +210,7 @@ def saved_model_to_tfjs(
         raise
     return out_dir
 
-# %% ../../nbs/32a_nails.tfconvert.ipynb #9168879c
+# %% ../../nbs/32a_nails.tfconvert.ipynb #14bc2c60
 def dir_bytes(path:Path|str)->int:
     "Total size of the files under `path`."
     return sum(f.stat().st_size for f in Path(path).rglob('*') if f.is_file())
@@ -216,6 +221,7 @@ def versions()->dict:
     return {f'{n} (convert venv)' if n in ('onnx', 'onnxruntime') else n: md.version(n)
             for n in ('tensorflow', 'onnx2tf', 'tensorflowjs', 'onnx', 'onnxruntime', 'numpy')}
 
+# %% ../../nbs/32a_nails.tfconvert.ipynb #e0921038
 def cached_name_map(saved_dir:Path, onnx_sha256:str, keep_inputs, onnx2tf:str)->dict|None:
     "The name map of a SavedModel already converted from this exact ONNX file with the same options, if any."
     try: nm = json.loads((saved_dir/'name_map.json').read_text())
@@ -223,6 +229,7 @@ def cached_name_map(saved_dir:Path, onnx_sha256:str, keep_inputs, onnx2tf:str)->
     same = nm.get('source') == dict(onnx_sha256=onnx_sha256, keep_inputs=keep_inputs, onnx2tf=onnx2tf)
     return nm if same and (saved_dir/'saved_model.pb').exists() else None
 
+# %% ../../nbs/32a_nails.tfconvert.ipynb #19455043
 def run_job(job:dict)->dict:
     "Run one conversion job (see `vtlab.nails.convert.tf_convert`) and return the result dict."
     out = Path(job['out_dir']); out.mkdir(parents=True, exist_ok=True)
@@ -258,6 +265,7 @@ def run_job(job:dict)->dict:
         res['tfjs'][precision] = str(d)
     return res
 
+# %% ../../nbs/32a_nails.tfconvert.ipynb #132f3831
 def worker_main(argv:list[str]|None=None)->int:
     "Entry point in .venv-convert (see `vtlab.nails.convert.tf_convert`): run job.json, write result.json beside it."
     argv = sys.argv[1:] if argv is None else argv

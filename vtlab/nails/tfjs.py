@@ -8,6 +8,7 @@ import hashlib, json, re, shutil, time
 from pathlib import Path
 
 import numpy as np
+from fastcore.basics import patch
 
 from ..core import atomic_write, outputs_dir, sha256_file, write_json
 
@@ -138,95 +139,125 @@ def _input_name(onnx_path:Path)->str:
     import onnx
     return onnx.load(str(onnx_path), load_external_data=False).graph.input[0].name
 
-# %% ../../nbs/37_nails.tfjs.ipynb #b29fb946
+# %% ../../nbs/37_nails.tfjs.ipynb #e416ce4a
 _ELEMENTWISE2 = {'AddV2', 'Add', 'Sub', 'Mul', 'Maximum', 'Minimum'}
 _ELEMENTWISE1 = {'Relu', 'Relu6', 'Sigmoid', 'Tanh', 'Exp', 'Identity'}
+_base = lambda s: s.lstrip('^').split(':')[0]   # node name of an input reference ('^ctrl', 'node:1')
 
+class _TfjsGraph:
+    "A TF.js graph model's nodes and weight bytes, editable in place; `save` writes them back in the same layout."
+    def __init__(self, model_dir:Path):
+        self.dir, self.mj = model_dir, model_dir/'model.json'
+        self.m = json.loads(self.mj.read_text())
+        self.groups = self.m['weightsManifest']
+        # where each weight's bytes live: (shard group index, byte offset within the group's concatenated shards)
+        self.blobs = [bytearray(b''.join((model_dir/p).read_bytes() for p in g['paths'])) for g in self.groups]
+        self.where = {}
+        for gi, g in enumerate(self.groups):
+            off = 0
+            for w in g['weights']:
+                if 'quantization' in w: raise ValueError(f'{self.mj}: quantized weights are not supported here')
+                self.where[w['name']] = (gi, off, w); off += int(np.prod(w['shape'])) * 4
+        self.nodes = self.m['modelTopology']['node']
+        self.protected = {v['name'].split(':')[0] for v in self.m.get('signature', {}).get('outputs', {}).values()}
+        self.k = 0   # transposes sunk so far (numbers their names)
+
+# %% ../../nbs/37_nails.tfjs.ipynb #23475952
+@patch
+def const(self:_TfjsGraph, name:str)->np.ndarray:
+    "A weight's value (int32 or float32)."
+    gi, off, w = self.where[name]
+    return np.frombuffer(bytes(self.blobs[gi][off:off + int(np.prod(w['shape'])) * 4]), np.int32 if w['dtype'] == 'int32' else np.float32).reshape(w['shape'])
+
+@patch
+def set_const(self:_TfjsGraph, name:str, value):
+    "Overwrite an int32 weight's bytes."
+    gi, off, w = self.where[name]
+    a = np.asarray(value, np.int32); self.blobs[gi][off:off + a.nbytes] = a.tobytes()
+
+@patch
+def rebuild(self:_TfjsGraph)->tuple[dict, dict]:
+    "(node by name, consumers by node name) of the current graph."
+    by = {n['name']: n for n in self.nodes}
+    cons = {}
+    for n in self.nodes:
+        for i in n.get('input', []): cons.setdefault(_base(i), []).append(n)
+    return by, cons
+
+@patch
+def perm(self:_TfjsGraph, t:dict)->list[int]:
+    "The permutation of Transpose node `t`."
+    return [int(v) for v in self.const(t['input'][1])]
+
+@patch
+def save(self:_TfjsGraph):
+    "Rewrite the shards (same layout, same paths) and model.json."
+    for gi, g in enumerate(self.groups):
+        off = 0
+        sizes = [(self.dir/p).stat().st_size for p in g['paths']]
+        for p, s in zip(g['paths'], sizes):
+            (self.dir/p).write_bytes(bytes(self.blobs[gi][off:off + s])); off += s
+    self.mj.write_text(json.dumps(self.m))
+
+# %% ../../nbs/37_nails.tfjs.ipynb #c8b4a00c
+def _sink_through(g:_TfjsGraph, n:dict, by:dict, cons:dict, users:list)->bool|None:
+    "Rules 2/3: Op(T_p(a), T_p(b)) whose consumers are all Transposes -> T_p(Op(a, b)); True when rewritten, None to leave `n`."
+    data = [i for i in n.get('input', []) if not i.startswith('^')]
+    tin = [by.get(_base(i)) for i in data]
+    sinkable = n['op'] in _ELEMENTWISE2 | _ELEMENTWISE1 or n['op'] == 'ConcatV2'
+    if not (sinkable and users and n['name'] not in g.protected): return False
+    tdata = tin[:-1] if n['op'] == 'ConcatV2' else tin
+    if not (tdata and all(t is not None and t['op'] == 'Transpose' for t in tdata)): return False
+    ps = [g.perm(t) for t in tdata]
+    dead = sum(len(cons.get(t['name'], [])) == 1 for t in {t['name']: t for t in tdata}.values())
+    tusers = sum(u['op'] == 'Transpose' for u in users)
+    if not (all(p == ps[0] for p in ps) and (tusers > 0 or dead >= 2)): return False
+    p = ps[0]
+    if n['op'] == 'ConcatV2':
+        ax_name = _base(n['input'][len(tdata)])
+        if len(cons.get(ax_name, [])) != 1 or ax_name not in g.where: return None
+        ax = int(g.const(ax_name).reshape(-1)[0]) % len(p)
+        g.set_const(ax_name, np.array(p[ax], np.int32).reshape(g.where[ax_name][2]['shape']))
+    for j, t in enumerate(tdata): n['input'][j] = t['input'][0]
+    g.k += 1
+    newt = dict(name=f"{n['name']}/vtlab_sunk_transpose_{g.k}", op='Transpose', input=[n['name'], tdata[0]['input'][1]],
+                attr=tdata[0].get('attr', {}))
+    g.nodes.append(newt)
+    for u in users: u['input'] = [newt['name'] if _base(i) == n['name'] and not i.startswith('^') else i for i in u['input']]
+    return True
+
+# %% ../../nbs/37_nails.tfjs.ipynb #bf13dec3
+def _sink_once(g:_TfjsGraph)->bool:
+    "Apply the first rewrite that matches anywhere in the graph (True), or none (False)."
+    by, cons = g.rebuild()
+    for n in list(g.nodes):
+        ins = [by.get(_base(i)) for i in n.get('input', [])]
+        # 1. Transpose(Transpose(x, p), q) with p∘q = identity -> x
+        if n['op'] == 'Transpose' and ins[0] is not None and ins[0]['op'] == 'Transpose':
+            p, q = g.perm(ins[0]), g.perm(n)
+            if [p[q[i]] for i in range(len(q))] == list(range(len(q))) and n['name'] not in g.protected:
+                src = ins[0]['input'][0]
+                for c in cons.get(n['name'], []): c['input'] = [src if _base(i) == n['name'] and not i.startswith('^') else i for i in c['input']]
+                g.nodes.remove(n); return True
+        users = cons.get(n['name'], [])
+        r = _sink_through(g, n, by, cons, users)
+        if r is None: continue
+        if r: return True
+        # 4. Transposes nobody uses
+        if n['op'] == 'Transpose' and not users and n['name'] not in g.protected:
+            g.nodes.remove(n); return True
+    return False
+
+# %% ../../nbs/37_nails.tfjs.ipynb #ad0c0cae
 def sink_transposes(
     model_dir:Path|str,  # a TF.js graph model folder (model.json + shards), fp32; rewritten in place
 )->dict:                 # Transpose counts before and after
     "Remove the layout Transposes onnx2tf leaves around element-wise ops and concats in a TF.js graph model."
-    model_dir = Path(model_dir); mj = model_dir/'model.json'
-    m = json.loads(mj.read_text())
-    groups = m['weightsManifest']
-    # where each weight's bytes live: (shard group index, byte offset within the group's concatenated shards)
-    blobs = [b''.join((model_dir/p).read_bytes() for p in g['paths']) for g in groups]
-    blobs = [bytearray(b) for b in blobs]
-    where = {}
-    for gi, g in enumerate(groups):
-        off = 0
-        for w in g['weights']:
-            if 'quantization' in w: raise ValueError(f'{mj}: quantized weights are not supported here')
-            n = int(np.prod(w['shape'])) * 4
-            where[w['name']] = (gi, off, w); off += n
-    def const(name):
-        gi, off, w = where[name]
-        return np.frombuffer(bytes(blobs[gi][off:off + int(np.prod(w['shape'])) * 4]), np.int32 if w['dtype'] == 'int32' else np.float32).reshape(w['shape'])
-    def set_const(name, value):
-        gi, off, w = where[name]
-        a = np.asarray(value, np.int32); blobs[gi][off:off + a.nbytes] = a.tobytes()
-    nodes = m['modelTopology']['node']
-    stats = dict(before=sum(n['op'] == 'Transpose' for n in nodes))
-    base = lambda s: s.lstrip('^').split(':')[0]
-    def rebuild():
-        by = {n['name']: n for n in nodes}
-        cons = {}
-        for n in nodes:
-            for i in n.get('input', []): cons.setdefault(base(i), []).append(n)
-        return by, cons
-    def perm(t): return [int(v) for v in const(t['input'][1])]
-    protected = {v['name'].split(':')[0] for v in m.get('signature', {}).get('outputs', {}).values()}
-    changed, k = True, 0
-    while changed:
-        changed = False
-        by, cons = rebuild()
-        for n in list(nodes):
-            ins = [by.get(base(i)) for i in n.get('input', [])]
-            # 1. Transpose(Transpose(x, p), q) with p∘q = identity -> x
-            if n['op'] == 'Transpose' and ins[0] is not None and ins[0]['op'] == 'Transpose':
-                p, q = perm(ins[0]), perm(n)
-                if [p[q[i]] for i in range(len(q))] == list(range(len(q))) and n['name'] not in protected:
-                    src = ins[0]['input'][0]
-                    for c in cons.get(n['name'], []): c['input'] = [src if base(i) == n['name'] and not i.startswith('^') else i for i in c['input']]
-                    nodes.remove(n); changed = True; break
-            # 2./3. Op(T_p(a), T_p(b)) whose consumers are all Transposes -> T_p(Op(a, b))
-            data = [i for i in n.get('input', []) if not i.startswith('^')]
-            tin = [by.get(base(i)) for i in data]
-            users = cons.get(n['name'], [])
-            sinkable = n['op'] in _ELEMENTWISE2 | _ELEMENTWISE1 or n['op'] == 'ConcatV2'
-            if sinkable and users and n['name'] not in protected:
-                tdata = tin[:-1] if n['op'] == 'ConcatV2' else tin
-                if tdata and all(t is not None and t['op'] == 'Transpose' for t in tdata):
-                    ps = [perm(t) for t in tdata]
-                    dead = sum(len(cons.get(t['name'], [])) == 1 for t in {t['name']: t for t in tdata}.values())
-                    tusers = sum(u['op'] == 'Transpose' for u in users)
-                    if all(p == ps[0] for p in ps) and (tusers > 0 or dead >= 2):
-                        p = ps[0]
-                        if n['op'] == 'ConcatV2':
-                            ax_name = base(n['input'][len(tdata)])
-                            if len(cons.get(ax_name, [])) != 1 or ax_name not in where: continue
-                            ax = int(const(ax_name).reshape(-1)[0]) % len(p)
-                            set_const(ax_name, np.array(p[ax], np.int32).reshape(where[ax_name][2]['shape']))
-                        for j, t in enumerate(tdata): n['input'][j] = t['input'][0]
-                        k += 1
-                        newt = dict(name=f"{n['name']}/vtlab_sunk_transpose_{k}", op='Transpose', input=[n['name'], tdata[0]['input'][1]],
-                                    attr=tdata[0].get('attr', {}))
-                        nodes.append(newt)
-                        for u in users: u['input'] = [newt['name'] if base(i) == n['name'] and not i.startswith('^') else i for i in u['input']]
-                        changed = True; break
-            # 4. Transposes nobody uses
-            if n['op'] == 'Transpose' and not users and n['name'] not in protected:
-                nodes.remove(n); changed = True; break
-    # drop Const nodes nobody uses any more (their weights stay: harmless bytes)
-    by, cons = rebuild()
-    stats['after'] = sum(n['op'] == 'Transpose' for n in nodes)
-    for gi, g in enumerate(groups):
-        # rewrite shards: same layout, same paths
-        off = 0
-        sizes = [(model_dir/p).stat().st_size for p in g['paths']]
-        for p, s in zip(g['paths'], sizes):
-            (model_dir/p).write_bytes(bytes(blobs[gi][off:off + s])); off += s
-    mj.write_text(json.dumps(m))
+    g = _TfjsGraph(Path(model_dir))
+    stats = dict(before=sum(n['op'] == 'Transpose' for n in g.nodes))
+    while _sink_once(g): pass
+    stats['after'] = sum(n['op'] == 'Transpose' for n in g.nodes)
+    g.save()
     return stats
 
 # %% ../../nbs/37_nails.tfjs.ipynb #b39ae733

@@ -257,11 +257,50 @@ class TrainConfig(JsonConfig):
     ckpt_every:int = 500     # steps between checkpoints
     max_minutes:float = 0.0  # stop (with a checkpoint) after this long, annealing the lr by time; 0 = no limit
 
+# %% ../../nbs/35_nails.train.ipynb #3e934761
 def _dist():
     "(rank, world size) when torch.distributed is initialised, else (0, 1)."
     import torch.distributed as dist
     return (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
 
+# %% ../../nbs/35_nails.train.ipynb #61b3f5c9
+def _lr_at(cfg:TrainConfig, progress:float)->float:
+    "Learning rate at `progress` (0..1): a 5 % linear warm-up, then cosine annealing to 0."
+    return cfg.lr * min(1.0, progress / 0.05 + 1e-3) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+def _resume(model:nn.Module, opt, out_dir:Path, device, rank:int)->tuple[int, float]:
+    "Load the last checkpoint of a run in `out_dir`, if any, into `model` and `opt`; (step, seconds) it had reached."
+    state_path = out_dir/'train_state.pt'
+    if not (state_path.exists() and (out_dir/'last'/'model.safetensors').exists()): return 0, 0.0
+    from safetensors.torch import load
+    model.load_state_dict(load((out_dir/'last'/'model.safetensors').read_bytes()))
+    st = torch.load(state_path, map_location=device, weights_only=True)
+    opt.load_state_dict(st['optimizer']); start, elapsed0 = int(st['step']), float(st['elapsed'])
+    if rank == 0:
+        setup_logging().info(f'{out_dir}: resuming at step {start}')
+        csv_file = out_dir/'metrics.csv'
+        if csv_file.exists():  # forget rows logged after the checkpoint: they will be logged again
+            rows = [r for r in csv.DictReader(open(csv_file)) if int(r['step']) <= start]
+            with atomic_write(csv_file) as f:
+                if rows: wr = csv.DictWriter(f, fieldnames=list(rows[0])); wr.writeheader(); wr.writerows(rows)
+    return start, elapsed0
+
+# %% ../../nbs/35_nails.train.ipynb #ef18a488
+def _checkpoint(model:nn.Module, opt, out_dir:Path, step:int, elapsed:float):
+    "Save the model to `out_dir/last` and the optimizer, step and elapsed seconds to `train_state.pt`, atomically."
+    save_model(model, out_dir/'last', step=step)
+    buf = io.BytesIO(); torch.save(dict(optimizer=opt.state_dict(), step=step, elapsed=elapsed), buf)
+    with atomic_write(out_dir/'train_state.pt', 'wb') as f: f.write(buf.getvalue())
+
+def _append_row(csv_path:Path, row:dict):
+    "Append `row` to a metrics CSV, writing the header first when the file is new or empty."
+    new = not csv_path.exists() or csv_path.stat().st_size == 0
+    with open(csv_path, 'a', newline='') as f:
+        wr = csv.DictWriter(f, fieldnames=list(row))
+        if new: wr.writeheader()
+        wr.writerow(row)
+
+# %% ../../nbs/35_nails.train.ipynb #c0e68d0d
 def fit(
     model:nn.Module,          # Pass1Net or Pass2Net
     loss_fn:Callable,         # (logits dict, batch dict) -> dict with 'loss'
@@ -279,28 +318,8 @@ def fit(
     net = model
     if world > 1: net = nn.parallel.DistributedDataParallel(model)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    # progress is the larger of step and time fractions, so a run capped by `max_minutes` still anneals fully
-    def lr_at(progress:float)->float: return cfg.lr * min(1.0, progress / 0.05 + 1e-3) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-    start, elapsed0 = 0, 0.0
-    state_path = out_dir/'train_state.pt'
-    if state_path.exists() and (out_dir/'last'/'model.safetensors').exists():
-        from safetensors.torch import load
-        model.load_state_dict(load((out_dir/'last'/'model.safetensors').read_bytes()))
-        st = torch.load(state_path, map_location=device, weights_only=True)
-        opt.load_state_dict(st['optimizer']); start, elapsed0 = int(st['step']), float(st['elapsed'])
-        if rank == 0:
-            setup_logging().info(f'{out_dir}: resuming at step {start}')
-            csv_file = out_dir/'metrics.csv'
-            if csv_file.exists():  # forget rows logged after the checkpoint: they will be logged again
-                rows = [r for r in csv.DictReader(open(csv_file)) if int(r['step']) <= start]
-                with atomic_write(csv_file) as f:
-                    if rows: wr = csv.DictWriter(f, fieldnames=list(rows[0])); wr.writeheader(); wr.writerows(rows)
+    start, elapsed0 = _resume(model, opt, out_dir, device, rank)
     if rank == 0: cfg.save(out_dir/'train_config.json')
-    def checkpoint(step):
-        if rank != 0: return
-        save_model(model, out_dir/'last', step=step)
-        buf = io.BytesIO(); torch.save(dict(optimizer=opt.state_dict(), step=step, elapsed=elapsed0 + time.perf_counter() - t0), buf)
-        with atomic_write(state_path, 'wb') as f: f.write(buf.getvalue())
     t0, acc, n_acc, last = time.perf_counter(), {}, 0, {}
     step = start
     csv_path = out_dir/'metrics.csv'
@@ -308,8 +327,9 @@ def fit(
         g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 131 + rank)
         idx = np.sort(torch.randint(0, n_items, (cfg.batch,), generator=g).numpy())
         batch = {k: v.to(device) for k, v in make_batch(idx, g).items()}
+        # lr by progress: the larger of step and time fractions, so a run capped by `max_minutes` still anneals fully
         progress = max(step / cfg.steps, (elapsed0 + time.perf_counter() - t0) / (cfg.max_minutes * 60) if cfg.max_minutes else 0.0)
-        for grp in opt.param_groups: grp['lr'] = lr_at(progress)
+        for grp in opt.param_groups: grp['lr'] = _lr_at(cfg, progress)
         out = net.module.forward_logits(batch['x']) if world > 1 else model.forward_logits(batch['x'])
         losses = loss_fn(out, batch)
         opt.zero_grad(set_to_none=True); losses['loss'].backward(); opt.step()
@@ -318,22 +338,19 @@ def fit(
         done = step + 1
         if rank == 0 and (done % cfg.log_every == 0 or done == cfg.steps):
             last = {k: v / n_acc for k, v in acc.items()}; acc, n_acc = {}, 0
-            row = dict(step=done, lr=opt.param_groups[0]['lr'], seconds=round(elapsed0 + time.perf_counter() - t0, 2), **{k: round(v, 5) for k, v in last.items()})
-            new = not csv_path.exists() or csv_path.stat().st_size == 0
-            with open(csv_path, 'a', newline='') as f:
-                wr = csv.DictWriter(f, fieldnames=list(row))
-                if new: wr.writeheader()
-                wr.writerow(row)
-        if done % cfg.ckpt_every == 0: checkpoint(done)
+            _append_row(csv_path, dict(step=done, lr=opt.param_groups[0]['lr'], seconds=round(elapsed0 + time.perf_counter() - t0, 2),
+                                       **{k: round(v, 5) for k, v in last.items()}))
+        if done % cfg.ckpt_every == 0 and rank == 0: _checkpoint(model, opt, out_dir, done, elapsed0 + time.perf_counter() - t0)
         if cfg.max_minutes and elapsed0 + time.perf_counter() - t0 > cfg.max_minutes * 60:
             if rank == 0: setup_logging().info(f'{out_dir}: time limit reached at step {done}')
             break
     step = step + 1 if cfg.steps > start else start
-    checkpoint(step)
+    if rank == 0: _checkpoint(model, opt, out_dir, step, elapsed0 + time.perf_counter() - t0)
     model.eval()
     if rank == 0: plot_metrics(csv_path, out_dir/'loss.png')
     return dict(steps=step, seconds=time.perf_counter() - t0, **last)
 
+# %% ../../nbs/35_nails.train.ipynb #f81ce92b
 def plot_metrics(csv_path:Path|str, png_path:Path|str)->Path|None:
     "Plot every loss column of a metrics.csv against step (log scale)."
     rows = list(csv.DictReader(open(csv_path))) if Path(csv_path).exists() else []

@@ -8,6 +8,7 @@ import argparse, asyncio, dataclasses, json, os, resource, subprocess, sys, thre
 from pathlib import Path
 
 import numpy as np
+from fastcore.basics import patch
 from ..core import outputs_dir, write_json, setup_logging
 from ..cli import CommandParser, bar_chart, positive_float, positive_int, run_command, write_bench
 from ..profiling import FrameProfiler, usable_cores
@@ -66,89 +67,104 @@ class BaselineRecorder:
         self.written_ts:list[int] = []  # device timestamp of every frame written (a repeat writes the same one again)
         self.stream_ended = False; self._tasks = []
 
-    async def _video(self, url:str):
-        import cv2
-        from pupil_labs.realtime_api.streaming.video import receive_video_frames
-        q:asyncio.Queue = asyncio.Queue(maxsize=6)
-        async def consume():
-            while True:
-                frame, recv_ns = await q.get()
-                with self.profiler.measure('process'):
-                    bgr = frame.bgr_buffer()  # full-frame colour conversion on every frame
-                    bgr = np.ascontiguousarray(bgr)
-                ts = frame.timestamp_unix_ns
-                self.latest = (bgr, ts)
-                if self.recording:
-                    with self.profiler.measure('overlay'):
-                        rec = bgr.copy()
-                        if self.gaze is not None: cv2.circle(rec, (int(self.gaze[0]), int(self.gaze[1])), 20, (0, 0, 255), 3)
-                    self.latest_rec = (rec, ts)
-                self.profiler.tick_frame()
-        task = asyncio.create_task(consume())
-        try:
-            async for frame in receive_video_frames(url):
-                now = time.monotonic_ns()
-                self.frames_received += 1; self.device_ts.append(frame.timestamp_unix_ns)
-                self.profiler.record('acquire', (time.time_ns() - frame.timestamp_unix_ns) / 1e6)
-                if q.full(): q.get_nowait(); self.queue_dropped += 1
-                q.put_nowait((frame, now))
-        finally:
-            task.cancel(); await asyncio.gather(task, return_exceptions=True)
-            self.stream_ended = True  # RPi_Logger does not retry: the stream is over
-
-    async def _gaze(self, url:str):
-        from pupil_labs.realtime_api.streaming.gaze import receive_gaze_data
-        async for g in receive_gaze_data(url): self.gaze = (g.x, g.y)
-
-    async def open(self):
-        from pupil_labs.realtime_api.device import Device
-        async with Device(self.address, self.port) as d: status = await d.get_status()
-        self._tasks = [asyncio.create_task(self._video(status.direct_world_sensor().url)),
-                       asyncio.create_task(self._gaze(status.direct_gaze_sensor().url)),
-                       asyncio.create_task(self._preview_loop())]
-        t_end = time.monotonic() + 60
-        while self.latest is None and time.monotonic() < t_end: await asyncio.sleep(0.02)
-
-    async def _preview_loop(self):
-        import cv2
+# %% ../../nbs/26_pupil.bench.ipynb #79feaf55
+@patch
+async def _video(self:BaselineRecorder, url:str):
+    import cv2
+    from pupil_labs.realtime_api.streaming.video import receive_video_frames
+    q:asyncio.Queue = asyncio.Queue(maxsize=6)
+    async def consume():
         while True:
-            await asyncio.sleep(1 / self.preview_hz)
-            if self.latest is None: continue
-            with self.profiler.measure('preview'):
-                small = cv2.resize(self.latest[0], (640, 480), interpolation=cv2.INTER_LINEAR)
-                if self.gaze is not None: cv2.circle(small, (int(self.gaze[0] * 640 / small.shape[1]), int(self.gaze[1] * 480 / small.shape[0])), 8, (0, 0, 255), 2)
+            frame, recv_ns = await q.get()
+            with self.profiler.measure('process'):
+                bgr = frame.bgr_buffer()  # full-frame colour conversion on every frame
+                bgr = np.ascontiguousarray(bgr)
+            ts = frame.timestamp_unix_ns
+            self.latest = (bgr, ts)
+            if self.recording:
+                with self.profiler.measure('overlay'):
+                    rec = bgr.copy()
+                    if self.gaze is not None: cv2.circle(rec, (int(self.gaze[0]), int(self.gaze[1])), 20, (0, 0, 255), 3)
+                self.latest_rec = (rec, ts)
+            self.profiler.tick_frame()
+    task = asyncio.create_task(consume())
+    try:
+        async for frame in receive_video_frames(url):
+            now = time.monotonic_ns()
+            self.frames_received += 1; self.device_ts.append(frame.timestamp_unix_ns)
+            self.profiler.record('acquire', (time.time_ns() - frame.timestamp_unix_ns) / 1e6)
+            if q.full(): q.get_nowait(); self.queue_dropped += 1
+            q.put_nowait((frame, now))
+    finally:
+        task.cancel(); await asyncio.gather(task, return_exceptions=True)
+        self.stream_ended = True  # RPi_Logger does not retry: the stream is over
 
-    async def start(self, path:Path, fps:float):
-        h, w = self.latest[0].shape[:2]
-        self.proc = subprocess.Popen(_baseline_ffmpeg(path, w, h, fps), stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self.recording = True
-        self._timer = asyncio.create_task(self._timer_loop(fps))
+# %% ../../nbs/26_pupil.bench.ipynb #bf403b12
+@patch
+async def _gaze(self:BaselineRecorder, url:str):
+    from pupil_labs.realtime_api.streaming.gaze import receive_gaze_data
+    async for g in receive_gaze_data(url): self.gaze = (g.x, g.y)
 
-    async def _timer_loop(self, fps:float):
-        period = 1 / fps; t_next = time.monotonic()
-        while self.recording:
-            t_next += period
-            await asyncio.sleep(max(0.0, t_next - time.monotonic()))
-            item = self.latest_rec
-            if item is None: continue
-            self.selected += 1
-            def write(buf=item[0]):
-                with self.profiler.measure('encode'): self.proc.stdin.write(buf.tobytes())
-            await asyncio.to_thread(write)
-            self.frames_written += 1; self.written_ts.append(item[1])
-            self.profiler.record('end_to_end', (time.time_ns() - item[1]) / 1e6)
+@patch
+async def open(self:BaselineRecorder):
+    "Ask the device for its stream URLs, start receiving video and gaze and the preview, and wait (up to 60 s) for the first frame."
+    from pupil_labs.realtime_api.device import Device
+    async with Device(self.address, self.port) as d: status = await d.get_status()
+    self._tasks = [asyncio.create_task(self._video(status.direct_world_sensor().url)),
+                   asyncio.create_task(self._gaze(status.direct_gaze_sensor().url)),
+                   asyncio.create_task(self._preview_loop())]
+    t_end = time.monotonic() + 60
+    while self.latest is None and time.monotonic() < t_end: await asyncio.sleep(0.02)
 
-    async def stop(self):
-        self.recording = False
-        self._timer.cancel()
-        err = (await asyncio.gather(self._timer, return_exceptions=True))[0]
-        if isinstance(err, Exception): raise RuntimeError(f'baseline recorder: writing to ffmpeg failed: {err!r}')
-        self.proc.stdin.close(); await asyncio.to_thread(self.proc.wait)
-        self.latest_rec = None
+@patch
+async def _preview_loop(self:BaselineRecorder):
+    import cv2
+    while True:
+        await asyncio.sleep(1 / self.preview_hz)
+        if self.latest is None: continue
+        with self.profiler.measure('preview'):
+            small = cv2.resize(self.latest[0], (640, 480), interpolation=cv2.INTER_LINEAR)
+            if self.gaze is not None: cv2.circle(small, (int(self.gaze[0] * 640 / small.shape[1]), int(self.gaze[1] * 480 / small.shape[0])), 8, (0, 0, 255), 2)
 
-    async def close(self):
-        for t in self._tasks: t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+# %% ../../nbs/26_pupil.bench.ipynb #6f106e38
+@patch
+async def start(self:BaselineRecorder, path:Path, fps:float):
+    "Start recording to `path`: an ffmpeg pipe, fed by a timer at `fps` with the newest frame."
+    h, w = self.latest[0].shape[:2]
+    self.proc = subprocess.Popen(_baseline_ffmpeg(path, w, h, fps), stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    self.recording = True
+    self._timer = asyncio.create_task(self._timer_loop(fps))
+
+@patch
+async def _timer_loop(self:BaselineRecorder, fps:float):
+    period = 1 / fps; t_next = time.monotonic()
+    while self.recording:
+        t_next += period
+        await asyncio.sleep(max(0.0, t_next - time.monotonic()))
+        item = self.latest_rec
+        if item is None: continue
+        self.selected += 1
+        def write(buf=item[0]):
+            with self.profiler.measure('encode'): self.proc.stdin.write(buf.tobytes())
+        await asyncio.to_thread(write)
+        self.frames_written += 1; self.written_ts.append(item[1])
+        self.profiler.record('end_to_end', (time.time_ns() - item[1]) / 1e6)
+
+@patch
+async def stop(self:BaselineRecorder):
+    "Stop the timer and let ffmpeg finish the file (a failed write raises)."
+    self.recording = False
+    self._timer.cancel()
+    err = (await asyncio.gather(self._timer, return_exceptions=True))[0]
+    if isinstance(err, Exception): raise RuntimeError(f'baseline recorder: writing to ffmpeg failed: {err!r}')
+    self.proc.stdin.close(); await asyncio.to_thread(self.proc.wait)
+    self.latest_rec = None
+
+@patch
+async def close(self:BaselineRecorder):
+    "Cancel the receive and preview tasks."
+    for t in self._tasks: t.cancel()
+    await asyncio.gather(*self._tasks, return_exceptions=True)
 
 # %% ../../nbs/26_pupil.bench.ipynb #ad3255bf
 def _vtlab_side(a, prof:FrameProfiler):
@@ -296,6 +312,7 @@ def _pipeline_frames(recorder:str, width:int, height:int, n:int, out:Path):
         w.write(img); restore(undo)
     w.close()
 
+# %% ../../nbs/26_pupil.bench.ipynb #c93e09d6
 def pipeline_worker_main(argv:list[str]|None=None)->int:
     "Measure one recorder's per-frame CPU in this (fresh) process; prints one JSON line."
     recorder, width, height, n, out = argv or sys.argv[1:]

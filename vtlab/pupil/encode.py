@@ -53,6 +53,7 @@ def resolve_codec(codec:str='auto')->str:
     from vtlab.profiling import ffmpeg_encoder_works
     return 'h264_nvenc' if ffmpeg_encoder_works('h264_nvenc') else 'libx264'
 
+# %% ../../nbs/23_pupil.encode.ipynb #d6fa7b3b
 def _codec_args(codec:str, crf:int, gop:int)->list[str]:
     if codec == 'h264_nvenc': return ['-c:v', 'h264_nvenc', '-preset', 'p1', '-tune', 'll', '-g', str(gop)]
     # zerolatency: slice threads instead of frame threads, so no frame waits inside the encoder for the next ones
@@ -159,6 +160,7 @@ def _stderr_tail(self:FFmpegWriter)->str:
     if self._stderr_thread is not None: self._stderr_thread.join(2)  # ffmpeg has exited: let the reader catch up
     return ' | '.join(self._stderr)[-400:]
 
+# %% ../../nbs/23_pupil.encode.ipynb #f86211e8
 @patch
 def write(self:FFmpegWriter, img:np.ndarray)->None:
     "Send one frame (same size and layout as opened)."
@@ -198,6 +200,7 @@ class PyAVWriter:
         self.container = None; self.frames = 0; self.path = None; self._last_pts = -1
 
     def open(self, path:Path|str, width:int, height:int, pixfmt:str='i420')->'PyAVWriter':
+        "Create the file and the H.264 stream for frames of `width`×`height` in layout `pixfmt`."
         import av
         c = self.config
         self.path = Path(path); self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -214,27 +217,31 @@ class PyAVWriter:
         self._last_sync = time.monotonic()
         return self
 
-    def write(self, img:np.ndarray, pts_s:float|None=None)->None:
-        "Encode one frame; `pts_s` is its time in seconds from the start (default frame index / fps)."
-        import av
-        f = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format=self._fmt)
-        pts = round((self.frames / self.config.fps if pts_s is None else pts_s) * 90000)
-        pts = max(pts, self._last_pts + 1); self._last_pts = pts
-        f.pts, f.time_base = pts, self.TIME_BASE
-        try:
-            for pkt in self.stream.encode(f): self.container.mux(pkt)
-        except av.error.FFmpegError as e: raise _write_error(e, self.path, 'PyAV could not write') from None
-        self.frames += 1
-        if self.config.fsync_every_s and time.monotonic() - self._last_sync > self.config.fsync_every_s:
-            _fsync_path(self.path); self._last_sync = time.monotonic()
+# %% ../../nbs/23_pupil.encode.ipynb #377d79d9
+@patch
+def write(self:PyAVWriter, img:np.ndarray, pts_s:float|None=None)->None:
+    "Encode one frame; `pts_s` is its time in seconds from the start (default frame index / fps)."
+    import av
+    f = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format=self._fmt)
+    pts = round((self.frames / self.config.fps if pts_s is None else pts_s) * 90000)
+    pts = max(pts, self._last_pts + 1); self._last_pts = pts
+    f.pts, f.time_base = pts, self.TIME_BASE
+    try:
+        for pkt in self.stream.encode(f): self.container.mux(pkt)
+    except av.error.FFmpegError as e: raise _write_error(e, self.path, 'PyAV could not write') from None
+    self.frames += 1
+    if self.config.fsync_every_s and time.monotonic() - self._last_sync > self.config.fsync_every_s:
+        _fsync_path(self.path); self._last_sync = time.monotonic()
 
-    def close(self)->None:
-        if self.container is None: return
-        c, self.container = self.container, None
-        try:
-            for pkt in self.stream.encode(None): c.mux(pkt)
-        finally: c.close()
-        _fsync_path(self.path)
+@patch
+def close(self:PyAVWriter)->None:
+    "Flush the encoder, finish the file and fsync it."
+    if self.container is None: return
+    c, self.container = self.container, None
+    try:
+        for pkt in self.stream.encode(None): c.mux(pkt)
+    finally: c.close()
+    _fsync_path(self.path)
 
 # %% ../../nbs/23_pupil.encode.ipynb #f5a87ffe
 def split_nal_units(data:bytes)->list[bytes]:
@@ -294,31 +301,35 @@ class PassthroughWriter:
         self.stream, self.width, self.height = s, w, h
         self._last_sync = time.monotonic()
 
-    def write_au(self,
-                 au:bytes,          # Annex-B access unit
-                 device_ts_ns:int,  # its device timestamp
-                 keyframe:bool,     # IDR frame
-                )->int|None:        # pts written (90 kHz ticks), or None when skipped
-        "Mux one access unit (frames before the first keyframe are skipped and counted)."
-        import av
-        if self.container is None:
-            if not keyframe: self.skipped_before_keyframe += 1; return None
-            self._start(au); self._t0_ns = device_ts_ns
-        pts = round((device_ts_ns - self._t0_ns) * 9 / 100_000)
-        pts = max(pts, self._last_pts + 1); self._last_pts = pts
-        pkt = av.Packet(au)
-        pkt.stream, pkt.pts, pkt.dts, pkt.time_base, pkt.is_keyframe = self.stream, pts, pts, self.TIME_BASE, keyframe
-        try: self.container.mux(pkt)
-        except av.error.FFmpegError as e: raise _write_error(e, self.path, 'could not write') from None
-        self.frames += 1; self.bytes += len(au)
-        if self.config.fsync_every_s and time.monotonic() - self._last_sync > self.config.fsync_every_s:
-            _fsync_path(self.path); self._last_sync = time.monotonic()
-        return pts
+# %% ../../nbs/23_pupil.encode.ipynb #ccbb7fe3
+@patch
+def write_au(self:PassthroughWriter,
+             au:bytes,          # Annex-B access unit
+             device_ts_ns:int,  # its device timestamp
+             keyframe:bool,     # IDR frame
+            )->int|None:        # pts written (90 kHz ticks), or None when skipped
+    "Mux one access unit (frames before the first keyframe are skipped and counted)."
+    import av
+    if self.container is None:
+        if not keyframe: self.skipped_before_keyframe += 1; return None
+        self._start(au); self._t0_ns = device_ts_ns
+    pts = round((device_ts_ns - self._t0_ns) * 9 / 100_000)
+    pts = max(pts, self._last_pts + 1); self._last_pts = pts
+    pkt = av.Packet(au)
+    pkt.stream, pkt.pts, pkt.dts, pkt.time_base, pkt.is_keyframe = self.stream, pts, pts, self.TIME_BASE, keyframe
+    try: self.container.mux(pkt)
+    except av.error.FFmpegError as e: raise _write_error(e, self.path, 'could not write') from None
+    self.frames += 1; self.bytes += len(au)
+    if self.config.fsync_every_s and time.monotonic() - self._last_sync > self.config.fsync_every_s:
+        _fsync_path(self.path); self._last_sync = time.monotonic()
+    return pts
 
-    def close(self)->None:
-        if self.container is None: return
-        c, self.container = self.container, None
-        c.close(); _fsync_path(self.path)
+@patch
+def close(self:PassthroughWriter)->None:
+    "Finish the file and fsync it (nothing to flush: nothing was encoded)."
+    if self.container is None: return
+    c, self.container = self.container, None
+    c.close(); _fsync_path(self.path)
 
 # %% ../../nbs/23_pupil.encode.ipynb #e2de2312
 def _ffprobe_json(*args:str)->dict|None:

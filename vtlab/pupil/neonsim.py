@@ -112,9 +112,13 @@ def _build_parts(self:NeonSim, session_timeout_s, sr_interval_s, first_sr_delay_
 
 # %% ../../nbs/20_pupil.neonsim.ipynb #4ef8c705
 @patch
-def device_time(self:NeonSim)->float: return time.time() + self.clock_offset_s
+def device_time(self:NeonSim)->float:
+    "Seconds since the epoch on the device's clock (the host clock plus `clock_offset_s`)."
+    return time.time() + self.clock_offset_s
 @patch
-def device_time_ns(self:NeonSim)->int: return time.time_ns() + round(self.clock_offset_s * 1e9)
+def device_time_ns(self:NeonSim)->int:
+    "`device_time` in integer nanoseconds, as the device stamps its data."
+    return time.time_ns() + round(self.clock_offset_s * 1e9)
 NeonSim.loop_frames = property(lambda self: self.clip.n_frames)
 NeonSim.eye_loop_frames = property(lambda self: self.eye_clip.n_frames if self.eye_clip else None)
 NeonSim.address = property(lambda self: self.host)
@@ -362,6 +366,7 @@ class NeonSimProcess(_SimInfoMixin):
         self.kw = dict(dict(http_port=0, rtsp_port=0, time_echo_port=0), **kw)
         self.proc = None
     def start(self, timeout_s:float=120.0)->'NeonSimProcess':
+        "Start `vtlab_neon_sim` in a child process and take its read-outs from the JSON line it prints (raises when it does not start within `timeout_s`)."
         cmd = [sys.executable, '-c', 'import sys; from vtlab.pupil.neonsim import neon_sim_main; sys.exit(neon_sim_main())',
                *_cli_args(**self.kw), '--print-info']
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -377,31 +382,50 @@ class NeonSimProcess(_SimInfoMixin):
             raise RuntimeError(f"vtlab_neon_sim did not start: {line}{self.proc.stderr.read()[-2000:] if self.proc.stderr else ''}")
         for k, v in json.loads(line).items(): setattr(self, k, v)
         return self
-    def _post(self, path:str)->dict:
-        import urllib.request
-        with urllib.request.urlopen(urllib.request.Request(f'http://{self.address}:{self.http_port}{path}', method='POST'), timeout=5) as r:
-            return json.loads(r.read())
-    def go_down(self, for_s:float=3.0):
-        "Make the device disappear for `for_s` seconds (returns once it is down)."
-        self._post(f'/sim/down?for_s={for_s}')
-        time.sleep(0.2)
-    def stall(self, for_s:float=1.0): self._post(f'/sim/stall?for_s={for_s}')
-    def cpu_seconds(self)->float:
-        "CPU time (user + system) the child has used so far."
-        import psutil
-        t = psutil.Process(self.proc.pid).cpu_times()
-        return t.user + t.system
-    def stop(self, timeout_s:float=10.0):
-        if self.proc is None: return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try: self.proc.wait(timeout_s)
-            except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait()
-        for f in (self.proc.stdout, self.proc.stderr):
-            if f: f.close()
-        self.proc = None
-    def __enter__(self): return self.start()
-    def __exit__(self, *exc): self.stop()
+
+# %% ../../nbs/20_pupil.neonsim.ipynb #cb4eb863
+@patch
+def _post(self:NeonSimProcess, path:str)->dict:
+    import urllib.request
+    with urllib.request.urlopen(urllib.request.Request(f'http://{self.address}:{self.http_port}{path}', method='POST'), timeout=5) as r:
+        return json.loads(r.read())
+
+@patch
+def go_down(self:NeonSimProcess, for_s:float=3.0):
+    "Make the device disappear for `for_s` seconds (returns once it is down)."
+    self._post(f'/sim/down?for_s={for_s}')
+    time.sleep(0.2)
+
+@patch
+def stall(self:NeonSimProcess, for_s:float=1.0):
+    "Freeze every stream for `for_s` seconds (connections stay open)."
+    self._post(f'/sim/stall?for_s={for_s}')
+
+@patch
+def cpu_seconds(self:NeonSimProcess)->float:
+    "CPU time (user + system) the child has used so far."
+    import psutil
+    t = psutil.Process(self.proc.pid).cpu_times()
+    return t.user + t.system
+
+# %% ../../nbs/20_pupil.neonsim.ipynb #28488256
+@patch
+def stop(self:NeonSimProcess, timeout_s:float=10.0):
+    "Stop the child (SIGTERM, then SIGKILL after `timeout_s`) and close its pipes."
+    if self.proc is None: return
+    if self.proc.poll() is None:
+        self.proc.send_signal(signal.SIGTERM)
+        try: self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait()
+    for f in (self.proc.stdout, self.proc.stderr):
+        if f: f.close()
+    self.proc = None
+
+@patch
+def __enter__(self:NeonSimProcess): return self.start()
+
+@patch
+def __exit__(self:NeonSimProcess, *exc): self.stop()
 
 # %% ../../nbs/20_pupil.neonsim.ipynb #7e72f07d
 def _port(s:str)->int: return int_in(0, 65535)(s)

@@ -26,9 +26,14 @@ class LoopThread:
     def _run(self):
         asyncio.set_event_loop(self.loop); self.loop.run_forever()
         self.loop.run_until_complete(self.loop.shutdown_asyncgens()); self.loop.close()
-    def submit(self, coro): return asyncio.run_coroutine_threadsafe(coro, self.loop)
-    def call(self, coro, timeout:float|None=30.0): return self.submit(coro).result(timeout)
+    def submit(self, coro):
+        "Schedule `coro` on the loop; returns its `concurrent.futures.Future`."
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+    def call(self, coro, timeout:float|None=30.0):
+        "Run `coro` on the loop and wait for its result (at most `timeout` seconds)."
+        return self.submit(coro).result(timeout)
     def stop(self):
+        "Stop the loop and join its thread."
         if self.loop.is_running(): self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
@@ -82,84 +87,97 @@ class RecorderPanel:
         from IPython.display import display
         display(self.widget)
 
-    # -- actions (callable from code as well as from the buttons) ------------------------------------------------
-    def connect(self)->None:
-        "Start streaming from the address in the form."
-        if self.manager is not None: return
-        self._loop = LoopThread()
-        self.manager = RecordingManager(StreamConfig(address=self.address.value.strip(), port=int(self.port.value),
-                                                     eyes=self.eyes, audio=self.audio))
-        self._loop.call(self.manager.open())
-        self._refresh = self._loop.submit(self._refresh_loop())
-        self.connect_btn.description, self.record_btn.disabled = 'Disconnect', False
-        self.status.value = f'connecting to {self.address.value}:{self.port.value} …'
+# %% ../../nbs/25_pupil.panel.ipynb #90424ef4
+@patch
+def connect(self:RecorderPanel)->None:
+    "Start streaming from the address in the form."
+    if self.manager is not None: return
+    self._loop = LoopThread()
+    self.manager = RecordingManager(StreamConfig(address=self.address.value.strip(), port=int(self.port.value),
+                                                 eyes=self.eyes, audio=self.audio))
+    self._loop.call(self.manager.open())
+    self._refresh = self._loop.submit(self._refresh_loop())
+    self.connect_btn.description, self.record_btn.disabled = 'Disconnect', False
+    self.status.value = f'connecting to {self.address.value}:{self.port.value} …'
 
-    def disconnect(self)->None:
-        "Stop any recording and streaming."
-        if self.manager is None: return
-        if self._refresh is not None: self._refresh.cancel()
-        try: self._loop.call(self.manager.close(), timeout=90)
-        finally:
-            self._loop.stop(); self.manager = None; self._loop = None
-            self.connect_btn.description, self.record_btn.disabled = 'Connect', True
-            self.record_btn.description = 'Record'; self.counters.value = 'not connected'
+@patch
+def disconnect(self:RecorderPanel)->None:
+    "Stop any recording and streaming."
+    if self.manager is None: return
+    if self._refresh is not None: self._refresh.cancel()
+    try: self._loop.call(self.manager.close(), timeout=90)
+    finally:
+        self._loop.stop(); self.manager = None; self._loop = None
+        self.connect_btn.description, self.record_btn.disabled = 'Connect', True
+        self.record_btn.description = 'Record'; self.counters.value = 'not connected'
 
-    def toggle_connect(self): self.disconnect() if self.manager is not None else self.connect()
+@patch
+def toggle_connect(self:RecorderPanel):
+    "Connect, or disconnect when connected (the Connect button)."
+    self.disconnect() if self.manager is not None else self.connect()
 
-    def start_recording(self)->Path|None:
-        "Start recording into a new timestamped folder; shows the reason if it cannot start."
-        out = self.out_root/time.strftime('%Y%m%d-%H%M%S')
-        config = dataclasses.replace(self.record_config, phone_backup=self.phone_backup.value)
-        try: self._loop.call(self.manager.start(out, config), timeout=config.start_timeout_s + 30)
-        except RecordingError as e: self.status.value = f"<span style='color:#c00'>{e}</span>"; return None
-        self.record_btn.description, self.record_btn.icon = 'Stop', 'stop'
-        self.status.value = f'recording to {out}'
-        return out
+# %% ../../nbs/25_pupil.panel.ipynb #26847ea7
+@patch
+def start_recording(self:RecorderPanel)->Path|None:
+    "Start recording into a new timestamped folder; shows the reason if it cannot start."
+    out = self.out_root/time.strftime('%Y%m%d-%H%M%S')
+    config = dataclasses.replace(self.record_config, phone_backup=self.phone_backup.value)
+    try: self._loop.call(self.manager.start(out, config), timeout=config.start_timeout_s + 30)
+    except RecordingError as e: self.status.value = f"<span style='color:#c00'>{e}</span>"; return None
+    self.record_btn.description, self.record_btn.icon = 'Stop', 'stop'
+    self.status.value = f'recording to {out}'
+    return out
 
-    def stop_recording(self)->dict|None:
-        "Stop the recording; returns its metadata."
-        if self.manager is None or self.manager.recording is None: return None
-        meta = self._loop.call(self.manager.stop(), timeout=120)
-        self.record_btn.description, self.record_btn.icon = 'Record', 'circle'
-        c = meta['counters']
-        self.status.value = (f"{meta['status']}: {c['frames_written']} frames, {sum(c['gaps'].values())} gaps"
-                             + (f" — {meta['error']}" if meta.get('error') else ''))
-        return meta
+@patch
+def stop_recording(self:RecorderPanel)->dict|None:
+    "Stop the recording; returns its metadata."
+    if self.manager is None or self.manager.recording is None: return None
+    meta = self._loop.call(self.manager.stop(), timeout=120)
+    self.record_btn.description, self.record_btn.icon = 'Record', 'circle'
+    c = meta['counters']
+    self.status.value = (f"{meta['status']}: {c['frames_written']} frames, {sum(c['gaps'].values())} gaps"
+                         + (f" — {meta['error']}" if meta.get('error') else ''))
+    return meta
 
-    def toggle_record(self):
-        if self.manager is None: return
-        self.stop_recording() if self.manager.recording is not None else self.start_recording()
+@patch
+def toggle_record(self:RecorderPanel):
+    "Start a recording, or stop the one running (the Record button)."
+    if self.manager is None: return
+    self.stop_recording() if self.manager.recording is not None else self.start_recording()
 
-    def set_visible(self, visible:bool)->None:
-        "Tell the recorder whether the preview is on screen (reduced processing when hidden and idle)."
-        if self.manager is not None: self.manager.set_visible(visible)
+@patch
+def set_visible(self:RecorderPanel, visible:bool)->None:
+    "Tell the recorder whether the preview is on screen (reduced processing when hidden and idle)."
+    if self.manager is not None: self.manager.set_visible(visible)
 
-    # -- refresh ------------------------------------------------------------------------------------------------
-    def _cpu_percent(self)->float:
-        import psutil
-        me = psutil.Process()
-        t = me.cpu_times(); cpu = t.user + t.system
-        for c in me.children(recursive=True):  # ffmpeg's share counts too
-            try: ct = c.cpu_times(); cpu += ct.user + ct.system
-            except psutil.Error: pass  # it just exited
-        now = time.monotonic(); prev, self._cpu = self._cpu, (now, cpu)
-        return 0.0 if prev is None or now <= prev[0] else 100 * (cpu - prev[1]) / (now - prev[0])
+# %% ../../nbs/25_pupil.panel.ipynb #85321b31
+@patch
+def _cpu_percent(self:RecorderPanel)->float:
+    import psutil
+    me = psutil.Process()
+    t = me.cpu_times(); cpu = t.user + t.system
+    for c in me.children(recursive=True):  # ffmpeg's share counts too
+        try: ct = c.cpu_times(); cpu += ct.user + ct.system
+        except psutil.Error: pass  # it just exited
+    now = time.monotonic(); prev, self._cpu = self._cpu, (now, cpu)
+    return 0.0 if prev is None or now <= prev[0] else 100 * (cpu - prev[1]) / (now - prev[0])
 
-    async def _refresh_loop(self):
-        while True:
-            await asyncio.sleep(1 / self.preview_hz)
-            m = self.manager
-            if m is None: return
-            try:
-                img = m.preview()
-                if img is not None: self.preview.value = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, 75])[1].tobytes()
-                self._refresh_eyes(m)
-                self.counters.value = format_counters(m.counters(), self._cpu_percent())
-                if m.recording is None and self.record_btn.description == 'Stop':  # it stopped itself (an error)
-                    self.record_btn.description, self.record_btn.icon = 'Record', 'circle'
-                    self.status.value = f"<span style='color:#c00'>recording stopped: {m.last_error}</span>"
-            except Exception as e:  # a refresh problem must not kill the panel
-                self.status.value = f'refresh: {type(e).__name__}: {e}'
+@patch
+async def _refresh_loop(self:RecorderPanel):
+    while True:
+        await asyncio.sleep(1 / self.preview_hz)
+        m = self.manager
+        if m is None: return
+        try:
+            img = m.preview()
+            if img is not None: self.preview.value = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, 75])[1].tobytes()
+            self._refresh_eyes(m)
+            self.counters.value = format_counters(m.counters(), self._cpu_percent())
+            if m.recording is None and self.record_btn.description == 'Stop':  # it stopped itself (an error)
+                self.record_btn.description, self.record_btn.icon = 'Record', 'circle'
+                self.status.value = f"<span style='color:#c00'>recording stopped: {m.last_error}</span>"
+        except Exception as e:  # a refresh problem must not kill the panel
+            self.status.value = f'refresh: {type(e).__name__}: {e}'
 
 # %% ../../nbs/25_pupil.panel.ipynb #751526bd
 _EYE_CACHE:dict = {}  # the last decoded eye keyframe: (stream id, frame index) -> image

@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
+from fastcore.basics import patch
 from ..core import JsonConfig
 
 # %% auto #0
@@ -198,53 +199,61 @@ class FrameProcessor:
         "Whether a frame should be processed (always, unless in reduced mode)."
         return not self.reduced or frame_index % self.config.reduced_every == 0
 
-    def process(self, img:np.ndarray, pixfmt:str)->Processed:
-        "The scene picture of a decoded frame; duplicates return the cached result at hash cost."
-        with self._measure('process'):
-            if pixfmt not in PIXFMTS: raise ValueError(f'FrameProcessor.process: unknown pixel format {pixfmt!r} (known: {PIXFMTS})')
-            if self.config.skip_duplicates:
-                h = sparse_hash(img, self.config.hash_stride)
-                if h == self._last_hash and self._last is not None:
-                    self.duplicates += 1
-                    return self._last._replace(duplicate=True)
-                self._last_hash = h
-            scene = extract_scene(img, pixfmt, self.config.scene_fraction)
-            if pixfmt == 'bgra': scene, pixfmt = cv2.cvtColor(scene, cv2.COLOR_BGRA2BGR), 'bgr'
-            w, hgt = frame_size(scene, pixfmt)
-            self._last = Processed(scene, pixfmt, w, hgt, False)
-            self.processed += 1
-            return self._last
+# %% ../../nbs/22_pupil.process.ipynb #48f6aa88
+@patch
+def process(self:FrameProcessor, img:np.ndarray, pixfmt:str)->Processed:
+    "The scene picture of a decoded frame; duplicates return the cached result at hash cost."
+    with self._measure('process'):
+        if pixfmt not in PIXFMTS: raise ValueError(f'FrameProcessor.process: unknown pixel format {pixfmt!r} (known: {PIXFMTS})')
+        if self.config.skip_duplicates:
+            h = sparse_hash(img, self.config.hash_stride)
+            if h == self._last_hash and self._last is not None:
+                self.duplicates += 1
+                return self._last._replace(duplicate=True)
+            self._last_hash = h
+        scene = extract_scene(img, pixfmt, self.config.scene_fraction)
+        if pixfmt == 'bgra': scene, pixfmt = cv2.cvtColor(scene, cv2.COLOR_BGRA2BGR), 'bgr'
+        w, hgt = frame_size(scene, pixfmt)
+        self._last = Processed(scene, pixfmt, w, hgt, False)
+        self.processed += 1
+        return self._last
 
-    def overlay(self, p:Processed,
-                gaze:tuple|None, # (x_px, y_px, worn) or None (no marker)
-               )->tuple[np.ndarray, str, list]: # (image, pixfmt, undo) — restore(undo) after encoding
-        "Draw the gaze marker for recording, in place where the layout allows it."
-        with self._measure('overlay'):
-            img, fmt = p.image, p.pixfmt
-            if gaze is None: return img, fmt, []
-            if fmt == 'gray': img, fmt = to_bgr(img, 'gray'), 'bgr'  # colour only now that it is needed
+@patch
+def overlay(self:FrameProcessor, p:Processed,
+            gaze:tuple|None, # (x_px, y_px, worn) or None (no marker)
+           )->tuple[np.ndarray, str, list]: # (image, pixfmt, undo) — restore(undo) after encoding
+    "Draw the gaze marker for recording, in place where the layout allows it."
+    with self._measure('overlay'):
+        img, fmt = p.image, p.pixfmt
+        if gaze is None: return img, fmt, []
+        if fmt == 'gray': img, fmt = to_bgr(img, 'gray'), 'bgr'  # colour only now that it is needed
+        color = self.config.gaze_color_worn if gaze[2] else self.config.gaze_color_not_worn
+        undo = blend_sprite(img, fmt, self.sprite(color), gaze[0], gaze[1])
+        return img, fmt, undo if img is p.image else []
+
+# %% ../../nbs/22_pupil.process.ipynb #c842368e
+@patch
+def preview(self:FrameProcessor, p:Processed, gaze:tuple|None=None)->np.ndarray:
+    "A small BGR preview (`INTER_AREA`), with the gaze marker at preview scale."
+    with self._measure('preview'):
+        f = preview_factor(p.width, self.config.preview_width)
+        pw, ph = max(2, p.width // f // 2 * 2), max(2, p.height // f // 2 * 2)
+        if p.pixfmt == 'i420':
+            y, u, v = planes(p.image)
+            small = np.concatenate([cv2.resize(y, (pw, ph), interpolation=cv2.INTER_AREA).reshape(-1),
+                                    cv2.resize(u, (pw // 2, ph // 2), interpolation=cv2.INTER_AREA).reshape(-1),
+                                    cv2.resize(v, (pw // 2, ph // 2), interpolation=cv2.INTER_AREA).reshape(-1)])
+            out = cv2.cvtColor(small.reshape(ph * 3 // 2, pw), cv2.COLOR_YUV2BGR_I420)
+        else:
+            out = to_bgr(cv2.resize(p.image, (pw, ph), interpolation=cv2.INTER_AREA), p.pixfmt)
+            if out is p.image: out = out.copy()
+        if gaze is not None:
+            s = pw / p.width
             color = self.config.gaze_color_worn if gaze[2] else self.config.gaze_color_not_worn
-            undo = blend_sprite(img, fmt, self.sprite(color), gaze[0], gaze[1])
-            return img, fmt, undo if img is p.image else []
+            blend_sprite(out, 'bgr', self.sprite(color, s), gaze[0] * s, gaze[1] * s)
+        return out
 
-    def preview(self, p:Processed, gaze:tuple|None=None)->np.ndarray:
-        "A small BGR preview (`INTER_AREA`), with the gaze marker at preview scale."
-        with self._measure('preview'):
-            f = preview_factor(p.width, self.config.preview_width)
-            pw, ph = max(2, p.width // f // 2 * 2), max(2, p.height // f // 2 * 2)
-            if p.pixfmt == 'i420':
-                y, u, v = planes(p.image)
-                small = np.concatenate([cv2.resize(y, (pw, ph), interpolation=cv2.INTER_AREA).reshape(-1),
-                                        cv2.resize(u, (pw // 2, ph // 2), interpolation=cv2.INTER_AREA).reshape(-1),
-                                        cv2.resize(v, (pw // 2, ph // 2), interpolation=cv2.INTER_AREA).reshape(-1)])
-                out = cv2.cvtColor(small.reshape(ph * 3 // 2, pw), cv2.COLOR_YUV2BGR_I420)
-            else:
-                out = to_bgr(cv2.resize(p.image, (pw, ph), interpolation=cv2.INTER_AREA), p.pixfmt)
-                if out is p.image: out = out.copy()
-            if gaze is not None:
-                s = pw / p.width
-                color = self.config.gaze_color_worn if gaze[2] else self.config.gaze_color_not_worn
-                blend_sprite(out, 'bgr', self.sprite(color, s), gaze[0] * s, gaze[1] * s)
-            return out
-
-    def counters(self)->dict: return dict(processed=self.processed, duplicates=self.duplicates, reduced=self.reduced)
+@patch
+def counters(self:FrameProcessor)->dict:
+    "Frames processed and duplicates skipped so far, and whether reduced mode is on."
+    return dict(processed=self.processed, duplicates=self.duplicates, reduced=self.reduced)

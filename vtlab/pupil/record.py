@@ -63,6 +63,7 @@ class RecordConfig(JsonConfig):
         return self
 
     def encoder_config(self)->EncoderConfig:
+        "The `EncoderConfig` these choices imply (passthrough mode muxes without encoding)."
         return EncoderConfig(backend='passthrough' if self.mode == 'passthrough' else self.encoder, codec=self.codec,
                              container=self.container, fps=self.fps, fragment_s=self.fragment_s,
                              fsync_every_s=self.fsync_every_s).check()
@@ -189,26 +190,30 @@ class Recording:
         self.writer = _Writer(self)
         self.status, self.error = 'recording', None
 
-    def _reserve(self, n:int)->None:
-        if n <= 0: return
-        fd = os.open(self.reserve_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try: os.posix_fallocate(fd, 0, n) if hasattr(os, 'posix_fallocate') else os.write(fd, bytes(n))
-        except OSError as e:
-            os.close(fd); self.reserve_path.unlink(missing_ok=True)
-            raise OSError(e.errno, f'{e.strerror} (could not hold back {n // 1024} kB)', str(self.out_dir)) from None
-        os.close(fd)
+# %% ../../nbs/24_pupil.record.ipynb #895c25f0
+@patch
+def _reserve(self:Recording, n:int)->None:
+    if n <= 0: return
+    fd = os.open(self.reserve_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try: os.posix_fallocate(fd, 0, n) if hasattr(os, 'posix_fallocate') else os.write(fd, bytes(n))
+    except OSError as e:
+        os.close(fd); self.reserve_path.unlink(missing_ok=True)
+        raise OSError(e.errno, f'{e.strerror} (could not hold back {n // 1024} kB)', str(self.out_dir)) from None
+    os.close(fd)
 
-    def release_reserve(self)->None:
-        "Give the held-back disk space back."
-        self.reserve_path.unlink(missing_ok=True)
+@patch
+def release_reserve(self:Recording)->None:
+    "Give the held-back disk space back."
+    self.reserve_path.unlink(missing_ok=True)
 
-    def fail(self, e:BaseException)->None:
-        "Stop the recording because of `e` (from any thread); the first error is the one reported."
-        if self.writer.error is None:
-            self.writer.error, self.failed_monotonic_ns = e, time.monotonic_ns()
-            log.error('recording %s failed: %s', self.out_dir, write_error_reason(e))
-        try: self._loop.call_soon_threadsafe(self.failed.set)
-        except RuntimeError: pass  # the loop is closed: the recording is over anyway
+@patch
+def fail(self:Recording, e:BaseException)->None:
+    "Stop the recording because of `e` (from any thread); the first error is the one reported."
+    if self.writer.error is None:
+        self.writer.error, self.failed_monotonic_ns = e, time.monotonic_ns()
+        log.error('recording %s failed: %s', self.out_dir, write_error_reason(e))
+    try: self._loop.call_soon_threadsafe(self.failed.set)
+    except RuntimeError: pass  # the loop is closed: the recording is over anyway
 
 # %% ../../nbs/24_pupil.record.ipynb #f1c90887
 @patch
@@ -223,6 +228,7 @@ def gaps(self:Recording)->list[dict]:
                         seconds=(g.end_monotonic_ns - start) / 1e9, reason=g.reason, open_at_stop=is_open))
     return out
 
+# %% ../../nbs/24_pupil.record.ipynb #b1fdd032
 @patch
 def metadata(self:Recording)->dict:
     "Everything needed to interpret the files later."
@@ -253,7 +259,9 @@ def metadata(self:Recording)->dict:
     return self._sidecar_metadata(meta)
 
 @patch
-def write_metadata(self:Recording)->Path: return write_json(self.out_dir/'metadata.json', self.metadata())
+def write_metadata(self:Recording)->Path:
+    "Write `metadata()` to `metadata.json` in the recording folder; returns its path."
+    return write_json(self.out_dir/'metadata.json', self.metadata())
 
 # %% ../../nbs/24_pupil.record.ipynb #c0cb62d8
 @patch
@@ -276,8 +284,10 @@ def write_data(self:Recording, stream:StreamHandler)->None:
 
 @patch
 def data_csvs(self:Recording)->list[CsvLog]:
+    "The data CSVs that are open: gaze, IMU, eye events, annotations and clock sync."
     return [f for f in (self.gaze_csv, self.imu_csv, self.events_csv, self.events.csv, self.sync) if f is not None]
 
+# %% ../../nbs/24_pupil.record.ipynb #c60f48c6
 @patch
 def flush_data(self:Recording, fsync:bool=False)->None:
     "Hand the data CSVs' rows to the OS (the timing CSV is the writer thread's)."
@@ -289,6 +299,7 @@ def flush_data(self:Recording, fsync:bool=False)->None:
 
 @patch
 def close_data(self:Recording)->None:
+    "Close the data CSVs, the eye video and the audio file (a write error fails the recording)."
     self.sidecars_closed = True
     for f in (*self.data_csvs(), self.eyes, self.audio):  # (eye video: its thread finishes the queue first)
         try:
@@ -531,6 +542,7 @@ async def _stop(self:RecordingManager, rec:Recording)->dict:
     log.info('recording %s %s: %d frames', rec.out_dir, rec.status, rec.writer.frames)
     return meta
 
+# %% ../../nbs/24_pupil.record.ipynb #b932140a
 @patch
 def abort(self:RecordingManager, reason:str)->None:
     "Leave the files as they are, without waiting: mark the recording `interrupted` (for when a second Ctrl-C comes)."
@@ -845,6 +857,7 @@ async def record_async(stream_config:StreamConfig, config:RecordConfig, out_dir:
         if meta['status'] == 'failed': raise RecordingError(meta['error'])  # (it failed while stopping, or just before)
         return meta
 
+# %% ../../nbs/24_pupil.record.ipynb #f2db54ea
 def _install_signal_handlers(m:RecordingManager, stop_event:asyncio.Event)->None:
     "First SIGINT/SIGTERM: stop and close the files. Second: leave at once, marking the recording interrupted."
     loop, seen = asyncio.get_running_loop(), []

@@ -54,6 +54,7 @@ class WavWriter:
         if fsync: os.fsync(self._f.fileno())
 
     def close(self)->None:
+        "Flush and fsync (the header gets the final sizes), then close; closing twice is harmless."
         if self._f.closed: return
         try: self.flush(fsync=True)
         finally: self._f.close()
@@ -83,10 +84,12 @@ class AudioLog:
         if self.timing.pending == 0: self.wav.flush()  # the CSV just flushed: the WAV follows
 
     def flush(self)->None:
+        "Hand the timing rows and the samples written so far to the OS."
         self.timing.flush()
         if self.wav is not None: self.wav.flush()
 
     def close(self)->None:
+        "Close the timing CSV and the WAV file."
         try: self.timing.close()
         finally:
             if self.wav is not None: self.wav.close()
@@ -165,4 +168,6 @@ class EventLog:
         self.csv.write([int(device_ts_ns), name, source, host_unix_ns, recv_monotonic_ns, recording_id or ''])
         return True
 
-    def close(self)->None: self.csv.close()
+    def close(self)->None:
+        "Close `events.csv`."
+        self.csv.close()

@@ -62,7 +62,9 @@ class DropOldestQueue:
             except asyncio.TimeoutError: return None, (time.perf_counter() - t0) * 1e3
         return self.get_nowait(), (time.perf_counter() - t0) * 1e3
 
-    def counters(self)->dict: return dict(put=self.put_count, dropped=self.dropped, queued=len(self._items))
+    def counters(self)->dict:
+        "Items put, items dropped (evicted) and items waiting now."
+        return dict(put=self.put_count, dropped=self.dropped, queued=len(self._items))
 
 # %% ../../nbs/21_pupil.stream.ipynb #182ff23c
 def put_evicting(q:queue.Queue, item)->int:
@@ -89,7 +91,9 @@ class Backoff:
         self.attempts += 1
         return d
 
-    def reset(self)->None: self.attempts = 0
+    def reset(self)->None:
+        "Start again from `initial_s` (after a success)."
+        self.attempts = 0
 
 # %% ../../nbs/21_pupil.stream.ipynb #508b5b5f
 class AccessUnit(NamedTuple):
@@ -109,6 +113,7 @@ def _annexb(payload:bytes)->bytes:
     fu = payload[1]
     return (b'\0\0\0\1' + bytes(((payload[0] & 0xE0) | (fu & 31),)) if fu & 0x80 else b'') + payload[2:]
 
+# %% ../../nbs/21_pupil.stream.ipynb #bb61a088
 class AccessUnitAssembler:
     "Joins RTP H.264 payloads (single NAL units and FU-A fragments) into access units."
     def __init__(self):
@@ -282,240 +287,266 @@ class StreamHandler:
         self._session = 0
         self._decode_pool:concurrent.futures.ThreadPoolExecutor|None = None
 
-    # -- lifecycle ------------------------------------------------------------
-    async def start(self)->None:
-        "Start one receive task per enabled stream (returns at once)."
-        if self._tasks: return
-        self._stopping = False
-        c = self.config
-        if c.video and c.decode != 'none':
-            self._decode_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix='vtlab-decode')
-        for name in self._enabled():
-            once = getattr(self, '_events_once' if name == 'eye_events' else f'_{name}_once')
-            self._tasks.append(asyncio.create_task(self._run(name, once), name=f'vtlab-{name}'))
+# %% ../../nbs/21_pupil.stream.ipynb #66e1783e
+@patch
+async def start(self:StreamHandler)->None:
+    "Start one receive task per enabled stream (returns at once)."
+    if self._tasks: return
+    self._stopping = False
+    c = self.config
+    if c.video and c.decode != 'none':
+        self._decode_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix='vtlab-decode')
+    for name in self._enabled():
+        once = getattr(self, '_events_once' if name == 'eye_events' else f'_{name}_once')
+        self._tasks.append(asyncio.create_task(self._run(name, once), name=f'vtlab-{name}'))
 
-    async def stop(self)->None:
-        "Cancel the receive tasks and wait until every connection is closed."
-        self._stopping = True
-        for t in self._tasks: t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
-        if self._decode_pool is not None: self._decode_pool.shutdown(wait=True); self._decode_pool = None
+@patch
+async def stop(self:StreamHandler)->None:
+    "Cancel the receive tasks and wait until every connection is closed."
+    self._stopping = True
+    for t in self._tasks: t.cancel()
+    await asyncio.gather(*self._tasks, return_exceptions=True)
+    self._tasks = []
+    if self._decode_pool is not None: self._decode_pool.shutdown(wait=True); self._decode_pool = None
 
-    async def __aenter__(self): await self.start(); return self
-    async def __aexit__(self, *exc): await self.stop()
+@patch
+async def __aenter__(self:StreamHandler): await self.start(); return self
 
-    @property
-    def connected(self)->bool:
-        "Every enabled stream is delivering."
-        return all(self._connected[k] for k in self._enabled())
+@patch
+async def __aexit__(self:StreamHandler, *exc): await self.stop()
 
-    def _enabled(self)->list[str]:
-        "The streams asked for, less those the device said it does not send."
-        return [k for k in STREAM_NAMES if getattr(self.config, k) and k not in self.not_offered]
+@patch(as_prop=True)
+def connected(self:StreamHandler)->bool:
+    "Every enabled stream is delivering."
+    return all(self._connected[k] for k in self._enabled())
 
-    async def wait_connected(self,
-                             timeout_s:float=10.0, # give up after this long
-                            )->bool:              # True when every enabled stream delivered an item
-        "Wait until every enabled stream has delivered at least one item."
-        t_end = time.monotonic() + timeout_s
-        while time.monotonic() < t_end:
-            if self.connected: return True
-            await asyncio.sleep(0.02)
-        return self.connected
+@patch
+def _enabled(self:StreamHandler)->list[str]:
+    "The streams asked for, less those the device said it does not send."
+    return [k for k in STREAM_NAMES if getattr(self.config, k) and k not in self.not_offered]
 
-    # -- the reconnect loop ---------------------------------------------------
-    async def _run(self, name:str, once:Callable)->None:
-        c = self.config
-        backoff = Backoff(c.backoff_initial_s, 2.0, c.backoff_max_s)
-        while not self._stopping:
-            # each attempt is its own task, watched from here: a stall cancels it (the client's generators have no
-            # timeout of their own, and wrapping their __anext__ in wait_for leaves tasks behind on cancellation)
-            attempt = asyncio.create_task(once(backoff), name=f'vtlab-{name}-attempt')
-            t_start = time.monotonic_ns(); reason = 'stream ended'
-            try:
-                while True:
-                    done, _ = await asyncio.wait({attempt}, timeout=min(0.5, c.stall_timeout_s / 2))
-                    if done: break
-                    last = max(self._last_item_ns[name], t_start)
-                    if time.monotonic_ns() - last > c.stall_timeout_s * 1e9:
-                        reason = f'no data for {c.stall_timeout_s:g} s'
-                        attempt.cancel(); break
-            except asyncio.CancelledError:
-                attempt.cancel(); await asyncio.gather(attempt, return_exceptions=True)
-                raise
-            res = (await asyncio.gather(attempt, return_exceptions=True))[0]
-            if isinstance(res, BaseException) and not isinstance(res, asyncio.CancelledError):
-                reason = f'{type(res).__name__}: {res}'
-            if self._stopping or name in self.not_offered: break  # (a stream the device does not send: no retries)
-            self._mark_down(name, reason)
-            await asyncio.sleep(backoff.next_delay())
+@patch
+async def wait_connected(self:StreamHandler,
+                         timeout_s:float=10.0, # give up after this long
+                        )->bool:              # True when every enabled stream delivered an item
+    "Wait until every enabled stream has delivered at least one item."
+    t_end = time.monotonic() + timeout_s
+    while time.monotonic() < t_end:
+        if self.connected: return True
+        await asyncio.sleep(0.02)
+    return self.connected
 
-    def _mark_down(self, name:str, reason:str)->None:
-        if self._connected[name] or name not in self._down_since:
-            start = self._last_item_ns[name] or time.monotonic_ns()
-            if self._connected[name]: log.warning('%s stream lost (%s); reconnecting', name, reason)
-            self._down_since[name] = (start, reason)
-        self._connected[name] = False
-        self.errors[name] = reason
-
-    def _mark_item(self, name:str, now_ns:int, backoff:Backoff)->None:
-        self._last_item_ns[name] = now_ns
-        if not self._connected[name]:
-            self._connected[name] = True; self.connects[name] += 1; backoff.reset()
-            down = self._down_since.pop(name, None)
-            if down is not None and self.connects[name] > 1:
-                self.gaps.append(_Gap(name, down[0], now_ns, down[1]))
-                log.info('%s stream back after %.2f s', name, (now_ns - down[0]) / 1e9)
-
-    async def _sensor_url(self, name:str)->str:
-        "Ask the device's REST API for the RTSP URL of sensor `name` (raises when unreachable)."
-        from pupil_labs.realtime_api.device import Device
-        c = self.config
-        async with Device(c.address, c.port) as device:
-            status = await asyncio.wait_for(device.get_status(), c.request_timeout_s)
-        sensor = {'video': status.direct_world_sensor, 'gaze': status.direct_gaze_sensor, 'imu': status.direct_imu_sensor,
-                  'eye_events': status.direct_eye_events_sensor, 'eyes': status.direct_eyes_sensor,
-                  'audio': status.direct_audio_sensor}[name]()
-        if (sensor is None or sensor.url is None) and name == 'eyes':  # e.g. Pupil Invisible, or eye cameras not connected
-            self.not_offered[name] = 'the device reports no connected eye cameras'
-        if sensor is None or sensor.url is None:
-            raise ConnectionError(f'{c.address}:{c.port}: device reports no connected {name} sensor')
-        if name == 'video':
-            self.device_info = dict(phone=status.phone._asdict(), hardware=status.hardware._asdict())
-            if c.time_echo_samples and status.phone.time_echo_port:
-                await self._estimate_clock_offset(status.phone.ip, status.phone.time_echo_port)
-        return sensor.url
-
-    async def _estimate_clock_offset(self, ip:str, port:int)->None:
-        from pupil_labs.realtime_api.time_echo import TimeOffsetEstimator
+# %% ../../nbs/21_pupil.stream.ipynb #bb7012ba
+@patch
+async def _run(self:StreamHandler, name:str, once:Callable)->None:
+    c = self.config
+    backoff = Backoff(c.backoff_initial_s, 2.0, c.backoff_max_s)
+    while not self._stopping:
+        # each attempt is its own task, watched from here: a stall cancels it (the client's generators have no
+        # timeout of their own, and wrapping their __anext__ in wait_for leaves tasks behind on cancellation)
+        attempt = asyncio.create_task(once(backoff), name=f'vtlab-{name}-attempt')
+        t_start = time.monotonic_ns(); reason = 'stream ended'
         try:
-            est = await asyncio.wait_for(TimeOffsetEstimator(ip, port).estimate(self.config.time_echo_samples),
-                                         self.config.request_timeout_s)
-        except (OSError, asyncio.TimeoutError) as e:
-            log.warning('time echo %s:%s failed: %s', ip, port, e); return
-        if est is None: return
-        self.clock_offsets.append(dict(at_monotonic_ns=time.monotonic_ns(), offset_ms=est.time_offset_ms.mean,
-                                       offset_std_ms=est.time_offset_ms.std,
-                                       roundtrip_ms=est.roundtrip_duration_ms.mean))
+            while True:
+                done, _ = await asyncio.wait({attempt}, timeout=min(0.5, c.stall_timeout_s / 2))
+                if done: break
+                last = max(self._last_item_ns[name], t_start)
+                if time.monotonic_ns() - last > c.stall_timeout_s * 1e9:
+                    reason = f'no data for {c.stall_timeout_s:g} s'
+                    attempt.cancel(); break
+        except asyncio.CancelledError:
+            attempt.cancel(); await asyncio.gather(attempt, return_exceptions=True)
+            raise
+        res = (await asyncio.gather(attempt, return_exceptions=True))[0]
+        if isinstance(res, BaseException) and not isinstance(res, asyncio.CancelledError):
+            reason = f'{type(res).__name__}: {res}'
+        if self._stopping or name in self.not_offered: break  # (a stream the device does not send: no retries)
+        self._mark_down(name, reason)
+        await asyncio.sleep(backoff.next_delay())
 
-    @property
-    def clock_offset_ms(self)->float|None:
-        "Latest estimate of client clock minus device clock (ms), or None."
-        return self.clock_offsets[-1]['offset_ms'] if self.clock_offsets else None
+# %% ../../nbs/21_pupil.stream.ipynb #9395004d
+@patch
+def _mark_down(self:StreamHandler, name:str, reason:str)->None:
+    if self._connected[name] or name not in self._down_since:
+        start = self._last_item_ns[name] or time.monotonic_ns()
+        if self._connected[name]: log.warning('%s stream lost (%s); reconnecting', name, reason)
+        self._down_since[name] = (start, reason)
+    self._connected[name] = False
+    self.errors[name] = reason
 
-    # -- the streams ----------------------------------------------------------
-    async def _access_units(self, name:str, on_au:Callable)->None:
-        "Receive H.264 stream `name` ('video' or 'eyes') as access units: `await on_au(au, device_ts_ns, recv_monotonic_ns, reader)`."
-        from pupil_labs.realtime_api.streaming.base import RTSPRawStreamer, _UnknownClockoffsetError
-        url = await self._sensor_url(name)
-        assembler = AccessUnitAssembler()
-        streamer = RTSPRawStreamer(url, media_type='video', log_level=logging.WARNING)
-        try:
-            await streamer.__aenter__()
-            reader = streamer.reader
-            first_ts = {}  # RTP timestamp -> the client's time for it (the first packet of each frame)
-            async for pkt in reader.iter_packets():
-                try: ts_s = reader.absolute_timestamp_from_packet(pkt)
-                except _UnknownClockoffsetError: continue  # the client also waits for the first RTCP SR
-                first_ts.setdefault(pkt.ts, ts_s)
-                for au in assembler.push(pkt.data, pkt.ts, bool(pkt.m), pkt.seq):
-                    now = time.monotonic_ns()
-                    dev_ns = int(first_ts.pop(au.rtp_ts, ts_s) * 1e9)
-                    if len(first_ts) > 64: first_ts.clear()
-                    await on_au(au, dev_ns, now, reader)
-        finally:
-            if name == 'video': self.rtp_lost_packets += assembler.lost_packets
-            else: self.eye_rtp_lost_packets += assembler.lost_packets
-            await _close_streamer(streamer)
+@patch
+def _mark_item(self:StreamHandler, name:str, now_ns:int, backoff:Backoff)->None:
+    self._last_item_ns[name] = now_ns
+    if not self._connected[name]:
+        self._connected[name] = True; self.connects[name] += 1; backoff.reset()
+        down = self._down_since.pop(name, None)
+        if down is not None and self.connects[name] > 1:
+            self.gaps.append(_Gap(name, down[0], now_ns, down[1]))
+            log.info('%s stream back after %.2f s', name, (now_ns - down[0]) / 1e9)
 
-    async def _video_once(self, backoff:Backoff)->None:
-        loop = asyncio.get_running_loop()
-        conn = {}  # this connection's decoder and session number, made at its first frame
-        async def on_au(au, dev_ns, now, reader):
-            if not conn:
-                self._session += 1
-                self.sprop = _sprop_from_reader(reader)
-                conn.update(session=self._session, decoder=VideoDecoder(self.config.decode, self.sprop))
-            decoder = conn['decoder']
-            if decoder.mode != self.config.decode:  # a recording switched modes: restart at the next keyframe
-                decoder.mode, decoder._started = self.config.decode, False
-            img = None; w = h = 0
-            if self.config.decode != 'none' and (au.keyframe or self.config.decode == 'all'):
-                res = await loop.run_in_executor(self._decode_pool, self._timed_decode, decoder, au)
-                if res is not None: img, w, h = res
-            elif self.latest_frame is not None: w, h = self.latest_frame.width, self.latest_frame.height
-            self.frames_received += 1
-            pkt_out = FramePacket(self.frames_received - 1, dev_ns, now, au.data, au.keyframe, img, 'i420', w, h, conn['session'])
-            self._mark_item('video', now, backoff)
-            if au.keyframe: self.gop.clear()
-            self.gop.append(dataclasses.replace(pkt_out, image=None))  # access units only: a GOP of pixels is ~90 MB
-            self.latest_frame = pkt_out
-            self.frames.put(pkt_out)
-            for fn in self.frame_listeners: fn(pkt_out)
-        await self._access_units('video', on_au)
+# %% ../../nbs/21_pupil.stream.ipynb #582f7471
+@patch
+async def _sensor_url(self:StreamHandler, name:str)->str:
+    "Ask the device's REST API for the RTSP URL of sensor `name` (raises when unreachable)."
+    from pupil_labs.realtime_api.device import Device
+    c = self.config
+    async with Device(c.address, c.port) as device:
+        status = await asyncio.wait_for(device.get_status(), c.request_timeout_s)
+    sensor = {'video': status.direct_world_sensor, 'gaze': status.direct_gaze_sensor, 'imu': status.direct_imu_sensor,
+              'eye_events': status.direct_eye_events_sensor, 'eyes': status.direct_eyes_sensor,
+              'audio': status.direct_audio_sensor}[name]()
+    if (sensor is None or sensor.url is None) and name == 'eyes':  # e.g. Pupil Invisible, or eye cameras not connected
+        self.not_offered[name] = 'the device reports no connected eye cameras'
+    if sensor is None or sensor.url is None:
+        raise ConnectionError(f'{c.address}:{c.port}: device reports no connected {name} sensor')
+    if name == 'video':
+        self.device_info = dict(phone=status.phone._asdict(), hardware=status.hardware._asdict())
+        if c.time_echo_samples and status.phone.time_echo_port:
+            await self._estimate_clock_offset(status.phone.ip, status.phone.time_echo_port)
+    return sensor.url
 
-    def _timed_decode(self, decoder:VideoDecoder, au:AccessUnit):
-        if self.profiler is None: return decoder.decode(au)
-        with self.profiler.measure('decode'): return decoder.decode(au)
+@patch
+async def _estimate_clock_offset(self:StreamHandler, ip:str, port:int)->None:
+    from pupil_labs.realtime_api.time_echo import TimeOffsetEstimator
+    try:
+        est = await asyncio.wait_for(TimeOffsetEstimator(ip, port).estimate(self.config.time_echo_samples),
+                                     self.config.request_timeout_s)
+    except (OSError, asyncio.TimeoutError) as e:
+        log.warning('time echo %s:%s failed: %s', ip, port, e); return
+    if est is None: return
+    self.clock_offsets.append(dict(at_monotonic_ns=time.monotonic_ns(), offset_ms=est.time_offset_ms.mean,
+                                   offset_std_ms=est.time_offset_ms.std,
+                                   roundtrip_ms=est.roundtrip_duration_ms.mean))
 
-    async def _data_once(self, name:str, streamer_cls, on_item:Callable, backoff:Backoff)->None:
-        url = await self._sensor_url(name)
-        streamer = streamer_cls(url, log_level=logging.WARNING)
-        try:
-            await streamer.__aenter__()
-            async for d in streamer.receive():
+@patch(as_prop=True)
+def clock_offset_ms(self:StreamHandler)->float|None:
+    "Latest estimate of client clock minus device clock (ms), or None."
+    return self.clock_offsets[-1]['offset_ms'] if self.clock_offsets else None
+
+# %% ../../nbs/21_pupil.stream.ipynb #a59cda66
+@patch
+async def _access_units(self:StreamHandler, name:str, on_au:Callable)->None:
+    "Receive H.264 stream `name` ('video' or 'eyes') as access units: `await on_au(au, device_ts_ns, recv_monotonic_ns, reader)`."
+    from pupil_labs.realtime_api.streaming.base import RTSPRawStreamer, _UnknownClockoffsetError
+    url = await self._sensor_url(name)
+    assembler = AccessUnitAssembler()
+    streamer = RTSPRawStreamer(url, media_type='video', log_level=logging.WARNING)
+    try:
+        await streamer.__aenter__()
+        reader = streamer.reader
+        first_ts = {}  # RTP timestamp -> the client's time for it (the first packet of each frame)
+        async for pkt in reader.iter_packets():
+            try: ts_s = reader.absolute_timestamp_from_packet(pkt)
+            except _UnknownClockoffsetError: continue  # the client also waits for the first RTCP SR
+            first_ts.setdefault(pkt.ts, ts_s)
+            for au in assembler.push(pkt.data, pkt.ts, bool(pkt.m), pkt.seq):
                 now = time.monotonic_ns()
-                self._mark_item(name, now, backoff)
-                on_item(d, now)
-        finally: await _close_streamer(streamer)
+                dev_ns = int(first_ts.pop(au.rtp_ts, ts_s) * 1e9)
+                if len(first_ts) > 64: first_ts.clear()
+                await on_au(au, dev_ns, now, reader)
+    finally:
+        if name == 'video': self.rtp_lost_packets += assembler.lost_packets
+        else: self.eye_rtp_lost_packets += assembler.lost_packets
+        await _close_streamer(streamer)
 
-    async def _gaze_once(self, backoff:Backoff)->None:
-        from pupil_labs.realtime_api.streaming.gaze import RTSPGazeStreamer
-        def on_gaze(d, now):
-            g = _gaze_sample(d, now)
-            self.latest_gaze = g; self.recent_gaze.append(g); self.gaze.put(g)
-        await self._data_once('gaze', RTSPGazeStreamer, on_gaze, backoff)
+# %% ../../nbs/21_pupil.stream.ipynb #7cae019e
+@patch
+async def _video_once(self:StreamHandler, backoff:Backoff)->None:
+    loop = asyncio.get_running_loop()
+    conn = {}  # this connection's decoder and session number, made at its first frame
+    async def on_au(au, dev_ns, now, reader):
+        if not conn:
+            self._session += 1
+            self.sprop = _sprop_from_reader(reader)
+            conn.update(session=self._session, decoder=VideoDecoder(self.config.decode, self.sprop))
+        decoder = conn['decoder']
+        if decoder.mode != self.config.decode:  # a recording switched modes: restart at the next keyframe
+            decoder.mode, decoder._started = self.config.decode, False
+        img = None; w = h = 0
+        if self.config.decode != 'none' and (au.keyframe or self.config.decode == 'all'):
+            res = await loop.run_in_executor(self._decode_pool, self._timed_decode, decoder, au)
+            if res is not None: img, w, h = res
+        elif self.latest_frame is not None: w, h = self.latest_frame.width, self.latest_frame.height
+        self.frames_received += 1
+        pkt_out = FramePacket(self.frames_received - 1, dev_ns, now, au.data, au.keyframe, img, 'i420', w, h, conn['session'])
+        self._mark_item('video', now, backoff)
+        if au.keyframe: self.gop.clear()
+        self.gop.append(dataclasses.replace(pkt_out, image=None))  # access units only: a GOP of pixels is ~90 MB
+        self.latest_frame = pkt_out
+        self.frames.put(pkt_out)
+        for fn in self.frame_listeners: fn(pkt_out)
+    await self._access_units('video', on_au)
 
-    async def _imu_once(self, backoff:Backoff)->None:
-        from pupil_labs.realtime_api.streaming.imu import RTSPImuStreamer
-        await self._data_once('imu', RTSPImuStreamer, lambda d, now: self.imu.put((now, d)), backoff)
+@patch
+def _timed_decode(self:StreamHandler, decoder:VideoDecoder, au:AccessUnit):
+    if self.profiler is None: return decoder.decode(au)
+    with self.profiler.measure('decode'): return decoder.decode(au)
 
-    async def _events_once(self, backoff:Backoff)->None:
-        from pupil_labs.realtime_api.streaming.eye_events import RTSPEyeEventStreamer
-        await self._data_once('eye_events', RTSPEyeEventStreamer, lambda d, now: self.eye_events.put((now, d)), backoff)
+# %% ../../nbs/21_pupil.stream.ipynb #32d8cd4d
+@patch
+async def _data_once(self:StreamHandler, name:str, streamer_cls, on_item:Callable, backoff:Backoff)->None:
+    url = await self._sensor_url(name)
+    streamer = streamer_cls(url, log_level=logging.WARNING)
+    try:
+        await streamer.__aenter__()
+        async for d in streamer.receive():
+            now = time.monotonic_ns()
+            self._mark_item(name, now, backoff)
+            on_item(d, now)
+    finally: await _close_streamer(streamer)
 
-    # -- lookups and counters -------------------------------------------------
-    def gaze_at(self,
-                device_ts_ns:int, # a frame's device timestamp
-               )->GazeSample|None: # the received gaze sample nearest in time, None when there is none
-        "The gaze sample closest in device time to `device_ts_ns`."
-        best, best_dt = None, None
-        for g in reversed(self.recent_gaze):
-            dt = abs(g.device_ts_ns - device_ts_ns)
-            if best_dt is None or dt < best_dt: best, best_dt = g, dt
-            elif g.device_ts_ns < device_ts_ns: break  # moving further into the past
-        return best
+@patch
+async def _gaze_once(self:StreamHandler, backoff:Backoff)->None:
+    from pupil_labs.realtime_api.streaming.gaze import RTSPGazeStreamer
+    def on_gaze(d, now):
+        g = _gaze_sample(d, now)
+        self.latest_gaze = g; self.recent_gaze.append(g); self.gaze.put(g)
+    await self._data_once('gaze', RTSPGazeStreamer, on_gaze, backoff)
 
-    def counters(self)->dict:
-        "Frames, drops, reconnects and gaps so far."
-        gap_s = {}
-        for g in self.gaps: gap_s[g.stream] = gap_s.get(g.stream, 0.0) + (g.end_monotonic_ns - g.start_monotonic_ns) / 1e9
-        return dict(frames_received=self.frames_received, frames_dropped=self.frames.dropped,
-                    gaze_received=self.gaze.put_count, gaze_dropped=self.gaze.dropped,
-                    imu_received=self.imu.put_count, eye_events_received=self.eye_events.put_count,
-                    eye_frames_received=self.eye_frames_received, eye_frames_dropped=self.eye_frames.dropped,
-                    eye_rtp_lost_packets=self.eye_rtp_lost_packets, audio_frames_received=self.audio.put_count,
-                    audio_frames_dropped=self.audio.dropped, not_offered=dict(self.not_offered),
-                    rtp_lost_packets=self.rtp_lost_packets, connects=dict(self.connects),
-                    reconnects={k: max(v - 1, 0) for k, v in self.connects.items()},
-                    gaps=len(self.gaps), gap_seconds=gap_s, clock_offset_ms=self.clock_offset_ms,
-                    errors=dict(self.errors))
+@patch
+async def _imu_once(self:StreamHandler, backoff:Backoff)->None:
+    from pupil_labs.realtime_api.streaming.imu import RTSPImuStreamer
+    await self._data_once('imu', RTSPImuStreamer, lambda d, now: self.imu.put((now, d)), backoff)
 
-    def open_gaps(self, now_ns:int|None=None)->list[_Gap]:
-        "Outages still going on, as gaps that end at `now_ns` (default: now), so that a recording stopped during one counts it."
-        now_ns = now_ns or time.monotonic_ns()
-        return [_Gap(k, start, now_ns, reason) for k, (start, reason) in self._down_since.items() if not self._connected[k]]
+@patch
+async def _events_once(self:StreamHandler, backoff:Backoff)->None:
+    from pupil_labs.realtime_api.streaming.eye_events import RTSPEyeEventStreamer
+    await self._data_once('eye_events', RTSPEyeEventStreamer, lambda d, now: self.eye_events.put((now, d)), backoff)
+
+# %% ../../nbs/21_pupil.stream.ipynb #0de758fb
+@patch
+def gaze_at(self:StreamHandler,
+            device_ts_ns:int, # a frame's device timestamp
+           )->GazeSample|None: # the received gaze sample nearest in time, None when there is none
+    "The gaze sample closest in device time to `device_ts_ns`."
+    best, best_dt = None, None
+    for g in reversed(self.recent_gaze):
+        dt = abs(g.device_ts_ns - device_ts_ns)
+        if best_dt is None or dt < best_dt: best, best_dt = g, dt
+        elif g.device_ts_ns < device_ts_ns: break  # moving further into the past
+    return best
+
+@patch
+def counters(self:StreamHandler)->dict:
+    "Frames, drops, reconnects and gaps so far."
+    gap_s = {}
+    for g in self.gaps: gap_s[g.stream] = gap_s.get(g.stream, 0.0) + (g.end_monotonic_ns - g.start_monotonic_ns) / 1e9
+    return dict(frames_received=self.frames_received, frames_dropped=self.frames.dropped,
+                gaze_received=self.gaze.put_count, gaze_dropped=self.gaze.dropped,
+                imu_received=self.imu.put_count, eye_events_received=self.eye_events.put_count,
+                eye_frames_received=self.eye_frames_received, eye_frames_dropped=self.eye_frames.dropped,
+                eye_rtp_lost_packets=self.eye_rtp_lost_packets, audio_frames_received=self.audio.put_count,
+                audio_frames_dropped=self.audio.dropped, not_offered=dict(self.not_offered),
+                rtp_lost_packets=self.rtp_lost_packets, connects=dict(self.connects),
+                reconnects={k: max(v - 1, 0) for k, v in self.connects.items()},
+                gaps=len(self.gaps), gap_seconds=gap_s, clock_offset_ms=self.clock_offset_ms,
+                errors=dict(self.errors))
+
+@patch
+def open_gaps(self:StreamHandler, now_ns:int|None=None)->list[_Gap]:
+    "Outages still going on, as gaps that end at `now_ns` (default: now), so that a recording stopped during one counts it."
+    now_ns = now_ns or time.monotonic_ns()
+    return [_Gap(k, start, now_ns, reason) for k, (start, reason) in self._down_since.items() if not self._connected[k]]
 
 # %% ../../nbs/21_pupil.stream.ipynb #834ffaa3
 def _sprop_from_reader(reader)->bytes:

@@ -261,11 +261,13 @@ class TimeEchoServer:
         self._server = None; self._conns:set = set(); self.port = None
 
     async def start(self, host:str='127.0.0.1', port:int=0)->int:
+        "Listen on `host`:`port` (0: any free port); returns the port."
         self._server = await asyncio.start_server(self._client, host, port, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
     def close(self)->None:
+        "Stop listening and close every connection."
         if self._server is not None: self._server.close(); self._server = None
         for w in list(self._conns): w.close()
         self._conns.clear()

@@ -119,9 +119,12 @@ class RtspSession:
         self.queue: asyncio.Queue|None = None
         self.tasks: list[asyncio.Task] = []
 
-    def rtp_ts(self, t_dev:float)->int: return (self.ts_base + round((t_dev - self.t_ref) * self.clock_rate)) & 0xFFFFFFFF
+    def rtp_ts(self, t_dev:float)->int:
+        "The 32-bit RTP timestamp of device time `t_dev` on its RTP clock."
+        return (self.ts_base + round((t_dev - self.t_ref) * self.clock_rate)) & 0xFFFFFFFF
 
     async def setup_udp(self, host:str, client_ports:tuple[int, int]):
+        "RTP over UDP: open the server's RTP and RTCP sockets for `client_ports`; returns their ports."
         loop = asyncio.get_running_loop()
         self.mode, self.client_ports = 'udp', client_ports
         self.rtp_sock, _ = await loop.create_datagram_endpoint(lambda: _Datagram(self), local_addr=(host, 0))
@@ -180,6 +183,7 @@ async def _delayed_sender(self:RtspSession):
 
 @patch
 def send_sender_report(self:RtspSession):
+    "Send an RTCP sender report: the device time now and the same instant on the RTP clock, with the counts so far."
     # NTP and RTP time name the same instant (RFC 3550 §6.4.1): the NTP time is put on the RTP clock's tick, so that
     # an 8 kHz audio clock does not shift every timestamp by up to half a tick (62 µs)
     now = self.t_ref + round((self.server.clock() - self.t_ref) * self.clock_rate) / self.clock_rate
@@ -198,8 +202,10 @@ async def _rtcp_loop(self:RtspSession):
             log.info('session %s (%s) timed out', self.id, self.stream)
             self.close(); return
 
+# %% ../../../nbs/20c_pupil.sim.rtsp.ipynb #b19c06fb
 @patch
 def play(self:RtspSession):
+    "Start sending: the first sender report (unless it is delayed), the RTCP loop and the delayed sender."
     if self.playing: return
     self.playing = True
     self.queue = asyncio.Queue()
@@ -209,6 +215,7 @@ def play(self:RtspSession):
 
 @patch
 def close(self:RtspSession):
+    "Stop the tasks, close the UDP sockets and leave the server; closing twice is harmless."
     if self.closed: return
     self.closed, self.playing = True, False
     for t in self.tasks: t.cancel()

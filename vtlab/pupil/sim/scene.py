@@ -60,7 +60,9 @@ class SceneClip:
     pps: bytes
     @property
     def n_frames(self)->int: return len(self.access_units)
-    def is_idr(self, i:int)->bool: return any(u[0] & 0x1F == 5 for u in self.access_units[i])
+    def is_idr(self, i:int)->bool:
+        "Whether frame `i` of the loop is an IDR frame (a decoder can start there)."
+        return any(u[0] & 0x1F == 5 for u in self.access_units[i])
     @property
     def bytes_per_s(self)->float: return sum(map(len, (u for au in self.access_units for u in au))) * self.fps / self.n_frames
 
