@@ -14,11 +14,17 @@ def test_calibrate_user_notebook_headless(tmp_path):
     cal = json.loads((out/'calibration.json').read_text())
     assert cal['kind'] == 'geometric' and cal['params']['refine']
 
-def test_bench_calibration_writes_json_and_plot(tmp_path):
-    run_cmd(['vtlab_bench_calibration', '--users', '1', '--out', str(tmp_path)])
+def test_bench_calibration_end_to_end(tmp_path):
+    "One rendered user through the real runtime with the shipped model: calibrating beats not calibrating; JSON and PNG written."
+    run_cmd(['vtlab_bench_calibration', '--users', '1', '--test-targets', '20', '--out', str(tmp_path)], timeout=1200)
     res = json.loads((tmp_path/'calibration.json').read_text())
-    for level in res['results'].values():
-        assert level['few-shot 9']['px_mae'] < level['geometric']['px_mae']
+    r = res['results']
+    for m in ('geometric+refine 9', 'few-shot 9', 'fine-tuned 9 + few-shot 9'): assert r[m]['px_mae'] < r['geometric']['px_mae'], m
+    # per single frame, the shipped model's ~3 deg frame-to-frame noise stays after calibration: measured for this user
+    # (4 users, 40 targets: vtlab_bench_calibration) few-shot 9 at 91 px / 1.49 deg -- the degree criterion of
+    # 'Acceptable' (< 2.5 deg) holds, its pixel criterion (< 80 px) does not; the bound is the measurement with a margin
+    assert r['few-shot 9']['deg_mae'] < 2.5 and r['few-shot 9']['px_mae'] < 130, r['few-shot 9']
+    assert res['per_user'][0]['_frames']['missed'] <= 3 and not res['wiring_model']
     assert (tmp_path/'calibration.png').stat().st_size > 10_000
 
 def test_runtime_and_training_build_identical_features(tmp_path):
@@ -26,7 +32,8 @@ def test_runtime_and_training_build_identical_features(tmp_path):
     import numpy as np
     from vtlab.gaze.calibration import (CalibrationWriter, RidgeMapper, calibration_features,
                                         load_calibration_data)
-    from vtlab.gaze.runtime import FrameSource, GazePipeline, ScreenConfig, astronaut_video
+    from vtlab.gaze.runtime import FrameSource, GazePipeline, astronaut_video
+    from vtlab.gaze.screen import ScreenConfig
     screen = ScreenConfig(1920, 1080, 34.5, 19.4)
     video, _ = astronaut_video(n_frames=120)
     frames = [f.image for f in FrameSource(video, max_frames=12)]

@@ -54,8 +54,8 @@ def test_test_split_and_augmentation_in_workers(synth):
 
 
 def test_bench_command(tmp_path):
-    out = tmp_path/'gaze_data.json'
-    run_cmd(['vtlab_bench_gaze_data', '--samples', '64', '--size', '64', '--reads', '16', '--rounds', '1', '--out', str(out)])
-    res = json.loads(out.read_text())
+    run_cmd(['vtlab_bench_gaze_data', '--samples', '64', '--size', '64', '--reads', '16', '--rounds', '1', '--out', str(tmp_path)])
+    res = json.loads((tmp_path/'gaze_data.json').read_text())
+    assert (tmp_path/'gaze_data.png').stat().st_size > 5000
     assert all(res[k] > 0 for k in ('seed_sps', 'vtlab_sps', 'raw_sps'))
     assert res['file_info']['chunks'] == [1, 64, 64, 3] and res['file_info']['compression'] == 'lzf'

@@ -61,10 +61,15 @@ def test_track_cli_every_frame_yields_a_sample(video, outputs):
     assert all(s['x_px'] is None for s in samples if not s['face'])
     assert '120 frames, 110 with a face' in p.stderr
 
-def test_bench_writes_json(outputs):
-    run_cmd(['vtlab_bench_gaze_runtime', '--frames', '40'], env={'VTLAB_OUTPUTS': str(outputs)})
-    res = json.loads((outputs/'bench'/'gaze_runtime.json').read_text())
-    assert set(res['configs']) == {'tracking', 'no_tracking', 'tracking_no_iris', 'tracking_1thread'}
+def test_bench_writes_json_and_histogram(outputs):
+    "The runtime benchmark: every configuration on every frame, identical gaze for the exact and concurrent iris paths, a PNG."
+    run_cmd(['vtlab_bench_gaze_runtime', '--frames', '40', '--warmup', '3', '--no-peer', '--out', str(outputs/'b')])
+    res = json.loads((outputs/'b'/'gaze_runtime.json').read_text())
+    assert set(res['configs']) == {'tracking', 'exact_iris', 'no_tracking', 'tracking_no_iris'}
     for c in res['configs'].values():
-        assert c['samples'] == 40 and c['end_to_end']['p50_ms'] > 0 and c['end_to_end_cpu']['p50_ms'] > 0 and 'landmarks' in c['stages']
+        assert c['samples'] == 40 and len(c['latency_ms']) == 40 and c['end_to_end']['p50_ms'] > 0 and 'landmarks' in c['stages']
     assert res['configs']['no_tracking']['detections'] == 40
+    agree = res['tracking_vs_exact_iris']
+    assert agree['gaze_max_abs_rad'] == 0 and agree['head_max_abs_deg'] == 0 and agree['pupil_diff_px']['max'] < 1.0, agree
+    assert res['peer']['status'] == 'left out' and res['load_during']['samples'] >= 2
+    assert (outputs/'b'/'gaze_runtime.png').stat().st_size > 10_000

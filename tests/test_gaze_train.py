@@ -77,7 +77,7 @@ def test_eye_band_model_trains_exports_and_reloads(data, tmp_path):
     run_cmd(['vtlab_train_gaze', '--data-dir', str(data), '--backbone', 'vtlab_cnn', '--crop', 'eyes', '--input-size', '32',
              '--batch-size', '16', '--epochs', '1', '--threads', '1', '--num-workers', '0', '--no-progress',
              '--no-tensorboard', '--out-dir', str(run)])
-    assert tuple(json.loads((run/'model.json').read_text())['crop']) == EYE_BAND
+    assert tuple(json.loads((run/'model.json').read_text())['normalization']['crop']) == EYE_BAND
     a, b = load_gaze_model(run/'checkpoint.pt'), load_gaze_model(run/'model.safetensors')
     x = torch.randint(0, 255, (3, 32, 32, 3), dtype=torch.uint8)
     assert a.cfg.crop == EYE_BAND and torch.allclose(a(x), b(x), atol=1e-6)

@@ -40,8 +40,8 @@ DEMO_STEPS:dict[str, str] = {
     'profiler': 'vtlab.demo:profiler_step',
     'gaze_synth': 'vtlab.gaze.synth:demo_step',           # render synthetic ETH-XGaze faces
     'gaze_train': 'vtlab.gaze.train:demo_step',           # tiny data → a few epochs → ONNX with its parity check
-    'gaze_realtime': 'vtlab.gaze.runtime:demo_step',      # the real-time loop on the astronaut video
-    'gaze_calibration': 'vtlab.gaze.calibration_bench:demo_step', # few-shot calibration of a simulated user
+    'gaze_realtime': 'vtlab.gaze.closedloop:demo_step',   # shipped model: closed-loop gaze accuracy + latency on the astronaut video
+    'gaze_calibration': 'vtlab.gaze.calibration_bench:demo_step', # few-shot calibration of a rendered user, through the runtime
     'pupil_record': 'vtlab.pupil.record:demo_step',         # 10 s recording from the local Neon stand-in
     'nails_convert': 'vtlab.nails.convert:demo_step',       # a small CNN through ONNX → TF → TF.js, parity table
     'nails_twopass': 'vtlab.nails.bench:demo_step',         # shipped two-pass models on a synthetic clip + small benchmark

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
+from fastcore.basics import patch
 from ..core import JsonConfig, atomic_write, write_json, outputs_dir
 from .geometry import pitchyaw_to_vector, vector_to_pitchyaw, angular_error_deg
 from .screen import ScreenConfig, gaze_to_screen, screen_to_camera_mm
@@ -223,31 +224,38 @@ class RidgeMapper(ScreenMapper):
         if self.terms_used == 'full': cols += [F[:, 2:7]]
         return np.concatenate(cols, axis=1)
 
-    def fit(self, records, targets_norm):
-        n = len(records)
-        if n < 3: raise ValueError(f'RidgeMapper: needs at least 3 calibration points, got {n}')
-        # terms by the number of distinct targets (repeated frames of one target add no new geometry); the
-        # residual is nearly affine, so curvature only pays off with a dense grid (measured: quadratic at 9
-        # targets loses ~6 px at 1° model noise)
-        n_targets = len(np.unique(np.round(np.asarray(targets_norm), 6), axis=0))
-        self.terms_used = self.terms if self.terms != 'auto' else ('linear' if n_targets < 16 else 'quadratic' if n_targets < 25 else 'full')
-        base = self._base(records)
-        X = self._design(records, base)
-        self.mean, self.std = X.mean(0), X.std(0) + 1e-9
-        Z = np.c_[np.ones(n), (X - self.mean) / self.std]
-        reg = self.alpha * n * np.eye(Z.shape[1]); reg[0, 0] = 0      # never shrink the intercept
-        self.coef = np.linalg.solve(Z.T @ Z + reg, Z.T @ (np.asarray(targets_norm, dtype=np.float64) - base))
-        return self
+# %% ../../nbs/18_gaze.calibration.ipynb #bd875147
+@patch
+def fit(self:RidgeMapper, records, targets_norm):
+    "Fit the residual regression on calibration records and their normalized targets."
+    n = len(records)
+    if n < 3: raise ValueError(f'RidgeMapper: needs at least 3 calibration points, got {n}')
+    # terms by the number of distinct targets (repeated frames of one target add no new geometry); the
+    # residual is nearly affine, so curvature only pays off with a dense grid (measured: quadratic at 9
+    # targets loses ~6 px at 1° model noise)
+    n_targets = len(np.unique(np.round(np.asarray(targets_norm), 6), axis=0))
+    self.terms_used = self.terms if self.terms != 'auto' else ('linear' if n_targets < 16 else 'quadratic' if n_targets < 25 else 'full')
+    base = self._base(records)
+    X = self._design(records, base)
+    self.mean, self.std = X.mean(0), X.std(0) + 1e-9
+    Z = np.c_[np.ones(n), (X - self.mean) / self.std]
+    reg = self.alpha * n * np.eye(Z.shape[1]); reg[0, 0] = 0      # never shrink the intercept
+    self.coef = np.linalg.solve(Z.T @ Z + reg, Z.T @ (np.asarray(targets_norm, dtype=np.float64) - base))
+    return self
 
-    def predict(self, records)->np.ndarray:
-        if self.coef is None: raise ValueError('RidgeMapper: predict before fit')
-        base = self._base(records)
-        X = self._design(records, base)
-        return base + np.c_[np.ones(len(X)), (X - self.mean) / self.std] @ self.coef
+@patch
+def predict(self:RidgeMapper, records)->np.ndarray:
+    "Normalized screen points of `records`: the geometric mapping plus the fitted residual."
+    if self.coef is None: raise ValueError('RidgeMapper: predict before fit')
+    base = self._base(records)
+    X = self._design(records, base)
+    return base + np.c_[np.ones(len(X)), (X - self.mean) / self.std] @ self.coef
 
-    def params(self)->dict:
-        return dict(terms=self.terms, alpha=self.alpha, base=self.base, terms_used=self.terms_used,
-                    coef=self.coef.tolist(), mean=self.mean.tolist(), std=self.std.tolist())
+@patch
+def params(self:RidgeMapper)->dict:
+    "The fitted parameters, as saved in calibration.json."
+    return dict(terms=self.terms, alpha=self.alpha, base=self.base, terms_used=self.terms_used,
+                coef=self.coef.tolist(), mean=self.mean.tolist(), std=self.std.tolist())
 
 # %% ../../nbs/18_gaze.calibration.ipynb #79c1a5b3
 class MLPMapper(ScreenMapper):
@@ -358,40 +366,43 @@ class SimulatedUser:
         return dataclasses.replace(self.screen, camera_offset_x_cm=self.screen.camera_offset_x_cm + self.camera_error_cm[0],
                                    camera_offset_y_cm=self.screen.camera_offset_y_cm + self.camera_error_cm[1])
 
-    def look_at(self, targets_norm:np.ndarray)->list:
-        "One inference record per target: the user fixates it, the base model estimates the gaze."
-        recs = []
-        for xy in np.asarray(targets_norm, dtype=np.float64):
-            head = np.asarray(self.head_mm) + self.rng.normal(0, self.head_jitter_mm, 3)
-            visual = screen_to_camera_mm(xy, self.true_screen) - head
-            optical = vector_to_pitchyaw(visual) - np.radians(self.kappa_deg)
-            est = optical + np.radians(self.rng.normal(0, self.noise_deg, 2))
-            head_pyr = np.r_[vector_to_pitchyaw(-head) * 180 / np.pi + self.rng.normal(0, 3, 2), self.rng.normal(0, 2)]
-            u, v = self.focal_px * head[:2] / head[2] + np.asarray(self.frame_size) / 2
-            half = self.focal_px * 75 / head[2]                     # a 15 cm wide face
-            recs.append(dict(gaze_pitch=float(est[0]), gaze_yaw=float(est[1]), head_pitch_deg=float(head_pyr[0]),
-                             head_yaw_deg=float(head_pyr[1]), head_roll_deg=float(head_pyr[2]),
-                             head_position_mm=head.tolist(), face_box=[u - half, v - half, u + half, v + half],
-                             frame_size=list(self.frame_size)))
-        return recs
+# %% ../../nbs/18_gaze.calibration.ipynb #890203ee
+@patch
+def look_at(self:SimulatedUser, targets_norm:np.ndarray)->list:
+    "One inference record per target: the user fixates it, the base model estimates the gaze."
+    recs = []
+    for xy in np.asarray(targets_norm, dtype=np.float64):
+        head = np.asarray(self.head_mm) + self.rng.normal(0, self.head_jitter_mm, 3)
+        visual = screen_to_camera_mm(xy, self.true_screen) - head
+        optical = vector_to_pitchyaw(visual) - np.radians(self.kappa_deg)
+        est = optical + np.radians(self.rng.normal(0, self.noise_deg, 2))
+        head_pyr = np.r_[vector_to_pitchyaw(-head) * 180 / np.pi + self.rng.normal(0, 3, 2), self.rng.normal(0, 2)]
+        u, v = self.focal_px * head[:2] / head[2] + np.asarray(self.frame_size) / 2
+        half = self.focal_px * 75 / head[2]                     # a 15 cm wide face
+        recs.append(dict(gaze_pitch=float(est[0]), gaze_yaw=float(est[1]), head_pitch_deg=float(head_pyr[0]),
+                         head_yaw_deg=float(head_pyr[1]), head_roll_deg=float(head_pyr[2]),
+                         head_position_mm=head.tolist(), face_box=[u - half, v - half, u + half, v + half],
+                         frame_size=list(self.frame_size)))
+    return recs
 
-    def screen_error(self, pred_norm:np.ndarray, targets_norm:np.ndarray, records:list)->dict:
-        "Pixel and visual-angle errors of predictions against the true targets."
-        pred, tgt = np.asarray(pred_norm), np.asarray(targets_norm)
-        px = np.linalg.norm((pred - tgt) * [self.screen.width_px, self.screen.height_px], axis=-1)
-        heads = np.array([r['head_position_mm'] for r in records])
-        deg = angular_error_deg(screen_to_camera_mm(pred, self.true_screen) - heads,
-                                screen_to_camera_mm(tgt, self.true_screen) - heads)
-        px, deg = np.nan_to_num(px, nan=1e4), np.nan_to_num(deg, nan=90.)
-        return dict(px_mae=float(px.mean()), px_p90=float(np.percentile(px, 90)),
-                    deg_mae=float(deg.mean()), deg_p90=float(np.percentile(deg, 90)))
+@patch
+def screen_error(self:SimulatedUser, pred_norm:np.ndarray, targets_norm:np.ndarray, records:list)->dict:
+    "Pixel and visual-angle errors of predictions against the true targets."
+    pred, tgt = np.asarray(pred_norm), np.asarray(targets_norm)
+    px = np.linalg.norm((pred - tgt) * [self.screen.width_px, self.screen.height_px], axis=-1)
+    heads = np.array([r['head_position_mm'] for r in records])
+    deg = angular_error_deg(screen_to_camera_mm(pred, self.true_screen) - heads,
+                            screen_to_camera_mm(tgt, self.true_screen) - heads)
+    px, deg = np.nan_to_num(px, nan=1e4), np.nan_to_num(deg, nan=90.)
+    return dict(px_mae=float(px.mean()), px_p90=float(np.percentile(px, 90)),
+                deg_mae=float(deg.mean()), deg_p90=float(np.percentile(deg, 90)))
 
 # %% ../../nbs/18_gaze.calibration.ipynb #5e58a756
 ACCURACY_TABLE = dict(Excellent=dict(px_mae=20, deg_mae=0.8, px_p90=35), Good=dict(px_mae=40, deg_mae=1.5, px_p90=60),
                       Acceptable=dict(px_mae=80, deg_mae=2.5, px_p90=120))
 
 def rating(m:dict)->str:
-    "The seed's accuracy class of a result (all three criteria must hold)."
+    "The accuracy class of a result (all three criteria of `ACCURACY_TABLE` must hold)."
     for name, lim in ACCURACY_TABLE.items():
         if all(m[k] < v for k, v in lim.items()): return name
     return 'Poor'

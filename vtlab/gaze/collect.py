@@ -10,6 +10,7 @@ from typing import Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
+from fastcore.basics import patch
 from ..core import JsonConfig
 from .calibration import CalibrationWriter, calibration_targets, grid_targets
 from .runtime import FrameSource
@@ -103,37 +104,43 @@ class CalibrationRun:
         d = self.protocol.fixation_delay_s
         return 1.0 if d <= 0 else min(1.0, (self.clock() - self._shown_at) / d)
 
-    def _next_frame(self)->np.ndarray:
-        try: f = next(self._frames)
-        except StopIteration: raise RuntimeError('calibration: the camera/video ran out of frames') from None
-        self.last_frame = getattr(f, 'image', f)
-        return self.last_frame
+# %% ../../nbs/18a_gaze.collect.ipynb #ec3df030
+@patch
+def _next_frame(self:CalibrationRun)->np.ndarray:
+    try: f = next(self._frames)
+    except StopIteration: raise RuntimeError('calibration: the camera/video ran out of frames') from None
+    self.last_frame = getattr(f, 'image', f)
+    return self.last_frame
 
-    def capture(self)->int:
-        "Capture the current target if fixation is complete; returns the samples written (0 if too early or done)."
-        if self.done or self.fixation_progress() < 1.0: return 0
-        target, pose = self.current
-        got = 0
-        for _ in range(self.protocol.samples_per_point * self.max_tries):
-            if got == self.protocol.samples_per_point: break
-            frame = self._next_frame()
-            sample = self.estimator(frame)
-            if not getattr(sample, 'face', False): self.no_face += 1; continue
-            if self.writer is None:
-                self.writer = CalibrationWriter(self.folder, self.screen, frame_size=(frame.shape[1], frame.shape[0]))
-            self.writer.add(frame, target, sample.to_record((frame.shape[1], frame.shape[0])), pose)
-            got += 1
-        self.written += got
-        self.index += 1; self._shown_at = self.clock()
-        return got
+@patch
+def capture(self:CalibrationRun)->int:
+    "Capture the current target if fixation is complete; returns the samples written (0 if too early or done)."
+    if self.done or self.fixation_progress() < 1.0: return 0
+    target, pose = self.current
+    got = 0
+    for _ in range(self.protocol.samples_per_point * self.max_tries):
+        if got == self.protocol.samples_per_point: break
+        frame = self._next_frame()
+        sample = self.estimator(frame)
+        if not getattr(sample, 'face', False): self.no_face += 1; continue
+        if self.writer is None:
+            self.writer = CalibrationWriter(self.folder, self.screen, frame_size=(frame.shape[1], frame.shape[0]))
+        self.writer.add(frame, target, sample.to_record((frame.shape[1], frame.shape[0])), pose)
+        got += 1
+    self.written += got
+    self.index += 1; self._shown_at = self.clock()
+    return got
 
-    def abort(self)->None:
-        "Stop; everything written so far stays."
-        self.aborted = True
+@patch
+def abort(self:CalibrationRun)->None:
+    "Stop; everything written so far stays."
+    self.aborted = True
 
-    def summary(self)->dict:
-        return dict(folder=str(self.folder), targets_done=self.index, targets_total=len(self.steps),
-                    samples_written=self.written, frames_without_face=self.no_face, aborted=self.aborted)
+@patch
+def summary(self:CalibrationRun)->dict:
+    "Where the run stands: targets done, samples written, frames without a face, aborted."
+    return dict(folder=str(self.folder), targets_done=self.index, targets_total=len(self.steps),
+                samples_written=self.written, frames_without_face=self.no_face, aborted=self.aborted)
 
 # %% ../../nbs/18a_gaze.collect.ipynb #71efc760
 def lissajous(t_s:np.ndarray, period_s:float=20.0, a:int=3, b:int=2, margin:float=0.08)->np.ndarray:
@@ -214,31 +221,39 @@ class CalibrationWidget:
         self._events = Event(source=self.target, watched_events=['keydown'])
         self._events.on_dom_event(lambda e: self.capture() if e.get('key') == ' ' else None)
 
-    def refresh(self)->None:
-        "Redraw target, preview, progress and status from the run's state."
-        r = self.run
-        if r.done:
-            self.target.value = _png(render_target(self.canvas_px, None, text='Done' if not r.aborted else 'Aborted'))
-        else:
-            target, pose = r.current
-            self.target.value = _png(render_target(self.canvas_px, target, r.fixation_progress(), _INSTRUCTIONS[pose]))
-        if r.last_frame is not None: self.preview.value = _png(cv2.resize(r.last_frame, self.preview_px, interpolation=cv2.INTER_AREA), '.jpg')
-        self.progress.value = r.index
-        self.status.value = f'{r.written} samples, {r.no_face} frames without a face'
-        self.capture_button.disabled = self.abort_button.disabled = r.done
-        if r.done:
-            s = r.summary()
-            self.summary.value = (f"<b>{'Aborted' if s['aborted'] else 'Finished'}</b>: {s['targets_done']}/{s['targets_total']} "
-                                  f"targets, {s['samples_written']} samples written to <code>{s['folder']}</code>")
+# %% ../../nbs/18a_gaze.collect.ipynb #071c724a
+@patch
+def refresh(self:CalibrationWidget)->None:
+    "Redraw target, preview, progress and status from the run's state."
+    r = self.run
+    if r.done:
+        self.target.value = _png(render_target(self.canvas_px, None, text='Done' if not r.aborted else 'Aborted'))
+    else:
+        target, pose = r.current
+        self.target.value = _png(render_target(self.canvas_px, target, r.fixation_progress(), _INSTRUCTIONS[pose]))
+    if r.last_frame is not None: self.preview.value = _png(cv2.resize(r.last_frame, self.preview_px, interpolation=cv2.INTER_AREA), '.jpg')
+    self.progress.value = r.index
+    self.status.value = f'{r.written} samples, {r.no_face} frames without a face'
+    self.capture_button.disabled = self.abort_button.disabled = r.done
+    if r.done:
+        s = r.summary()
+        self.summary.value = (f"<b>{'Aborted' if s['aborted'] else 'Finished'}</b>: {s['targets_done']}/{s['targets_total']} "
+                              f"targets, {s['samples_written']} samples written to <code>{s['folder']}</code>")
 
-    def capture(self)->int:
-        n = self.run.capture()
-        if n == 0 and not self.run.done: self.status.value = 'hold still on the dot a moment longer...'
-        else: self.refresh()
-        return n
+@patch
+def capture(self:CalibrationWidget)->int:
+    "Capture the current target (the SPACE key); returns the samples written."
+    n = self.run.capture()
+    if n == 0 and not self.run.done: self.status.value = 'hold still on the dot a moment longer...'
+    else: self.refresh()
+    return n
 
-    def abort(self)->None: self.run.abort(); self.refresh()
+@patch
+def abort(self:CalibrationWidget)->None:
+    "Stop the run (ESC); everything captured so far stays."
+    self.run.abort(); self.refresh()
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
+@patch
+def _ipython_display_(self:CalibrationWidget):
+    from IPython.display import display
+    display(self.widget)

@@ -10,14 +10,16 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+from fastcore.basics import patch
 from torch.utils.data import Dataset
 
 from ..core import outputs_dir, write_json, setup_logging
-from .geometry import vector_to_pitchyaw
+from .geometry import (vector_to_pitchyaw, NormalizationContract, NORMALIZATION_METADATA_KEY, IMAGENET_MEAN,
+                                 IMAGENET_STD, vtlab_contract)
 
 # %% auto #0
 __all__ = ['ETHXGazeDataset', 'GazeAugment', 'gaze360_to_pitchyaw', 'Gaze360Dataset', 'MPIIFaceGazeDataset',
-           'CombinedGazeDataset', 'bench_gaze_data', 'bench_main']
+           'CombinedGazeDataset', 'bench_gaze_data']
 
 # %% ../../nbs/11_gaze.data.ipynb #5bcb3281
 def _check_labels(path, key:str, arr:np.ndarray, n:int)->np.ndarray:
@@ -56,6 +58,35 @@ def _sample_dict(patch:np.ndarray, gaze, has_gaze:bool, head, subject:str, index
     return {'face_patch': torch.from_numpy(patch), 'gaze_pitchyaw': torch.from_numpy(gaze), 'has_gaze': has_gaze,
             'head_pose': torch.from_numpy(head), 'subject': subject, 'index': index}
 
+# %% ../../nbs/11_gaze.data.ipynb #5fda5ff9
+def _file_contract(attrs, path:Path, patch_px:int)->NormalizationContract|None:
+    "The framing a subject file states in its attributes (vtlab's synthetic data does; the ETH-XGaze release does not)."
+    if NORMALIZATION_METADATA_KEY in attrs:
+        c = NormalizationContract.from_metadata({NORMALIZATION_METADATA_KEY: str(attrs[NORMALIZATION_METADATA_KEY])}, str(path))
+    elif 'focal_norm_px' in attrs:   # synthetic files written before the contract existed: vtlab's face centre and colours
+        c = vtlab_contract(patch_px, focal_norm_px=float(attrs['focal_norm_px']), distance_norm_mm=float(attrs.get('distance_norm_mm', 600.)))
+    else: return None
+    if c.patch_px != patch_px: raise ValueError(f"{path}: attributes describe {c.patch_px}-px patches but 'face_patch' holds {patch_px}-px ones")
+    return c
+
+def _subject_files(root, split, subjects)->list[Path]:
+    "The subject files of a split (or the named `subjects`) under `root`, as released or flat."
+    if root is None: raise ValueError('ETHXGazeDataset: give `root` (a dataset folder) or `files`')
+    root = Path(root)
+    if subjects is None:
+        sp = root/'train_test_split.json'
+        if not sp.is_file(): raise ValueError(f'{sp}: file not found (or pass `subjects=` / `files=`)')
+        try: table = json.loads(sp.read_text())
+        except json.JSONDecodeError as e: raise ValueError(f'{sp}: invalid JSON ({e})') from None
+        if split not in table: raise ValueError(f"{sp}: no split {split!r} (splits: {', '.join(table)})")
+        subjects = table[split]
+    folder = 'test' if split == 'test' else 'train'   # the release keeps test subjects in test/
+    paths = []
+    for s in subjects:                                # root/train/x.h5 as released, else root/x.h5
+        p = root/folder/s
+        paths.append(root/s if not p.exists() and (root/s).exists() else p)
+    return paths
+
 # %% ../../nbs/11_gaze.data.ipynb #ce9f5b52
 class ETHXGazeDataset(Dataset):
     "ETH-XGaze HDF5 subject files (also `vtlab_synth_gaze` output) as uint8 BGR patches with [pitch, yaw] labels."
@@ -67,11 +98,12 @@ class ETHXGazeDataset(Dataset):
                  transform:Callable|None=None, # training-only augmentation on the uint8 (H, W, 3) BGR patch
                  require_labels:bool=False,    # raise if a file has no `face_gaze` instead of returning has_gaze=False
                  fast_decode:bool=True,        # decode lzf chunks with python-lzf when installed and the layout allows
+                 preload:bool=False,           # read every patch into memory on first use (one bulk read per file)
                 ):
-        self.transform, self.fast_decode = transform, fast_decode
-        self.paths = [Path(p) for p in files] if files is not None else self._resolve(root, split, subjects)
+        self.transform, self.fast_decode, self.preload = transform, fast_decode, preload
+        self.paths = [Path(p) for p in files] if files is not None else _subject_files(root, split, subjects)
         if not self.paths: raise ValueError(f'ETHXGazeDataset: no subject files ({root!r}, split={split!r})')
-        self.gaze, self.head, self.has_gaze, sizes = [], [], [], []
+        self.gaze, self.head, self.has_gaze, sizes, self._contracts = [], [], [], [], []
         for p in self.paths:
             with _open_h5(p) as f:
                 keys = sorted(f.keys())
@@ -80,6 +112,7 @@ class ETHXGazeDataset(Dataset):
                 if ds.ndim != 4 or ds.shape[-1] != 3 or ds.dtype != np.uint8:
                     raise ValueError(f"{p}: dataset 'face_patch' must be (N, H, W, 3) uint8 BGR, got {ds.shape} {ds.dtype}")
                 n = ds.shape[0]
+                self._contracts.append(_file_contract(f.attrs, p, ds.shape[1]))
                 if 'face_head_pose' not in f: raise ValueError(f"{p}: dataset 'face_head_pose' missing (keys: {', '.join(keys)})")
                 self.head.append(_check_labels(p, 'face_head_pose', f['face_head_pose'][()], n))
                 if 'face_gaze' in f:
@@ -91,58 +124,65 @@ class ETHXGazeDataset(Dataset):
         self.cumulative = np.cumsum([0] + sizes).tolist()
         self._handles, self._pid, self.decoder = None, None, None   # decoder: 'python-lzf' or 'h5py', set on first read
 
-    @staticmethod
-    def _resolve(root, split, subjects)->list[Path]:
-        if root is None: raise ValueError('ETHXGazeDataset: give `root` (a dataset folder) or `files`')
-        root = Path(root)
-        if subjects is None:
-            sp = root/'train_test_split.json'
-            if not sp.is_file(): raise ValueError(f'{sp}: file not found (or pass `subjects=` / `files=`)')
-            try: table = json.loads(sp.read_text())
-            except json.JSONDecodeError as e: raise ValueError(f'{sp}: invalid JSON ({e})') from None
-            if split not in table: raise ValueError(f"{sp}: no split {split!r} (splits: {', '.join(table)})")
-            subjects = table[split]
-        folder = 'test' if split == 'test' else 'train'   # the release keeps test subjects in test/
-        paths = []
-        for s in subjects:                                # root/train/x.h5 as released, else root/x.h5
-            p = root/folder/s
-            paths.append(root/s if not p.exists() and (root/s).exists() else p)
-        return paths
+# %% ../../nbs/11_gaze.data.ipynb #a4a1fe7d
+@patch
+def __len__(self:ETHXGazeDataset)->int: return self.cumulative[-1]
 
-    def __len__(self)->int: return self.cumulative[-1]
+@patch
+def locate(self:ETHXGazeDataset, i:int)->tuple[int, int]:
+    "(file number, row) of global sample `i`, by bisection."
+    if not -len(self) <= i < len(self): raise IndexError(f'index {i} out of range for {len(self)} samples')
+    if i < 0: i += len(self)
+    k = bisect.bisect_right(self.cumulative, i) - 1
+    return k, i - self.cumulative[k]
 
-    def locate(self, i:int)->tuple[int, int]:
-        "(file number, row) of global sample `i`, by bisection."
-        if not -len(self) <= i < len(self): raise IndexError(f'index {i} out of range for {len(self)} samples')
-        if i < 0: i += len(self)
-        k = bisect.bisect_right(self.cumulative, i) - 1
-        return k, i - self.cumulative[k]
+@patch
+def _patches(self:ETHXGazeDataset)->list:
+    "This process's patch readers (row -> uint8 array), opened on first use (once per worker)."
+    if self._handles is None or self._pid != os.getpid():
+        if self.preload:     # one bulk read per file: per-sample HDF5 calls cost ~1 ms each without python-lzf
+            arrays = []
+            for p in self.paths:
+                with _open_h5(p) as f: arrays.append(f['face_patch'][()])
+            self._handles, self._pid, self.decoder, self._files = [(lambda a: lambda row: a[row].copy())(a) for a in arrays], os.getpid(), 'memory', []
+            return self._handles
+        self._files = [_open_h5(p) for p in self.paths]
+        ds = [f['face_patch'] for f in self._files]
+        fast = [_chunk_reader(d) if self.fast_decode else None for d in ds]
+        self.decoder = 'python-lzf' if all(fast) else 'h5py' if not any(fast) else 'mixed'
+        self._handles, self._pid = [f or d.__getitem__ for f, d in zip(fast, ds)], os.getpid()
+    return self._handles
 
-    def _patches(self)->list:
-        "This process's patch readers (row -> uint8 array), opened on first use (once per worker)."
-        if self._handles is None or self._pid != os.getpid():
-            self._files = [_open_h5(p) for p in self.paths]
-            ds = [f['face_patch'] for f in self._files]
-            fast = [_chunk_reader(d) if self.fast_decode else None for d in ds]
-            self.decoder = 'python-lzf' if all(fast) else 'h5py' if not any(fast) else 'mixed'
-            self._handles, self._pid = [f or d.__getitem__ for f, d in zip(fast, ds)], os.getpid()
-        return self._handles
+# %% ../../nbs/11_gaze.data.ipynb #7a318a95
+@patch
+def __getitem__(self:ETHXGazeDataset, i:int)->dict:
+    k, row = self.locate(int(i))
+    patch = self._patches()[k](row)
+    if self.transform is not None: patch = np.ascontiguousarray(self.transform(patch))
+    return _sample_dict(patch, self.gaze[k][row], self.has_gaze[k], self.head[k][row], self.subjects[k], row)
 
-    def __getitem__(self, i:int)->dict:
-        k, row = self.locate(int(i))
-        patch = self._patches()[k](row)
-        if self.transform is not None: patch = np.ascontiguousarray(self.transform(patch))
-        return _sample_dict(patch, self.gaze[k][row], self.has_gaze[k], self.head[k][row], self.subjects[k], row)
+@patch
+def __getstate__(self:ETHXGazeDataset):
+    "Pickle without open HDF5 handles (DataLoader workers under spawn reopen their own)."
+    d = dict(self.__dict__); d['_handles'] = d['_pid'] = None; d.pop('_files', None)
+    return d
 
-    def __getstate__(self):
-        "Pickle without open HDF5 handles (DataLoader workers under spawn reopen their own)."
-        d = dict(self.__dict__); d['_handles'] = d['_pid'] = None; d.pop('_files', None)
-        return d
+@patch
+def close(self:ETHXGazeDataset)->None:
+    "Close this process's file handles (they reopen on the next sample)."
+    for f in getattr(self, '_files', []): f.close()
+    self._handles, self._files = None, []
 
-    def close(self)->None:
-        "Close this process's file handles (they reopen on the next sample)."
-        for f in getattr(self, '_files', []): f.close()
-        self._handles, self._files = None, []
+# %% ../../nbs/11_gaze.data.ipynb #4c8577b0
+@property
+def _contract(self:ETHXGazeDataset)->NormalizationContract|None:
+    "How the patches were made, from the files' attributes; None when they do not say (the ETH-XGaze release)."
+    c0 = self._contracts[0]
+    for p, c in zip(self.paths[1:], self._contracts[1:]):
+        if c != c0: raise ValueError(f'{p}: its patches were made differently from {self.paths[0].name} '
+                                     f'({c.describe() if c else "no attributes"} vs {c0.describe() if c0 else "no attributes"})')
+    return c0
+ETHXGazeDataset.contract = _contract
 
 # %% ../../nbs/11_gaze.data.ipynb #f3a1b412
 class GazeAugment:
@@ -229,24 +269,30 @@ class Gaze360Dataset(Dataset):
             keep &= np.rad2deg(np.arccos(np.clip(-gaze[:, 2] / np.linalg.norm(gaze, axis=1), -1, 1))) <= max_gaze_deg
         self.rows = np.nonzero(keep)[0]
         self.rec, self.pid, self.frame, self.pitchyaw = rec, pid, frame, pitchyaw
+        self.contract = NormalizationContract(None, None, patch_size, 'rgb', None, IMAGENET_MEAN, IMAGENET_STD, 'face_box',
+                                              f'Gaze360 head crops resized to {patch_size} px')
 
-    def __len__(self)->int: return len(self.rows)
+# %% ../../nbs/11_gaze.data.ipynb #1c6b7b5d
+@patch
+def __len__(self:Gaze360Dataset)->int: return len(self.rows)
 
-    def image_path(self, row:int)->Path:
-        "Path of metadata row `row`'s head crop."
-        return self.root/'imgs'/self.recordings[self.rec[row]]/'head'/f'{self.pid[row]:06d}'/f'{self.frame[row]:06d}.jpg'
+@patch
+def image_path(self:Gaze360Dataset, row:int)->Path:
+    "Path of metadata row `row`'s head crop."
+    return self.root/'imgs'/self.recordings[self.rec[row]]/'head'/f'{self.pid[row]:06d}'/f'{self.frame[row]:06d}.jpg'
 
-    def __getitem__(self, i:int)->dict:
-        import cv2
-        row = int(self.rows[i])
-        p = self.image_path(row)
-        img = cv2.imread(str(p), cv2.IMREAD_COLOR) if p.is_file() else None  # BGR, like ETH-XGaze
-        if img is None: raise ValueError(f'{p}: missing or unreadable image (metadata row {row})')
-        if img.shape[:2] != (self.patch_size, self.patch_size):
-            img = cv2.resize(img, (self.patch_size, self.patch_size), interpolation=cv2.INTER_AREA)
-        if self.transform is not None: img = np.ascontiguousarray(self.transform(img))
-        return _sample_dict(img, self.pitchyaw[row], True, np.zeros(2, np.float32),
-                            f'gaze360_{self.recordings[self.rec[row]]}_{self.pid[row]}', row)
+@patch
+def __getitem__(self:Gaze360Dataset, i:int)->dict:
+    import cv2
+    row = int(self.rows[i])
+    p = self.image_path(row)
+    img = cv2.imread(str(p), cv2.IMREAD_COLOR) if p.is_file() else None  # BGR, like ETH-XGaze
+    if img is None: raise ValueError(f'{p}: missing or unreadable image (metadata row {row})')
+    if img.shape[:2] != (self.patch_size, self.patch_size):
+        img = cv2.resize(img, (self.patch_size, self.patch_size), interpolation=cv2.INTER_AREA)
+    if self.transform is not None: img = np.ascontiguousarray(self.transform(img))
+    return _sample_dict(img, self.pitchyaw[row], True, np.zeros(2, np.float32),
+                        f'gaze360_{self.recordings[self.rec[row]]}_{self.pid[row]}', row)
 
 # %% ../../nbs/11_gaze.data.ipynb #a243db91
 class MPIIFaceGazeDataset(Dataset):
@@ -262,6 +308,8 @@ class MPIIFaceGazeDataset(Dataset):
         from scipy.io import loadmat
         self.root, self.transform = Path(root), transform
         self.patch_size, self.focal_norm, self.distance_norm = patch_size, focal_norm, distance_norm
+        self.contract = NormalizationContract(focal_norm * patch_size / 224, distance_norm, patch_size, 'rgb', None, IMAGENET_MEAN,
+                                              IMAGENET_STD, 'eye_corners+mouth_corners', 'MPIIFaceGaze frames normalized by vtlab')
         persons = sorted(p.name for p in self.root.glob('p[0-9][0-9]') if p.is_dir()) if persons is None else list(persons)
         if not persons: raise ValueError(f'{self.root}: no pXX folders')
         self.items, self.K = [], {}
@@ -282,21 +330,24 @@ class MPIIFaceGazeDataset(Dataset):
                 # columns: 2-3 screen point, 4-15 landmarks, 16-18 rvec, 19-21 tvec, 22-24 fc, 25-27 gt
                 self.items.append((person, cols[0], nums[14:17], nums[20:23], nums[23:26], n))
 
-    def __len__(self)->int: return len(self.items)
+# %% ../../nbs/11_gaze.data.ipynb #a41a04af
+@patch
+def __len__(self:MPIIFaceGazeDataset)->int: return len(self.items)
 
-    def __getitem__(self, i:int)->dict:
-        import cv2
-        from vtlab.gaze.geometry import normalize_face, normalize_gaze
-        person, rel, rvec, fc, gt, line = self.items[i]
-        p = self.root/person/rel
-        img = cv2.imread(str(p), cv2.IMREAD_COLOR) if p.is_file() else None
-        if img is None: raise ValueError(f'{p}: missing or unreadable image ({person}.txt line {line + 1})')
-        s = self.patch_size / 224  # focal_norm is given for a 224² patch, as in ETH-XGaze
-        nf = normalize_face(img, self.K[person], rvec, fc, self.focal_norm * s, self.distance_norm, (self.patch_size,) * 2)
-        g = normalize_gaze((gt - fc) / np.linalg.norm(gt - fc), nf.R)
-        patch = nf.patch if self.transform is None else np.ascontiguousarray(self.transform(nf.patch))
-        return _sample_dict(patch, vector_to_pitchyaw(g).astype(np.float32), True, nf.head_pitchyaw.astype(np.float32),
-                            f'mpiifacegaze_{person}', line)
+@patch
+def __getitem__(self:MPIIFaceGazeDataset, i:int)->dict:
+    import cv2
+    from vtlab.gaze.geometry import normalize_face, normalize_gaze
+    person, rel, rvec, fc, gt, line = self.items[i]
+    p = self.root/person/rel
+    img = cv2.imread(str(p), cv2.IMREAD_COLOR) if p.is_file() else None
+    if img is None: raise ValueError(f'{p}: missing or unreadable image ({person}.txt line {line + 1})')
+    s = self.patch_size / 224  # focal_norm is given for a 224² patch, as in ETH-XGaze
+    nf = normalize_face(img, self.K[person], rvec, fc, self.focal_norm * s, self.distance_norm, (self.patch_size,) * 2)
+    g = normalize_gaze((gt - fc) / np.linalg.norm(gt - fc), nf.R)
+    patch = nf.patch if self.transform is None else np.ascontiguousarray(self.transform(nf.patch))
+    return _sample_dict(patch, vector_to_pitchyaw(g).astype(np.float32), True, nf.head_pitchyaw.astype(np.float32),
+                        f'mpiifacegaze_{person}', line)
 
 # %% ../../nbs/11_gaze.data.ipynb #b551c48b
 class CombinedGazeDataset(Dataset):
@@ -342,7 +393,7 @@ class CombinedGazeDataset(Dataset):
 
 # %% ../../nbs/11_gaze.data.ipynb #c625ea94
 class _SeedETHXGaze(Dataset):
-    "The seed's loader, kept as the benchmark's baseline: it opens the HDF5 file for every sample."
+    "A naive loader, kept as the benchmark's baseline: it opens the HDF5 file for every sample."
     def __init__(self, h5_path):
         import h5py
         self.h5_path = h5_path
@@ -360,6 +411,18 @@ def _sps(read, idx)->float:
     for i in idx: read(int(i))
     return len(idx) / (time.perf_counter() - t0)
 
+# %% ../../nbs/11_gaze.data.ipynb #098d09d6
+def _bench_file(file, samples:int, size:int, seed:int)->tuple:
+    "(temporary folder or None, the file to read, seconds spent rendering it or None)."
+    import tempfile
+    from vtlab.gaze.synth import SynthConfig, render_subject
+    if file is not None: return None, file, None
+    tmpdir = tempfile.TemporaryDirectory(prefix='vtlab_bench_gaze_data_')
+    file, t0 = Path(tmpdir.name)/'subject0000.h5', time.perf_counter()
+    render_subject(SynthConfig(subjects=1, per_subject=samples, size=size, seed=seed), 0, file)
+    return tmpdir, file, time.perf_counter() - t0
+
+# %% ../../nbs/11_gaze.data.ipynb #fa78c955
 def bench_gaze_data(
     file:Path|str|None=None, # an ETH-XGaze-layout file; None renders one with `vtlab_synth_gaze`'s renderer
     samples:int=2000,        # samples in the rendered file
@@ -368,17 +431,9 @@ def bench_gaze_data(
     rounds:int=5,            # interleaved rounds (medians are reported)
     seed:int=0,              # seeds the file and the read order
 )->dict:
-    "Samples/s of the seed's open-per-item loader, vtlab's loader and raw open-once h5py reads, side by side."
-    import h5py, tempfile
-    from vtlab.gaze.synth import SynthConfig, render_subject
-    tmpdir = None
-    if file is None:
-        tmpdir = tempfile.TemporaryDirectory(prefix='vtlab_bench_gaze_data_')
-        file = Path(tmpdir.name)/'subject0000.h5'
-        t0 = time.perf_counter()
-        render_subject(SynthConfig(subjects=1, per_subject=samples, size=size, seed=seed), 0, file)
-        render_s = time.perf_counter() - t0
-    else: render_s = None
+    "Samples/s of a naive open-per-item loader, vtlab's loader and raw open-once h5py reads, side by side."
+    import h5py
+    tmpdir, file, render_s = _bench_file(file, samples, size, seed)
     try:
         file = Path(file)
         seed_ds, vt_ds = _SeedETHXGaze(file), ETHXGazeDataset(files=[file])
@@ -410,22 +465,3 @@ def bench_gaze_data(
                 rounds_sps={k: [round(x, 1) for x in v] for k, v in res.items()},
                 file=str(file) if tmpdir is None else 'rendered (temporary)', file_info=info, reads_per_round=reads,
                 rounds=rounds, render_s=render_s, loadavg=list(os.getloadavg()), cpus=len(os.sched_getaffinity(0)))
-
-# %% ../../nbs/11_gaze.data.ipynb #64da9869
-def bench_main(argv:list[str]|None=None)->None:
-    "`vtlab_bench_gaze_data`: write outputs/bench/gaze_data.json."
-    p = argparse.ArgumentParser(prog='vtlab_bench_gaze_data', description=bench_main.__doc__)
-    p.add_argument('--file', help='an existing ETH-XGaze-layout .h5 (default: render a synthetic one)')
-    p.add_argument('--samples', type=int, default=2000, help='samples in the rendered file')
-    p.add_argument('--size', type=int, default=224, help='patch size of the rendered file')
-    p.add_argument('--reads', type=int, default=400, help='random reads per reader per round')
-    p.add_argument('--rounds', type=int, default=5, help='interleaved rounds')
-    p.add_argument('--out', default=None, help='JSON path (default outputs/bench/gaze_data.json)')
-    a = p.parse_args(argv)
-    setup_logging()
-    res = bench_gaze_data(a.file, a.samples, a.size, a.reads, a.rounds)
-    out = Path(a.out) if a.out else outputs_dir('bench', 'gaze_data.json')
-    write_json(out, res)
-    print(f"seed {res['seed_sps']:.0f} samples/s | vtlab {res['vtlab_sps']:.0f} ({res['vtlab_decoder']}; "
-          f"{res['vtlab_h5py_sps']:.0f} via h5py) | raw h5py {res['raw_sps']:.0f}  ->  "
-          f"vtlab = {res['vtlab_over_seed']:.1f}x seed, {100 * res['vtlab_over_raw']:.0f}% of raw  ({out})")

@@ -8,15 +8,15 @@ import argparse, json, logging, os, time
 from pathlib import Path
 
 import numpy as np
-import torch
-
-from ..core import write_json, setup_logging
-from .models import GazeModel, load_gaze_model, unwrap_model
+from ..core import write_json, data_dir as _data_dir
+from ..cli import CommandParser, UsageError, run_command, existing_file, existing_dir, output_file, int_in, positive_float
+from .geometry import NormalizationContract, resolve_contract
 
 log = logging.getLogger('vtlab.gaze.export')
 
 # %% auto #0
-__all__ = ['log', 'real_patches', 'export_gaze_onnx', 'export_main']
+__all__ = ['log', 'SHIPPED_NAME', 'real_patches', 'export_gaze_onnx', 'at_patch_size', 'ship_gaze_model', 'wiring_gaze_model',
+           'export_main']
 
 # %% ../../nbs/15_gaze.export.ipynb #2cba13dc
 def real_patches(
@@ -33,36 +33,19 @@ def real_patches(
     if not path.is_file(): raise ValueError(f'{path}: file not found')
     with h5py.File(path, 'r') as f: return f['face_patch'][:n]
 
-def _max_abs_diff(sess, model:GazeModel, x:np.ndarray)->float:
+def _max_abs_diff(sess, model, x:np.ndarray)->float:
+    import torch
     with torch.no_grad(): ref = model(torch.from_numpy(x)).numpy()
     got = sess.run(None, {'face_patch': x})[0]
     if got.shape != ref.shape: raise ValueError(f'ONNX output shape {got.shape} differs from PyTorch {ref.shape}')
     return float(np.abs(got - ref).max())
 
-def export_gaze_onnx(
-    model:GazeModel|Path|str,     # a GazeModel, or a file `load_gaze_model` reads (.safetensors / checkpoint .pt)
-    out:Path|str,                 # the .onnx file to write
-    patches:np.ndarray|None=None, # real uint8 (N, H, W, 3) BGR patches for the parity check (recommended)
-    opset:int=18,                 # ONNX opset (>= 18 for the antialiased resize)
-    atol:float=1e-4,              # largest allowed |ONNX − PyTorch| on the [pitch, yaw] outputs (radians)
-    seed:int=0,                   # seeds the random patches
-)->dict:                          # report: path, opset, max_abs_diff per check, sizes
-    "Export a gaze model to ONNX (uint8 BGR NHWC in, [pitch, yaw] out), refusing to write it unless ORT matches PyTorch."
-    import onnx, onnxruntime as ort
-    if opset < 18: raise ValueError(f'export_gaze_onnx: opset must be >= 18 (antialiased Resize), got {opset}')
-    src = str(model) if not isinstance(model, torch.nn.Module) else None
-    model = load_gaze_model(model) if src else unwrap_model(model)
-    model = model.float().cpu().eval()
+# %% ../../nbs/15_gaze.export.ipynb #3d8f626a
+def _export_checked(model, out:Path, checks:dict, opset:int, atol:float, metadata:dict|None)->dict:
+    "Export to a temporary file, stamp the metadata, check with ORT; rename into place only if every check passes."
+    import onnx, onnxruntime as ort, torch
     P = model.cfg.patch_size
-    out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f'.{out.stem}.{os.getpid()}.tmp.onnx')
-    rng = np.random.default_rng(seed)
-    checks = {f'random_batch{n}': rng.integers(0, 256, (n, P, P, 3), dtype=np.uint8) for n in (1, 5)}
-    if patches is not None:
-        if patches.dtype != np.uint8 or patches.ndim != 4 or patches.shape[1:] != (P, P, 3):
-            raise ValueError(f'export_gaze_onnx: real patches must be uint8 (N, {P}, {P}, 3), got {patches.dtype} {patches.shape}')
-        checks['real'] = np.ascontiguousarray(patches)
-    t0 = time.perf_counter()
     try:
         torch.onnx.export(model, (torch.from_numpy(checks['random_batch5'][:2]),), str(tmp), dynamo=True, opset_version=opset,
                           input_names=['face_patch'], output_names=['gaze_pitchyaw'],
@@ -70,7 +53,8 @@ def export_gaze_onnx(
         m = onnx.load(str(tmp))
         onnx.checker.check_model(m)
         meta = dict(vtlab_gaze_config=json.dumps(model.cfg.to_dict()), input_format='uint8 NHWC BGR face patch',
-                    output_format='[pitch, yaw] radians, ETH-XGaze convention')
+                    output_format='[pitch, yaw] radians, ETH-XGaze convention', **model.cfg.normalization.to_metadata(),
+                    **(metadata or {}))
         for k, v in meta.items(): m.metadata_props.add(key=k, value=v)
         onnx.save(m, str(tmp))
         sess = ort.InferenceSession(str(tmp), providers=['CPUExecutionProvider'])
@@ -85,25 +69,125 @@ def export_gaze_onnx(
     finally:
         tmp.unlink(missing_ok=True)
         for extra in tmp.parent.glob(tmp.name + '*'): extra.unlink(missing_ok=True)
+    return diffs
+
+# %% ../../nbs/15_gaze.export.ipynb #6919ffb8
+def export_gaze_onnx(
+    model:GazeModel|Path|str,     # a GazeModel, or a file `load_gaze_model` reads (.safetensors / checkpoint .pt)
+    out:Path|str,                 # the .onnx file to write
+    patches:np.ndarray|None=None, # real uint8 (N, H, W, 3) BGR patches for the parity check (recommended)
+    opset:int=18,                 # ONNX opset (>= 18 for the antialiased resize)
+    atol:float=1e-4,              # largest allowed |ONNX − PyTorch| on the [pitch, yaw] outputs (radians)
+    seed:int=0,                   # seeds the random patches
+    normalization:NormalizationContract|None=None, # stamps a model file saved before models carried their contract
+    metadata:dict|None=None,      # extra metadata_props (str → str)
+)->dict:                          # report: path, opset, max_abs_diff per check, sizes
+    "Export a gaze model to ONNX (uint8 BGR NHWC in, [pitch, yaw] out), refusing to write it unless ORT matches PyTorch."
+    import onnx, onnxruntime as ort, torch   # (torch here, not at import: `vtlab_export_gaze --help` stays fast)
+    from vtlab.gaze.models import load_gaze_model, unwrap_model
+    if opset < 18: raise ValueError(f'export_gaze_onnx: opset must be >= 18 (antialiased Resize), got {opset}')
+    src = str(model) if not isinstance(model, torch.nn.Module) else None
+    model = load_gaze_model(model, normalization=normalization) if src else unwrap_model(model)
+    model = model.float().cpu().eval()
+    P = model.cfg.patch_size
+    out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    checks = {f'random_batch{n}': rng.integers(0, 256, (n, P, P, 3), dtype=np.uint8) for n in (1, 5)}
+    if patches is not None:
+        if patches.dtype != np.uint8 or patches.ndim != 4 or patches.shape[1:] != (P, P, 3):
+            raise ValueError(f'export_gaze_onnx: real patches must be uint8 (N, {P}, {P}, 3), got {patches.dtype} {patches.shape}')
+        checks['real'] = np.ascontiguousarray(patches)
+    t0 = time.perf_counter()
+    diffs = _export_checked(model, out, checks, opset, atol, metadata)
     report = dict(onnx=str(out), source=src, opset=opset, atol=atol, max_abs_diff=diffs, passed=True,
                   input=dict(name='face_patch', dtype='uint8', shape=['batch', P, P, 3], channels='BGR'),
                   output=dict(name='gaze_pitchyaw', shape=['batch', 2], units='radians'),
-                  model_config=model.cfg.to_dict(), bytes=out.stat().st_size, export_s=round(time.perf_counter() - t0, 2))
+                  model_config=model.cfg.to_dict(), normalization=model.cfg.normalization.describe(), bytes=out.stat().st_size, export_s=round(time.perf_counter() - t0, 2))
     write_json(out.with_name(out.name + '.json'), report)   # x.onnx.json: x.json may be the model's config
     return report
 
+# %% ../../nbs/15_gaze.export.ipynb #ad1a4dfb
+def at_patch_size(
+    model,          # a `vtlab.gaze.models.GazeModel`
+    patch_px:int,   # the patch side the new model takes
+):                  # a new GazeModel with the same weights
+    "The same network fed `patch_px`-px patches of the same view, resized inside its graph to the size it was trained at."
+    import dataclasses
+    from vtlab.gaze.models import GazeModel
+    cfg = dataclasses.replace(model.cfg, normalization=model.cfg.normalization.scaled_to(patch_px))
+    m = GazeModel(cfg); m.load_state_dict(model.state_dict())
+    return m.eval()
+
+# %% ../../nbs/15_gaze.export.ipynb #887cc2ca
+SHIPPED_NAME = 'gaze_default'   # <name>.safetensors, <name>.json, <name>.onnx (+ <name>.card.json, MODEL_CARD.md)
+
+def ship_gaze_model(
+    weights:Path|str,             # a training run's model.safetensors (or checkpoint.pt)
+    dest:Path|str|None=None,      # the folder to ship into (default: the package's `vtlab/gaze/weights`)
+    patches:np.ndarray|None=None, # real patches for the ONNX parity check (e.g. `real_patches(run's data)`)
+    name:str=SHIPPED_NAME,
+)->dict:                          # the files written and the export report
+    "Write a trained model as the package's gaze model: safetensors + config + ONNX, each with the contract."
+    from vtlab.gaze.models import load_gaze_model, save_gaze_model
+    import vtlab.gaze
+    dest = Path(dest or Path(vtlab.gaze.__file__).parent/'weights'); dest.mkdir(parents=True, exist_ok=True)
+    model = load_gaze_model(weights)
+    st = save_gaze_model(model, dest/f'{name}.safetensors')
+    rep = export_gaze_onnx(model, dest/f'{name}.onnx', patches)
+    (dest/f'{name}.onnx.json').unlink(missing_ok=True)   # the export report: the card says what matters
+    return dict(safetensors=st, config=st.with_suffix('.json'), onnx=Path(rep['onnx']), max_abs_diff=rep['max_abs_diff'],
+                bytes={p.name: p.stat().st_size for p in (st, st.with_suffix('.json'), Path(rep['onnx']))})
+
+# %% ../../nbs/15_gaze.export.ipynb #f456cd40
+def _wiring_model(backbone:str):
+    "A random-weight gaze model whose output stays within ±0.3 rad (±17°), so that it lands near the screen."
+    import torch
+    from vtlab.gaze.models import GazeModel, GazeModelConfig
+    class Wiring(GazeModel):
+        def forward(self, face_patch): return 0.3 * torch.tanh(super().forward(face_patch))
+    torch.manual_seed(0)
+    return Wiring(GazeModelConfig(backbone=backbone)).eval()
+
+def wiring_gaze_model(
+    path:Path|str|None=None,        # where to write (default data/models/gaze_wiring_<backbone>.onnx)
+    backbone:str='mobilenetv2_050', # timm backbone name
+)->Path:
+    "Write (once) a random-weight gaze ONNX with vtlab's interface and contract, for wiring tests and latency only."
+    path = Path(path or _data_dir('models', f'gaze_wiring_{backbone}.onnx'))
+    if path.is_file():
+        import onnx
+        if any(p.key == 'vtlab.normalization' for p in onnx.load(str(path), load_external_data=False).metadata_props): return path
+    export_gaze_onnx(_wiring_model(backbone), path, metadata=dict(vtlab_wiring_only='true', vtlab_backbone=backbone))
+    path.with_name(path.name + '.json').unlink(missing_ok=True)
+    return path
+
 # %% ../../nbs/15_gaze.export.ipynb #826b8ddb
+def _export_parser()->CommandParser:
+    p = CommandParser('vtlab_export_gaze', 'Export a trained gaze model to ONNX with its preprocessing and normalization '
+                      'contract inside, after an ONNX Runtime parity check.')
+    p.add_argument('model', type=existing_file('.safetensors', '.pt'), help='model.safetensors or checkpoint.pt from vtlab_train_gaze')
+    p.add_argument('--onnx', type=output_file, metavar='FILE.onnx', help='the ONNX file to write (default: the model path with .onnx)')
+    p.add_argument('--out', dest='onnx', type=output_file, help=argparse.SUPPRESS)   # the flag's earlier name
+    p.add_argument('--data', type=existing_dir, metavar='DIR', help='dataset folder to take real patches from for the parity check')
+    p.add_argument('--normalization', metavar='NAME|FILE.json', help='stamp a model saved without a normalization contract: '
+                   'eth-xgaze, mpiifacegaze, gaze360 or a contract JSON file')
+    p.add_argument('--opset', type=int_in(18, 30), default=18, help='ONNX opset (18 is the first with antialiased Resize)')
+    p.add_argument('--atol', type=positive_float, default=1e-4, help='largest allowed |ONNX - PyTorch| difference, radians')
+    return p
+
+def _export(a)->int:
+    onnx_path = Path(a.onnx or a.model.with_suffix('.onnx'))
+    if onnx_path.suffix != '.onnx': raise UsageError(f'--onnx {onnx_path}: expected a .onnx file name')
+    try: contract = resolve_contract(a.normalization) if a.normalization else None
+    except ValueError as e: raise UsageError(f'--normalization {e}') from None
+    from vtlab.gaze.models import load_gaze_model
+    try: model = load_gaze_model(a.model, normalization=contract)
+    except ValueError as e: raise UsageError(str(e)) from None
+    try: patches = real_patches(a.data) if a.data else None
+    except (ValueError, OSError, KeyError) as e: raise UsageError(f'--data {a.data}: {e}') from None
+    rep = export_gaze_onnx(model, onnx_path, patches, a.opset, a.atol)
+    print(json.dumps({k: rep[k] for k in ('onnx', 'opset', 'max_abs_diff', 'normalization', 'bytes')}, indent=1))
+
 def export_main(argv:list[str]|None=None)->int:
     "Command-line entry point of `vtlab_export_gaze`."
-    p = argparse.ArgumentParser(prog='vtlab_export_gaze', description='Export a trained gaze model (model.safetensors or '
-                                'checkpoint.pt) to ONNX with the preprocessing inside, after an ONNX Runtime parity check.')
-    p.add_argument('model', type=Path, help='model.safetensors or checkpoint.pt from vtlab_train_gaze')
-    p.add_argument('--out', type=Path, required=True, help='the .onnx file to write (an .onnx.json report goes beside it)')
-    p.add_argument('--data', type=Path, help='dataset folder to take real patches from for the parity check')
-    p.add_argument('--opset', type=int, default=18)
-    p.add_argument('--atol', type=float, default=1e-4)
-    a = p.parse_args(argv)
-    setup_logging()
-    rep = export_gaze_onnx(a.model, a.out, real_patches(a.data) if a.data else None, a.opset, a.atol)
-    print(json.dumps({k: rep[k] for k in ('onnx', 'opset', 'max_abs_diff', 'bytes')}, indent=1))
-    return 0
+    return run_command(_export_parser(), _export, argv)

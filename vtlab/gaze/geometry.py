@@ -4,7 +4,7 @@
 
 # %% ../../nbs/10_gaze.geometry.ipynb #bd944e06
 from __future__ import annotations
-import json
+import json, math
 from dataclasses import dataclass, fields, MISSING
 from pathlib import Path
 from typing import Any
@@ -13,10 +13,10 @@ import numpy as np
 from ..core import JsonConfig
 
 # %% auto #0
-__all__ = ['NORMALIZATION_METADATA_KEY', 'IMAGENET_MEAN', 'IMAGENET_STD', 'FACE_CENTRES', 'PUBLISHED_CONTRACTS',
+__all__ = ['NORMALIZATION_METADATA_KEY', 'IMAGENET_MEAN', 'IMAGENET_STD', 'FACE_CENTRES', 'PUBLISHED_CONTRACTS', 'EYE_BAND',
            'pitchyaw_to_vector', 'vector_to_pitchyaw', 'angular_error_deg', 'as_rotation_matrix', 'head_pose_pitchyaw',
            'head_rotation_from_pitchyaw', 'NormalizedFace', 'normalization_matrices', 'normalize_face',
-           'normalize_gaze', 'denormalize_gaze', 'NormalizationContract', 'resolve_contract']
+           'normalize_gaze', 'denormalize_gaze', 'NormalizationContract', 'vtlab_contract', 'resolve_contract']
 
 # %% ../../nbs/10_gaze.geometry.ipynb #1ec9770b
 def _is_torch(x)->bool:
@@ -108,6 +108,9 @@ def angular_error_deg(
     return rad * (180.0 / np.pi)
 
 # %% ../../nbs/10_gaze.geometry.ipynb #9e847394
+_EYE3 = np.eye(3)
+_ORTHO_TOL = 1e-5 + 1e-5 * _EYE3   # `np.allclose(r @ r.T, I, atol=1e-5)`, element by element, without its per-call overhead
+
 def as_rotation_matrix(
     rotation:np.ndarray, # Rodrigues vector (3,) or (3, 1), or rotation matrix (3, 3)
 )->np.ndarray:           # (3, 3) float64 rotation matrix
@@ -117,7 +120,7 @@ def as_rotation_matrix(
         import cv2
         return cv2.Rodrigues(r.reshape(3, 1))[0]
     if r.shape == (3, 3):
-        if not np.allclose(r @ r.T, np.eye(3), atol=1e-5): raise ValueError('as_rotation_matrix: matrix is not orthonormal')
+        if not (np.abs(r @ r.T - _EYE3) <= _ORTHO_TOL).all(): raise ValueError('as_rotation_matrix: matrix is not orthonormal')
         return r
     raise ValueError(f'as_rotation_matrix: expected a rotation vector (3,) or a matrix (3, 3), got shape {r.shape}')
 
@@ -155,6 +158,11 @@ def _check_matrix(m, shape, name):
     if not np.isfinite(m).all(): raise ValueError(f'{name}: contains NaN or inf')
     return m
 
+# The loop calls this once a frame: 3-vector helpers with numpy's arithmetic (same results) and none of its
+# generic-axis overhead (np.cross and np.linalg.norm cost ~10 µs each on a 3-vector; these ~1 µs).
+def _cross3(a, b)->np.ndarray: return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+def _norm3(v)->float: return math.sqrt(float(v @ v))
+
 def normalization_matrices(
     camera_matrix:np.ndarray,   # (3, 3) real camera intrinsics K (pixels)
     head_rotation:np.ndarray,   # head rotation (model → camera): Rodrigues vector (3,) or matrix (3, 3)
@@ -167,17 +175,17 @@ def normalization_matrices(
     K = _check_matrix(camera_matrix, (3, 3), 'normalization_matrices: camera_matrix')
     hR = as_rotation_matrix(head_rotation)
     fc = _check_matrix(np.ravel(face_center_mm), (3,), 'normalization_matrices: face_center_mm')
-    distance = float(np.linalg.norm(fc))
+    distance = _norm3(fc)
     if fc[2] <= 0: raise ValueError(f'normalization_matrices: face centre must be in front of the camera (z > 0), got {fc}')
     w, h = patch_size
     K_n = np.array([[focal_norm, 0, w / 2], [0, focal_norm, h / 2], [0, 0, 1.]])
     S = np.diag([1., 1., distance_norm / distance])
     forward = fc / distance
-    down = np.cross(forward, hR[:, 0])
-    if np.linalg.norm(down) < 1e-9: raise ValueError('normalization_matrices: head x axis is parallel to the viewing ray')
-    down /= np.linalg.norm(down)
-    right = np.cross(down, forward); right /= np.linalg.norm(right)
-    R = np.stack([right, down, forward])                   # rows: the normalized camera's axes in camera coords
+    down = _cross3(forward, hR[:, 0])
+    if _norm3(down) < 1e-9: raise ValueError('normalization_matrices: head x axis is parallel to the viewing ray')
+    down /= _norm3(down)
+    right = _cross3(down, forward); right /= _norm3(right)
+    R = np.array([right, down, forward])                   # rows: the normalized camera's axes in camera coords
     W = K_n @ S @ R @ np.linalg.inv(K)
     hR_n = R @ hR
     return NormalizedFace(None, R, S, W, K_n, hR_n, head_pose_pitchyaw(hR_n), distance)
@@ -340,9 +348,26 @@ PUBLISHED_CONTRACTS = {
     'mpiifacegaze': NormalizationContract(1600., 1000., 224, 'bgr', None, IMAGENET_MEAN[::-1], IMAGENET_STD[::-1],
         'eye_corners+mouth_corners', 'MPIIFaceGaze as normalized by ptgaze: normalized_camera_params/mpiifacegaze.yaml '
         '(224 px, f 1600), normalized_camera_distance 1.0 m, BGR with ImageNet mean/std in BGR order'),
+    'mpiifacegaze-gazehub': NormalizationContract(960., 600., 224, 'rgb', None, IMAGENET_MEAN, IMAGENET_STD,
+        'eye_corners+mouth_corners', 'MPIIFaceGaze as GazeHub (Cheng et al. 2021) normalizes it for L2CS-Net and MobileGaze: '
+        'data_processing_core.norm(newfocal=960, newdistance=600), 224 px, face centre of the six landmarks; RGB, ImageNet mean/std'),
     'gaze360': NormalizationContract(None, None, 448, 'rgb', None, IMAGENET_MEAN, IMAGENET_STD, 'face_box',
         'Gaze360 as L2CS-Net and MobileGaze take it: the face box resized to 448 px, RGB, ImageNet mean/std'),
 }
+
+EYE_BAND = (0.125, 0.04, 0.5, 0.96)  # (top, left, bottom, right) of a vtlab-framed face patch that holds both eyes
+
+def vtlab_contract(
+    patch_px:int=224,              # side of the patches
+    zoom:float=1.0,                # focal multiplier over ETH-XGaze's framing (`vtlab_synth_gaze --zoom`)
+    crop:tuple|None=None,          # the part of the patch the network sees
+    focal_norm_px:float|None=None, # overrides 960·patch_px/224·zoom
+    distance_norm_mm:float=600.,
+)->NormalizationContract:
+    "vtlab's own framing (`vtlab_synth_gaze`: ETH-XGaze's virtual camera scaled to the patch) as vtlab networks read it."
+    f = focal_norm_px if focal_norm_px is not None else 960. * patch_px / 224. * zoom
+    return NormalizationContract(f, distance_norm_mm, patch_px, 'rgb', crop, IMAGENET_MEAN, IMAGENET_STD,
+                                 'eye_corners+mouth_corners', f'vtlab synthetic faces: f {f:.1f} px at {patch_px} px, {distance_norm_mm:g} mm')
 
 def resolve_contract(
     spec:str|Path, # a name in `PUBLISHED_CONTRACTS` or a JSON file holding a contract

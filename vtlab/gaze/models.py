@@ -9,40 +9,44 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from fastcore.basics import patch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..core import JsonConfig, atomic_write
+from .geometry import (NormalizationContract, IMAGENET_MEAN, IMAGENET_STD, EYE_BAND, vtlab_contract)
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'EYE_BAND', 'BACKBONES', 'GAZE_CNN_PRESETS', 'crop_box', 'GazePreprocess',
-           'GazeModelConfig', 'load_state_file', 'GazeCNN', 'build_backbone', 'LightweightGazeNet', 'GazeModel',
-           'ScreenCalibrationMLP', 'save_gaze_model', 'unwrap_model', 'load_gaze_model']
+__all__ = ['BACKBONES', 'GAZE_CNN_PRESETS', 'crop_box', 'GazePreprocess', 'GazeModelConfig', 'stamp_contract', 'load_state_file',
+           'GazeCNN', 'build_backbone', 'LightweightGazeNet', 'GazeModel', 'ScreenCalibrationMLP', 'save_gaze_model',
+           'unwrap_model', 'load_gaze_model']
 
 # %% ../../nbs/12_gaze.models.ipynb #5ceb2e04
-IMAGENET_MEAN = (0.485, 0.456, 0.406)  # RGB
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-EYE_BAND = (0.125, 0.04, 0.5, 0.96)  # (top, left, bottom, right) of the normalized face patch holding both eyes
-
 def crop_box(crop:tuple, height:int, width:int)->tuple[int, int, int, int]:
     "Pixel rows/columns `(y0, x0, y1, x1)` of a fractional `crop` box in a `height` × `width` patch."
     t, l, b, r = crop
     return round(t * height), round(l * width), round(b * height), round(r * width)
 
 class GazePreprocess(nn.Module):
-    "uint8 (N, H, W, 3) BGR face patches → float (N, 3, S·h, S·w) RGB: cropped, resized and ImageNet-normalized."
+    "uint8 (N, H, W, 3) BGR face patches → float (N, 3, S·h, S·w): cropped, resized, colour-ordered and normalized."
     def __init__(self,
                  input_size:int=224,            # S, the side the *whole* patch would be resized to
-                 mean:tuple=IMAGENET_MEAN,     # RGB mean of [0, 1] images
-                 std:tuple=IMAGENET_STD,       # RGB std of [0, 1] images
+                 mean:tuple=IMAGENET_MEAN,     # mean of [0, 1] values, in `channel_order`
+                 std:tuple=IMAGENET_STD,       # std of [0, 1] values, in `channel_order`
                  crop:tuple|None=None,         # (top, left, bottom, right) fractions of the patch to keep (None: all)
+                 channel_order:str='rgb',      # the order the network reads: 'rgb' flips the BGR input, 'bgr' keeps it
                 ):
         super().__init__()
-        self.input_size, self.crop = int(input_size), tuple(crop) if crop else None
+        if channel_order not in ('rgb', 'bgr'): raise ValueError(f"GazePreprocess: channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+        self.input_size, self.crop, self.channel_order = int(input_size), tuple(crop) if crop else None, channel_order
         std_t, mean_t = torch.tensor(std, dtype=torch.float32), torch.tensor(mean, dtype=torch.float32)
         self.register_buffer('scale', (1 / (255 * std_t)).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('shift', (-mean_t / std_t).view(1, 3, 1, 1), persistent=False)
+
+    @classmethod
+    def from_contract(cls, contract:NormalizationContract, input_size:int)->'GazePreprocess':
+        "The graph side of a normalization contract: crop, colour order, mean/std."
+        return cls(input_size, contract.mean, contract.std, contract.crop, contract.channel_order)
 
     def output_hw(self)->tuple[int, int]:
         "The network input's (height, width)."
@@ -56,7 +60,8 @@ class GazePreprocess(nn.Module):
         if self.crop is not None:                              # crop the uint8 patch first: less to convert
             y0, x0, y1, x1 = crop_box(self.crop, int(face_patch.shape[1]), int(face_patch.shape[2]))
             face_patch = face_patch[:, y0:y1, x0:x1]
-        x = face_patch.permute(0, 3, 1, 2).flip(1).float()    # NHWC BGR -> NCHW RGB (channels_last strides)
+        x = face_patch.permute(0, 3, 1, 2)                     # NHWC -> NCHW (channels_last strides)
+        x = (x.flip(1) if self.channel_order == 'rgb' else x).float()
         hw = self.output_hw()
         if tuple(x.shape[-2:]) != hw:
             x = F.interpolate(x, size=hw, mode='bilinear', align_corners=False, antialias=True)
@@ -67,28 +72,29 @@ BACKBONES = ('mobilenetv2_050', 'mobilenetv2_100', 'efficientnet_b0', 'resnet18'
 
 @dataclass
 class GazeModelConfig(JsonConfig):
-    "Everything needed to rebuild a gaze model; saved beside its weights."
+    "Everything needed to rebuild a gaze model, its input contract included; saved beside its weights."
     backbone:str = 'mobilenetv2_050'   # timm name (see `BACKBONES`; other timm names work too)
     width_mult:float|None = None       # MobileNetV2 width; None takes it from the name (mobilenetv2_050 → 0.5)
-    input_size:int = 224               # network input side (patches are resized to it inside the model)
-    patch_size:int = 224               # side of the uint8 patches the model is fed (export's static H and W)
+    input_size:int = 224               # the side the whole patch is resized to inside the model (before the crop)
     hidden:int = 256                   # width of the head's hidden layer
     dropout:float = 0.5                # dropout before the last layer
     pretrained_path:str|None = None    # local ImageNet weights (.pth/.safetensors) for the backbone; None: random init
-    crop:tuple|None = None             # (top, left, bottom, right) fractions of the patch the network sees (`EYE_BAND`); None: all
+    normalization:NormalizationContract|None = None # the input contract; None: vtlab's framing at `input_size` px
 
     def __post_init__(self):
-        if self.crop is not None:
-            if len(self.crop) != 4: raise ValueError(f'GazeModelConfig: crop must be (top, left, bottom, right) fractions, got {self.crop!r}')
-            self.crop = tuple(float(v) for v in self.crop)
-            t, l, b, r = self.crop
-            if not (0 <= t < b <= 1 and 0 <= l < r <= 1): raise ValueError(f'GazeModelConfig: crop {self.crop} is not a box inside [0, 1]')
+        if self.normalization is None: self.normalization = vtlab_contract(self.input_size)
+        elif isinstance(self.normalization, dict):
+            self.normalization = NormalizationContract.from_dict(self.normalization, source='GazeModelConfig.normalization')
         if self.width_mult is not None and not self.backbone.startswith('mobilenetv2'):
             raise ValueError(f"GazeModelConfig: width_mult applies to mobilenetv2 backbones only, not {self.backbone!r}")
         if self.width_mult is not None and not 0 < self.width_mult <= 4:
             raise ValueError(f'GazeModelConfig: width_mult must be in (0, 4], got {self.width_mult}')
-        if self.input_size < 16 or self.patch_size < 16:
-            raise ValueError(f'GazeModelConfig: input_size and patch_size must be >= 16 px, got {self.input_size}, {self.patch_size}')
+        if self.input_size < 16: raise ValueError(f'GazeModelConfig: input_size must be >= 16 px, got {self.input_size}')
+
+    @property
+    def patch_size(self)->int: return self.normalization.patch_px   # the side of the uint8 patches the model is fed
+    @property
+    def crop(self)->tuple|None: return self.normalization.crop
 
     @property
     def width(self)->float|None:
@@ -97,6 +103,35 @@ class GazeModelConfig(JsonConfig):
         if self.width_mult is not None: return float(self.width_mult)
         suffix = self.backbone.split('_')[-1]
         return int(suffix) / 100 if suffix.isdigit() else 1.0
+
+# %% ../../nbs/12_gaze.models.ipynb #8c083c19
+def stamp_contract(
+    contract:NormalizationContract, # the framing the model was trained with (e.g. `PUBLISHED_CONTRACTS['eth-xgaze']`)
+    patch_px:int,                   # the patch side the model is fed
+    crop:tuple|None,                # the crop its graph applies
+)->NormalizationContract:
+    "The contract of a vtlab network saved without one: `contract`'s view at `patch_px`, the graph's crop and colours."
+    c = contract.scaled_to(patch_px) if contract.patch_px != patch_px else contract
+    return dataclasses.replace(c, crop=tuple(crop) if crop else None, channel_order='rgb', mean=IMAGENET_MEAN,
+                               std=IMAGENET_STD, source=f'stamped from: {contract.source}')
+
+@classmethod
+def _config_from_dict(cls, d:dict, source:str='dict', normalization:NormalizationContract|None=None)->GazeModelConfig:
+    "Build from a saved config; `normalization` stamps a config saved before models carried their contract."
+    d = dict(d)
+    legacy = {k: d.pop(k) for k in ('patch_size', 'crop') if k in d}
+    if d.get('normalization') is None:
+        if normalization is None:
+            raise ValueError(f"{source}: the model carries no normalization contract ('normalization' missing); stamp it with "
+                             "`vtlab_export_gaze MODEL --normalization eth-xgaze|mpiifacegaze|gaze360|CONTRACT.json`")
+        d['normalization'] = stamp_contract(normalization, int(legacy.get('patch_size', 224)), legacy.get('crop')).to_dict()
+    elif normalization is not None:
+        have = NormalizationContract.from_dict(d['normalization'], source=source)
+        if have != normalization:
+            raise ValueError(f'{source}: the model already carries a normalization contract ({have.describe()}); '
+                             f'refusing to replace it with {normalization.describe()}')
+    return JsonConfig.from_dict.__func__(cls, d, source)
+GazeModelConfig.from_dict = _config_from_dict
 
 # %% ../../nbs/12_gaze.models.ipynb #8a874980
 def _strip_prefix(sd:dict)->dict:
@@ -120,6 +155,7 @@ GAZE_CNN_PRESETS = {  # name: (channels, strides) of the 3×3 conv-BN-ReLU layer
     'vtlab_cnn_w': ((32, 32, 64, 64, 96, 96, 128, 128), (2, 1, 2, 1, 2, 1, 2, 1)),  # wider, for the eye band
 }
 
+# %% ../../nbs/12_gaze.models.ipynb #319d78cb
 class GazeCNN(nn.Module):
     "vtlab's small plain CNN backbone ('vtlab_cnn*'): 3×3 conv-BN-ReLU blocks, four stride-2 stages, global pool."
     # Measured on vtlab's synthetic faces (64 px, batch 32, AdamW 2e-3, 2-core CPU): it reaches ~11° training
@@ -134,6 +170,7 @@ class GazeCNN(nn.Module):
         self.num_features = c
     def forward(self, x:torch.Tensor)->torch.Tensor: return self.features(x).mean((2, 3))
 
+# %% ../../nbs/12_gaze.models.ipynb #27245b24
 def build_backbone(cfg:GazeModelConfig)->nn.Module:
     "A timm feature extractor with global average pooling (`num_features` outputs), at `cfg`'s width."
     import timm
@@ -172,7 +209,7 @@ class GazeModel(nn.Module):
     def __init__(self, cfg:GazeModelConfig|None=None):
         super().__init__()
         self.cfg = cfg or GazeModelConfig()
-        self.preprocess = GazePreprocess(self.cfg.input_size, crop=self.cfg.crop)
+        self.preprocess = GazePreprocess.from_contract(self.cfg.normalization, self.cfg.input_size)
         self.net = LightweightGazeNet(self.cfg)
 
     def forward(self, face_patch:torch.Tensor)->torch.Tensor:
@@ -204,9 +241,16 @@ def save_gaze_model(
     path = Path(path)
     if path.suffix != '.safetensors': raise ValueError(f'{path}: gaze models are saved as .safetensors')
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_write(path, 'wb') as f: f.write(save(sd, metadata={'vtlab_gaze_config': json.dumps(model.cfg.to_dict())}))
+    meta = {'vtlab_gaze_config': json.dumps(model.cfg.to_dict()), **model.cfg.normalization.to_metadata()}
+    with atomic_write(path, 'wb') as f: f.write(save(sd, metadata=meta))
     model.cfg.save(path.with_suffix('.json'))
     return path
+
+def _read_json(path:Path)->dict:
+    try: d = json.loads(path.read_text(encoding='utf-8'))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f'{path}: not a readable JSON file ({e})') from None
+    if not isinstance(d, dict): raise ValueError(f'{path}: expected a JSON object')
+    return d
 
 def unwrap_model(model:nn.Module)->nn.Module:
     "The plain module inside DistributedDataParallel and/or torch.compile wrappers."
@@ -215,9 +259,11 @@ def unwrap_model(model:nn.Module)->nn.Module:
         elif hasattr(model, '_orig_mod'): model = model._orig_mod
         else: return model
 
+# %% ../../nbs/12_gaze.models.ipynb #0f4652fc
 def load_gaze_model(
     path:Path|str,         # `.safetensors` (config beside it or in its metadata) or a training checkpoint `.pt`
     map_location:str='cpu',
+    normalization:NormalizationContract|None=None, # stamps a file saved before models carried their contract
 )->GazeModel:              # the rebuilt model in eval mode
     "Rebuild a `GazeModel` from a saved file, without the training script."
     path = Path(path)
@@ -226,16 +272,18 @@ def load_gaze_model(
         from safetensors import safe_open
         from safetensors.torch import load_file
         side = path.with_suffix('.json')
-        if side.is_file(): cfg = GazeModelConfig.load(side)
-        else:
+        try:
             with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
+            sd = load_file(str(path), device=map_location)
+        except Exception as e: raise ValueError(f'{path}: not a readable safetensors file ({type(e).__name__}: {e})') from None
+        if side.is_file(): cfg = GazeModelConfig.from_dict(_read_json(side), str(side), normalization)
+        else:
             if 'vtlab_gaze_config' not in meta: raise ValueError(f'{path}: no {side.name} beside it and no config in its metadata')
-            cfg = GazeModelConfig.from_dict(json.loads(meta['vtlab_gaze_config']), source=str(path))
-        sd = load_file(str(path), device=map_location)
+            cfg = GazeModelConfig.from_dict(json.loads(meta['vtlab_gaze_config']), str(path), normalization)
     else:
         ck = load_state_file(path)
         if 'model_config' not in ck or 'model' not in ck: raise ValueError(f"{path}: not a vtlab gaze checkpoint (keys: {sorted(ck)})")
-        cfg, sd = GazeModelConfig.from_dict(ck['model_config'], source=str(path)), ck['model']
+        cfg, sd = GazeModelConfig.from_dict(ck['model_config'], str(path), normalization), ck['model']
     cfg = dataclasses.replace(cfg, pretrained_path=None)   # the saved weights replace any ImageNet init
     model = GazeModel(cfg)
     try: model.load_state_dict(sd)

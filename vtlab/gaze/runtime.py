@@ -4,25 +4,30 @@
 
 # %% ../../nbs/17_gaze.runtime.ipynb #e382c3fe
 from __future__ import annotations
-import argparse, dataclasses, json, math, os, time
+import argparse, dataclasses, json, logging, math, os, time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
+from fastcore.basics import patch
+import vtlab.gaze
 from ..core import JsonConfig, data_dir, outputs_dir, write_json, atomic_write
 from ..profiling import FrameProfiler, usable_cores
 from ..vision.models import ModelRunner, OnnxRunner, open_model, fetch_models, FACE_MODELS
-from .face import (BlazeFaceDetector, FaceMesh, IrisLandmarks, FaceTracker, FaceObservation, HeadPose,
-                             HeadPoseEstimator, CameraIntrinsics, FACE_CENTRE_POINTS, rotate_frame)
-from .geometry import normalize_face, denormalize_gaze, pitchyaw_to_vector, vector_to_pitchyaw
+from ..vision.crops import RotatedRect, crop_patch
+from .face import (BlazeFaceDetector, FaceMesh, IrisLandmarks, IrisTracker, FaceTracker, FaceObservation, HeadPose,
+                             HeadPoseEstimator, CameraIntrinsics, FACE_CENTRE_POINTS, RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS,
+                             rotate_frame)
+from .geometry import (normalize_face, denormalize_gaze, pitchyaw_to_vector, vector_to_pitchyaw,
+                                 NormalizationContract)
 from .screen import ScreenConfig, gaze_to_screen
 from .smoothing import Smoother, make_smoother
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'RECORD_KEYS', 'ASTRONAUT_FACE_CENTRE', 'BENCH_CONFIGS', 'Frame', 'FrameSource', 'GazeModel',
-           'wiring_gaze_model', 'default_gaze_model', 'GazeSample', 'StageClock', 'GazePipeline', 'astronaut_motion',
-           'astronaut_frame', 'astronaut_video', 'bench_gaze_runtime', 'format_bench', 'bench_main', 'demo_step']
+__all__ = ['IMAGE_SUFFIXES', 'SHIPPED_DIR', 'RECORD_KEYS', 'NOSTRIL_POINTS', 'ASTRONAUT_FACE_CENTRE', 'Frame', 'FrameSource',
+           'GazeModel', 'default_gaze_model', 'default_gaze_weights', 'resolve_gaze_model', 'GazeSample', 'StageClock',
+           'face_centre_offsets', 'GazePipeline', 'astronaut_motion', 'astronaut_frame', 'astronaut_video']
 
 # %% ../../nbs/17_gaze.runtime.ipynb #799c685d
 @dataclasses.dataclass
@@ -55,41 +60,44 @@ class FrameSource:
         if isinstance(source, np.ndarray): raise ValueError('FrameSource: pass an iterable of frames, not one array')
         return 'iterator'
 
-    def __iter__(self)->Iterator[Frame]:
-        n = 0
-        for img, t in self._frames():
-            if self.max_frames is not None and n >= self.max_frames: return
-            if img is None or img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
-                raise ValueError(f'{self.source}: frame {n} is not an (H, W, 3) uint8 image '
-                                 f'(got {getattr(img, "shape", None)} {getattr(img, "dtype", None)})')
-            yield Frame(img, t, n); n += 1
+# %% ../../nbs/17_gaze.runtime.ipynb #b37933f5
+@patch
+def __iter__(self:FrameSource)->Iterator[Frame]:
+    n = 0
+    for img, t in self._frames():
+        if self.max_frames is not None and n >= self.max_frames: return
+        if img is None or img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+            raise ValueError(f'{self.source}: frame {n} is not an (H, W, 3) uint8 image '
+                             f'(got {getattr(img, "shape", None)} {getattr(img, "dtype", None)})')
+        yield Frame(img, t, n); n += 1
 
-    def _frames(self):
-        step = 1 / (self.fps or 30.0)
-        if self.kind == 'iterator':
-            for i, img in enumerate(self.source): yield img, i * step
-        elif self.kind == 'folder':
-            for i, p in enumerate(self.files):
-                img = cv2.imread(str(p), cv2.IMREAD_COLOR)
-                if img is None: raise ValueError(f'{p}: not a readable image')
-                yield img, i * step
-        else:
-            cap = cv2.VideoCapture(int(self.source) if self.kind == 'camera' else str(self.source))
-            if not cap.isOpened(): raise ValueError(f'{self.source}: cannot open {self.kind}')
-            if self.kind == 'camera' and self.fps: cap.set(cv2.CAP_PROP_FPS, self.fps)
-            try:
-                while True:
-                    ok, img = cap.read()
-                    if not ok: return
-                    t = time.monotonic() if self.kind == 'camera' else cap.get(cv2.CAP_PROP_POS_MSEC) / 1e3
-                    yield img, t
-            finally: cap.release()
+@patch
+def _frames(self:FrameSource):
+    step = 1 / (self.fps or 30.0)
+    if self.kind == 'iterator':
+        for i, img in enumerate(self.source): yield img, i * step
+    elif self.kind == 'folder':
+        for i, p in enumerate(self.files):
+            img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+            if img is None: raise ValueError(f'{p}: not a readable image')
+            yield img, i * step
+    else:
+        cap = cv2.VideoCapture(int(self.source) if self.kind == 'camera' else str(self.source))
+        if not cap.isOpened(): raise ValueError(f'{self.source}: cannot open {self.kind}')
+        if self.kind == 'camera' and self.fps: cap.set(cv2.CAP_PROP_FPS, self.fps)
+        try:
+            while True:
+                ok, img = cap.read()
+                if not ok: return
+                t = time.monotonic() if self.kind == 'camera' else cap.get(cv2.CAP_PROP_POS_MSEC) / 1e3
+                yield img, t
+        finally: cap.release()
 
 # %% ../../nbs/17_gaze.runtime.ipynb #884a4b0f
 class GazeModel:
-    "Normalized face patch(es) (uint8 BGR, N×H×W×3) → gaze [pitch, yaw] in radians."
+    "Face patch(es) made under the model's contract (uint8 BGR, N×P×P×3) → gaze [pitch, yaw] in radians."
     def __init__(self,
-                 path:Path|str,            # an ONNX file from `vtlab_export_gaze` (or `wiring_gaze_model`)
+                 path:Path|str,            # an ONNX file from `vtlab_export_gaze`
                  threads:int|None=None,
                  provider:str='auto',      # ONNX Runtime provider: auto, cpu, cuda, coreml
                 ):
@@ -98,8 +106,12 @@ class GazeModel:
         shape = self.runner.input_shape
         if self.runner.input_dtype != np.uint8 or len(shape) != 4 or shape[3] != 3:
             raise ValueError(f'{self.path}: expected a uint8 NHWC BGR input, got {shape} {self.runner.input_dtype}')
-        self.patch_size = (int(shape[2]) if isinstance(shape[2], int) else 224, int(shape[1]) if isinstance(shape[1], int) else 224)
         meta = self._metadata()
+        self.contract:NormalizationContract = NormalizationContract.from_metadata(meta, str(self.path))
+        P = self.contract.patch_px
+        if any(isinstance(s, int) and s != P for s in shape[1:3]):
+            raise ValueError(f'{self.path}: the graph takes {shape[1]}x{shape[2]} patches but its contract says {P} px')
+        self.patch_size = (P, P)
         self.wiring_only = meta.get('vtlab_wiring_only') == 'true'
 
     def _metadata(self)->dict:
@@ -112,39 +124,29 @@ class GazeModel:
         return np.asarray(out, np.float64).reshape(len(patches), -1)[:, :2]
 
 # %% ../../nbs/17_gaze.runtime.ipynb #41edb87a
-def wiring_gaze_model(
-    path:Path|str|None=None,        # where to write (default data/models/gaze_wiring.onnx)
-    backbone:str='mobilenetv2_050', # timm backbone name
-)->Path:
-    "Write (once) a random-weight gaze ONNX with vtlab's interface, for wiring tests and latency only."
-    path = Path(path or data_dir('models', f'gaze_wiring_{backbone}.onnx'))
-    if path.is_file(): return path
-    import torch, onnx
-    from vtlab.gaze.models import GazeModel as TorchGazeModel, GazeModelConfig   # the training issue's network
-    class Wiring(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            torch.manual_seed(0)
-            self.model = TorchGazeModel(GazeModelConfig(backbone=backbone))
-        def forward(self, x):   # gaze within ±0.3 rad (±17°) so the wiring output lands near the screen
-            return 0.3 * torch.tanh(self.model(x))
-    tmp = path.with_suffix('.tmp.onnx'); path.parent.mkdir(parents=True, exist_ok=True)
-    import warnings
-    with warnings.catch_warnings():   # the tracer's notes about shape checks in the preprocessing
-        warnings.simplefilter('ignore')
-        torch.onnx.export(Wiring().eval(), torch.zeros(1, 224, 224, 3, dtype=torch.uint8), str(tmp), dynamo=False,
-                          input_names=['face_patch_bgr'], output_names=['gaze_pitchyaw'], dynamic_axes={'face_patch_bgr': {0: 'n'}})
-    m = onnx.load(str(tmp))
-    for k, v in dict(vtlab_wiring_only='true', vtlab_backbone=backbone).items():
-        m.metadata_props.add(key=k, value=v)
-    with atomic_write(path, 'wb') as f: f.write(m.SerializeToString())
-    tmp.unlink(missing_ok=True)
-    return path
+SHIPPED_DIR = Path(vtlab.gaze.__file__).parent/'weights'   # the trained model vtlab ships: package data
 
 def default_gaze_model()->Path:
-    "The trained model from `vtlab_train_gaze` if present (outputs/models/gaze_synth.onnx), else the wiring model."
-    trained = outputs_dir('models', 'gaze_synth.onnx')
-    return trained if trained.is_file() else wiring_gaze_model()
+    "The trained gaze model vtlab ships (ONNX, with its contract), run by the real-time loop when none is given."
+    p = SHIPPED_DIR/'gaze_default.onnx'
+    if not p.is_file(): raise ValueError(f'{p}: the shipped gaze model is missing (a broken install?); pass a model or --model wiring')
+    return p
+
+def default_gaze_weights()->Path:
+    "The shipped model's torch weights (safetensors + its config), for personal fine-tuning."
+    return SHIPPED_DIR/'gaze_default.safetensors'
+
+def resolve_gaze_model(
+    spec:Path|str|None=None, # None or 'default': the shipped model; 'wiring': the random-weight model (built with torch); else an ONNX path
+)->Path:
+    "The gaze ONNX a user means."
+    if spec is None or str(spec) == 'default': return default_gaze_model()
+    if str(spec) == 'wiring':
+        from vtlab.gaze.export import wiring_gaze_model   # torch, once: the file is cached
+        return wiring_gaze_model()
+    p = Path(spec)
+    if not p.is_file(): raise ValueError(f'{spec}: no such gaze model (an .onnx file, "default" or "wiring")')
+    return p
 
 # %% ../../nbs/17_gaze.runtime.ipynb #03cc09e8
 def _f(v, nd:int=4):
@@ -186,12 +188,14 @@ class GazeSample:
     fps:float = 0.0                   # processing rate over the last second
     screen_px:list|None = None        # [width, height] the pixels refer to
 
-    def to_dict(self)->dict:
-        "Plain JSON-ready dict (rounded floats)."
-        d = dataclasses.asdict(self)
-        return {k: (_f(v) if isinstance(v, (float, np.floating, np.ndarray, list, tuple)) and k not in ('latency_ms',) else v)
-                for k, v in d.items()} | dict(latency_ms={k: round(v, 3) for k, v in self.latency_ms.items()},
-                                              t=round(self.t, 6))
+# %% ../../nbs/17_gaze.runtime.ipynb #48af6f54
+@patch
+def to_dict(self:GazeSample)->dict:
+    "Plain JSON-ready dict (rounded floats)."
+    d = dataclasses.asdict(self)
+    return {k: (_f(v) if isinstance(v, (float, np.floating, np.ndarray, list, tuple)) and k not in ('latency_ms',) else v)
+            for k, v in d.items()} | dict(latency_ms={k: round(v, 3) for k, v in self.latency_ms.items()},
+                                          t=round(self.t, 6))
 
 # %% ../../nbs/17_gaze.runtime.ipynb #dbc38265
 RECORD_KEYS = ('gaze_pitch', 'gaze_yaw', 'head_pitch_deg', 'head_yaw_deg', 'head_roll_deg', 'head_position_mm', 'face_box')
@@ -234,11 +238,20 @@ class StageClock:
 
     def new_frame(self)->None: self.times = {}
 
+# %% ../../nbs/17_gaze.runtime.ipynb #f4bf0423
+NOSTRIL_POINTS = (98, 327)   # face-mesh points at the nostril wings (dlib's 31 and 35, which ETH-XGaze uses)
+
+def face_centre_offsets(reference:np.ndarray)->dict[str, np.ndarray]:
+    "Each contract's face centre in the reference face's frame (mm; its origin is the head pose's translation)."
+    eyes = reference[list(RIGHT_EYE_CORNERS + LEFT_EYE_CORNERS)].mean(0)
+    return {'eye_corners+mouth_corners': reference[list(FACE_CENTRE_POINTS)].mean(0),
+            'eye_corners+nose': (eyes + reference[list(NOSTRIL_POINTS)].mean(0)) / 2}
+
 # %% ../../nbs/17_gaze.runtime.ipynb #e8300d8e
 class GazePipeline:
     "The real-time gaze loop: `process(frame, t)` → `GazeSample`."
     def __init__(self,
-                 gaze_model:GazeModel|Path|str|None=None, # a GazeModel or ONNX path (default `default_gaze_model()`)
+                 gaze_model:GazeModel|Path|str|None=None, # a GazeModel, an ONNX path, 'wiring', or None: the shipped model
                  screen:ScreenConfig|None=None,
                  camera:CameraIntrinsics|None=None,  # intrinsics; None guesses from `hfov_deg` on the first frame
                  hfov_deg:float=60.0,                # field-of-view guess when no calibration is given
@@ -246,6 +259,7 @@ class GazePipeline:
                  tracking:bool=True,                 # re-use landmarks between frames (False: detect every frame)
                  redetect_every:int=30,
                  iris:bool=True,                     # run the iris model (eye centres in the sample)
+                 concurrent_iris:bool=True,          # while tracking, the iris model runs beside the mesh on a second thread (False: after it)
                  head_pose:str='pnp',                # 'pnp' or 'rigid'
                  face_policy:str='largest',          # which face when several
                  screen_mapper=None,                 # a calibration `ScreenMapper` (`load_calibration`) or f(sample) → (x, y); None: ray–plane
@@ -255,90 +269,122 @@ class GazePipeline:
                 ):
         self.profiler = profiler or FrameProfiler()   # (the face models must be fetched: `vtlab_fetch_models`)
         self.clock = StageClock(self.profiler)
-        self.gaze_model = gaze_model if isinstance(gaze_model, GazeModel) else GazeModel(gaze_model or default_gaze_model(), threads)
+        self.gaze_model = gaze_model if isinstance(gaze_model, GazeModel) else GazeModel(resolve_gaze_model(gaze_model), threads)
+        if self.gaze_model.wiring_only:
+            logging.getLogger('vtlab.gaze.runtime').warning(f'{self.gaze_model.path.name}: the wiring model (random weights): its gaze means nothing')
         self.tracker = FaceTracker(BlazeFaceDetector(open_model('face_detection_short_range', threads=threads)),
                                    FaceMesh(open_model('face_landmark', threads=threads)), tracking=tracking,
                                    redetect_every=redetect_every, policy=face_policy, profiler=self.clock)
-        self.iris = IrisLandmarks(open_model('iris_landmark', threads=threads)) if iris else None
+        self.iris = IrisTracker(IrisLandmarks(open_model('iris_landmark', threads=threads)), concurrent_iris) if iris else None
         self.head_pose = HeadPoseEstimator(head_pose)
+        self._centres = face_centre_offsets(self.head_pose.reference)
         self.screen = screen or ScreenConfig()
         self.camera, self.hfov_deg = camera, hfov_deg
         self.smoother = make_smoother(smoother) if isinstance(smoother, str) else smoother
         self.screen_mapper, self.validator = screen_mapper, validator
         self._frame_index, self._recent = 0, []
+        self.last_patch = self.last_R = None         # the latest frame's model input and its rotation camera → patch
 
-    def on_screen_change(self, width_px:int, height_px:int, width_cm:float|None=None, height_cm:float|None=None)->None:
-        "The screen changed (resolution or monitor): keep normalized coordinates, reset smoothing."
-        self.screen = dataclasses.replace(self.screen, width_px=width_px, height_px=height_px,
-                                          width_cm=width_cm or self.screen.width_cm, height_cm=height_cm or self.screen.height_cm)
-        self.smoother.reset()
+# %% ../../nbs/17_gaze.runtime.ipynb #92752e67
+@patch
+def on_screen_change(self:GazePipeline, width_px:int, height_px:int, width_cm:float|None=None, height_cm:float|None=None)->None:
+    "The screen changed (resolution or monitor): keep normalized coordinates, reset smoothing."
+    self.screen = dataclasses.replace(self.screen, width_px=width_px, height_px=height_px,
+                                      width_cm=width_cm or self.screen.width_cm, height_cm=height_cm or self.screen.height_cm)
+    self.smoother.reset()
 
-    def _camera_for(self, frame:np.ndarray)->CameraIntrinsics:
-        h, w = frame.shape[:2]
-        if self.camera is None: self.camera = CameraIntrinsics.from_fov(w, h, self.hfov_deg)
-        return self.camera.scaled_to(w, h)
+@patch
+def _camera_for(self:GazePipeline, frame:np.ndarray)->CameraIntrinsics:
+    h, w = frame.shape[:2]
+    if self.camera is None: self.camera = CameraIntrinsics.from_fov(w, h, self.hfov_deg)
+    return self.camera.scaled_to(w, h)
 
-    def process(self, frame:np.ndarray, t:float|None=None)->GazeSample:
-        "Run every stage on one BGR frame; never raises for a frame without a face."
-        t0 = time.perf_counter()
-        t = time.monotonic() if t is None else t
-        self.clock.new_frame()
-        s = GazeSample(t=t, frame_index=self._frame_index, face=False,
-                       screen_px=[self.screen.width_px, self.screen.height_px])
-        self._frame_index += 1
-        obs = self.tracker(frame)
-        if obs is not None: self._estimate(frame, obs, s)
-        s.total_ms = (time.perf_counter() - t0) * 1e3
-        self.profiler.record('total', s.total_ms); self.profiler.tick_frame()
-        s.latency_ms = dict(self.clock.times)
-        self._recent = [x for x in self._recent if x > t - 1.0] + [t]
-        s.fps = (len(self._recent) - 1) / (self._recent[-1] - self._recent[0]) if len(self._recent) > 1 and self._recent[-1] > self._recent[0] else 0.0
-        if self.validator is not None: self.validator.submit(frame, s)
-        return s
+@patch
+def process(self:GazePipeline, frame:np.ndarray, t:float|None=None)->GazeSample:
+    "Run every stage on one BGR frame; never raises for a frame without a face."
+    t0 = time.perf_counter()
+    t = time.monotonic() if t is None else t
+    self.clock.new_frame()
+    s = GazeSample(t=t, frame_index=self._frame_index, face=False,
+                   screen_px=[self.screen.width_px, self.screen.height_px])
+    self._frame_index += 1
+    self.last_patch = self.last_R = None
+    if self.iris is not None: self.iris.start(frame)   # on a second thread while the face is tracked
+    obs = self.tracker(frame)
+    if obs is not None: self._estimate(frame, obs, s)
+    if self.iris is not None: self._eyes(frame, obs, s)
+    s.total_ms = (time.perf_counter() - t0) * 1e3
+    self.profiler.record('total', s.total_ms); self.profiler.tick_frame()
+    s.latency_ms = dict(self.clock.times)
+    self._recent = [x for x in self._recent if x > t - 1.0] + [t]
+    s.fps = (len(self._recent) - 1) / (self._recent[-1] - self._recent[0]) if len(self._recent) > 1 and self._recent[-1] > self._recent[0] else 0.0
+    if self.validator is not None: self.validator.submit(frame, s)
+    return s
 
-    def _estimate(self, frame, obs:FaceObservation, s:GazeSample)->None:
-        prof = self.clock
-        s.face, s.confidence, s.detected = True, obs.presence, obs.detection is not None
-        s.face_box = _f(obs.box, 1)
-        if self.iris is not None:
-            with prof.measure('iris'): obs.eyes = self.iris(frame, obs.landmarks)
-            s.eye_centres_px = _f(obs.eyes.centres, 2)
-        cam = self._camera_for(frame)
-        with prof.measure('head_pose'): hp = self.head_pose(obs.landmarks, cam)
-        s.head_pitch_deg, s.head_yaw_deg, s.head_roll_deg = (float(v) for v in hp.euler_deg)
-        s.head_position_mm = _f(hp.translation_mm, 1)
-        if hp.translation_mm[2] <= 0: return
-        with prof.measure('normalize'):
-            nf = normalize_face(frame, cam.matrix, hp.rotation, hp.translation_mm, patch_size=self.gaze_model.patch_size)
-        with prof.measure('gaze'): py_n = self.gaze_model(nf.patch)[0]
-        with prof.measure('screen'):
-            g = denormalize_gaze(pitchyaw_to_vector(py_n), nf.R)
-            s.gaze_pitch_norm, s.gaze_yaw_norm = float(py_n[0]), float(py_n[1])
-            s.gaze_pitch, s.gaze_yaw = (float(v) for v in vector_to_pitchyaw(g))
-            xy = self._map(s, hp, g, frame)
-        if xy is None: return
-        s.raw_x_norm, s.raw_y_norm = float(xy[0]), float(xy[1])
-        s.on_screen = bool(0 <= xy[0] <= 1 and 0 <= xy[1] <= 1)
-        with prof.measure('smooth'): sm = self.smoother(xy, s.t)
-        s.x_norm, s.y_norm = float(sm[0]), float(sm[1])
-        s.raw_x_px, s.raw_y_px = (float(v) for v in self.screen.to_px(xy))
-        s.x_px, s.y_px = (float(v) for v in self.screen.to_px(sm))
+# %% ../../nbs/17_gaze.runtime.ipynb #700abc35
+@patch
+def _estimate(self:GazePipeline, frame, obs:FaceObservation, s:GazeSample)->None:
+    prof = self.clock
+    s.face, s.confidence, s.detected = True, obs.presence, obs.detection is not None
+    s.face_box = _f(obs.box, 1)
+    cam = self._camera_for(frame)
+    with prof.measure('head_pose'): hp = self.head_pose(obs.landmarks, cam)
+    s.head_pitch_deg, s.head_yaw_deg, s.head_roll_deg = (float(v) for v in hp.euler_deg)
+    s.head_position_mm = _f(hp.translation_mm, 1)
+    if hp.translation_mm[2] <= 0: return
+    with prof.measure('normalize'): patch, R = self._patch(frame, cam, hp, obs)
+    self.last_patch, self.last_R = patch, R     # what the network saw, for calibration and inspection
+    with prof.measure('gaze'): py_n = self.gaze_model(patch)[0]
+    with prof.measure('screen'):
+        g = denormalize_gaze(pitchyaw_to_vector(py_n), R)
+        s.gaze_pitch_norm, s.gaze_yaw_norm = float(py_n[0]), float(py_n[1])
+        s.gaze_pitch, s.gaze_yaw = (float(v) for v in vector_to_pitchyaw(g))
+        xy = self._map(s, hp, g, frame)
+    if xy is None: return
+    s.raw_x_norm, s.raw_y_norm = float(xy[0]), float(xy[1])
+    s.on_screen = bool(0 <= xy[0] <= 1 and 0 <= xy[1] <= 1)
+    with prof.measure('smooth'): sm = self.smoother(xy, s.t)
+    s.x_norm, s.y_norm = float(sm[0]), float(sm[1])
+    s.raw_x_px, s.raw_y_px = (float(v) for v in self.screen.to_px(xy))
+    s.x_px, s.y_px = (float(v) for v in self.screen.to_px(sm))
 
-    def _map(self, s:GazeSample, hp:HeadPose, g:np.ndarray, frame:np.ndarray)->np.ndarray|None:
-        "Normalized screen point: the personal calibration if one is loaded, else the ray–plane geometry."
-        m = self.screen_mapper
-        if m is None: return gaze_to_screen(hp.translation_mm, g, self.screen)
-        if hasattr(m, 'predict'):     # a `vtlab.gaze.calibration.ScreenMapper`
-            xy = np.asarray(m.predict([s.to_record((frame.shape[1], frame.shape[0]))])[0], float)
-        else: xy = np.asarray(m(s), float)
-        return xy if np.isfinite(xy).all() else None
+# %% ../../nbs/17_gaze.runtime.ipynb #285baed9
+@patch
+def _patch(self:GazePipeline, frame, cam:CameraIntrinsics, hp:HeadPose, obs:FaceObservation)->tuple[np.ndarray, np.ndarray]:
+    "The model's input patch, made as its contract says, and the rotation from the camera to the patch's frame."
+    c, P = self.gaze_model.contract, self.gaze_model.patch_size[0]
+    if not c.virtual_camera:                      # a face-box crop: no virtual camera, gaze in the camera frame
+        x1, y1, x2, y2 = obs.box
+        return crop_patch(frame, RotatedRect((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1).square(), P)[0], np.eye(3)
+    centre = hp.translation_mm + hp.rotation @ self._centres[c.face_centre]
+    nf = normalize_face(frame, cam.matrix, hp.rotation, centre, c.focal_norm_px, c.distance_norm_mm, (P, P))
+    return nf.patch, nf.R
 
-    def run(self, source:FrameSource|Iterable[Frame], on_sample:Callable|None=None)->Iterator[GazeSample]:
-        "Process every frame of a source, yielding samples (and calling `on_sample(sample, frame)` if given)."
-        for fr in source:
-            s = self.process(fr.image, fr.t)
-            if on_sample is not None: on_sample(s, fr)
-            yield s
+@patch
+def _eyes(self:GazePipeline, frame, obs:FaceObservation|None, s:GazeSample)->None:
+    "The iris stage's result for this frame (started beside the mesh, or run now)."
+    if obs is None: self.iris.lost(); return
+    with self.clock.measure('iris'): obs.eyes = self.iris.finish(frame, obs.landmarks)
+    s.eye_centres_px = _f(obs.eyes.centres, 2)
+
+# %% ../../nbs/17_gaze.runtime.ipynb #dd8a2c98
+@patch
+def _map(self:GazePipeline, s:GazeSample, hp:HeadPose, g:np.ndarray, frame:np.ndarray)->np.ndarray|None:
+    "Normalized screen point: the personal calibration if one is loaded, else the ray–plane geometry."
+    m = self.screen_mapper
+    if m is None: return gaze_to_screen(hp.translation_mm, g, self.screen)
+    if hasattr(m, 'predict'):     # a `vtlab.gaze.calibration.ScreenMapper`
+        xy = np.asarray(m.predict([s.to_record((frame.shape[1], frame.shape[0]))])[0], float)
+    else: xy = np.asarray(m(s), float)
+    return xy if np.isfinite(xy).all() else None
+
+@patch
+def run(self:GazePipeline, source:FrameSource|Iterable[Frame], on_sample:Callable|None=None)->Iterator[GazeSample]:
+    "Process every frame of a source, yielding samples (and calling `on_sample(sample, frame)` if given)."
+    for fr in source:
+        s = self.process(fr.image, fr.t)
+        if on_sample is not None: on_sample(s, fr)
+        yield s
 
 # %% ../../nbs/17_gaze.runtime.ipynb #8571f2bb
 ASTRONAUT_FACE_CENTRE = (225.0, 130.0)   # px in skimage's 512² astronaut, between the eyes and the mouth
@@ -380,123 +426,3 @@ def astronaut_video(
     w.release(); os.replace(tmp, path)
     write_json(truth_path, dict(fps=fps, frames=truth))
     return path, truth
-
-# %% ../../nbs/17_gaze.runtime.ipynb #e30c34ce
-BENCH_CONFIGS = {
-    'tracking': dict(tracking=True, iris=True),
-    'no_tracking': dict(tracking=False, iris=True),
-    'tracking_no_iris': dict(tracking=True, iris=False),
-    'tracking_1thread': dict(tracking=True, iris=True, threads=1),
-}
-
-def _load_average()->list|None:
-    try: return [round(x, 2) for x in os.getloadavg()]
-    except (AttributeError, OSError): return None
-
-def bench_gaze_runtime(
-    n_frames:int=300,             # frames of the astronaut video
-    model:Path|str|None=None,     # gaze ONNX (default: trained model if present, else the wiring model)
-    configs:dict|None=None,       # name → GazePipeline kwargs (default `BENCH_CONFIGS`)
-    warmup:int=10,                # frames run before timing, per configuration
-)->dict:
-    "Time the gaze loop per stage and end to end on the astronaut video, with tracking on and off."
-    model = Path(model or default_gaze_model())
-    video, truth = astronaut_video(n_frames=n_frames)
-    t0 = time.perf_counter(); frames = [f for f in FrameSource(video)]
-    decode_ms = (time.perf_counter() - t0) * 1e3 / max(len(frames), 1)
-    out = dict(video=str(video), frames=len(frames), model=str(model), decode_ms_per_frame=decode_ms,
-               load_average_before=_load_average(), configs={})
-    for name, kw in (configs or BENCH_CONFIGS).items():
-        pipe = GazePipeline(gaze_model=GazeModel(model), **kw)
-        for f in frames[:warmup]: pipe.process(f.image, f.t)
-        pipe.profiler.reset(); pipe.tracker.reset(); pipe.tracker.detections = 0
-        t_start, samples, cpu_ms = time.perf_counter(), [], []
-        for f in frames:
-            c0 = time.thread_time_ns(); samples.append(pipe.process(f.image, f.t)); cpu_ms.append((time.thread_time_ns() - c0) / 1e6)
-        wall = time.perf_counter() - t_start
-        rep = pipe.profiler.report()['phases']
-        out['configs'][name] = dict(
-            kwargs=kw, throughput_fps=len(frames) / wall, detections=pipe.tracker.detections,
-            samples=len(samples), with_face=sum(s.face for s in samples),
-            end_to_end=dict(p50_ms=rep['total']['p50_ms'], p95_ms=rep['total']['p95_ms'], mean_ms=rep['total']['mean_ms']),
-            # CPU time of the loop's thread per frame: what a frame costs on a core of its own. Exact when every
-            # model runs on the calling thread (threads=1); ONNX Runtime's extra threads are not counted otherwise.
-            end_to_end_cpu=dict(p50_ms=float(np.percentile(cpu_ms, 50)), p95_ms=float(np.percentile(cpu_ms, 95))),
-            stages={k: dict(p50_ms=v['p50_ms'], p95_ms=v['p95_ms'], mean_ms=v['mean_ms'], count=v['count'])
-                    for k, v in rep.items() if k != 'total'})
-        out['wiring_model'] = pipe.gaze_model.wiring_only
-    d = out['configs']['tracking']['end_to_end'] if 'tracking' in out['configs'] else None
-    out['goal'] = dict(p50_ms=6.0, p95_ms=10.0)
-    if d: out['meets_goal'] = d['p50_ms'] <= 6.0 and d['p95_ms'] <= 10.0
-    if 'tracking' in out['configs'] and 'no_tracking' in out['configs']:
-        out['tracking_speedup_p50'] = out['configs']['no_tracking']['end_to_end']['p50_ms'] / out['configs']['tracking']['end_to_end']['p50_ms']
-    out['load_average_after'] = _load_average()
-    from vtlab.profiling import platform
-    out['platform'] = dict(machine=platform.machine(), python=platform.python_version(), cores=usable_cores())
-    return out
-
-def format_bench(res:dict)->str:
-    "The benchmark as a table: one row per stage, one column pair per configuration."
-    names = list(res['configs'])
-    stages = list(dict.fromkeys(k for c in res['configs'].values() for k in c['stages']))
-    head = f"{'stage':<12}" + ''.join(f'{n:>26}' for n in names)
-    lines = [head, f"{'':<12}" + ''.join(f"{'p50':>13}{'p95':>13}" for _ in names)]
-    for st in stages:
-        row = f'{st:<12}'
-        for n in names:
-            v = res['configs'][n]['stages'].get(st)
-            row += f"{v['p50_ms']:>13.2f}{v['p95_ms']:>13.2f}" if v else f"{'-':>13}{'-':>13}"
-        lines.append(row)
-    lines.append(f"{'end-to-end':<12}" + ''.join(f"{res['configs'][n]['end_to_end']['p50_ms']:>13.2f}{res['configs'][n]['end_to_end']['p95_ms']:>13.2f}" for n in names))
-    lines.append(f"{'e2e cpu':<12}" + ''.join(f"{res['configs'][n]['end_to_end_cpu']['p50_ms']:>13.2f}{res['configs'][n]['end_to_end_cpu']['p95_ms']:>13.2f}" for n in names))
-    lines.append(f"{'fps':<12}" + ''.join(f"{res['configs'][n]['throughput_fps']:>26.1f}" for n in names))
-    lines.append(f"{'detections':<12}" + ''.join(f"{res['configs'][n]['detections']:>26d}" for n in names))
-    return '\n'.join(lines)
-
-def bench_main(argv:list[str]|None=None)->int:
-    "Benchmark the real-time gaze loop on the astronaut video; write outputs/bench/gaze_runtime.json."
-    p = argparse.ArgumentParser(prog='vtlab_bench_gaze_runtime', description=bench_main.__doc__)
-    p.add_argument('--frames', type=int, default=300)
-    p.add_argument('--model', type=Path, default=None, help='gaze ONNX (default outputs/models/gaze_synth.onnx, else a wiring model)')
-    p.add_argument('--out', type=Path, default=None, help='JSON path (default outputs/bench/gaze_runtime.json)')
-    args = p.parse_args(argv)
-    res = bench_gaze_runtime(args.frames, args.model)
-    path = write_json(args.out or outputs_dir('bench', 'gaze_runtime.json'), res)
-    print(format_bench(res)); print(f"load average {res['load_average_before']} -> {res['load_average_after']}; wrote {path}")
-    return 0
-
-# %% ../../nbs/17_gaze.runtime.ipynb #b5c17e01
-def demo_step(out_dir:Path)->dict:
-    "The real-time gaze loop on the astronaut video: every frame gives a sample; latency per stage."
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
-    fetch_models(FACE_MODELS, verbose=False)        # a no-op once `vtlab_fetch_models` has run
-    video, truth = astronaut_video(n_frames=300)
-    model = default_gaze_model()
-    pipe = GazePipeline(gaze_model=model)
-    samples = []
-    with atomic_write(out_dir/'samples.jsonl') as f:
-        for s in pipe.run(FrameSource(video)):
-            samples.append(s); f.write(json.dumps(s.to_dict()) + '\n')
-    rep = pipe.profiler.report()['phases']
-    faces = [s for s in samples if s.face]
-    roll0 = faces[0].head_roll_deg + truth[faces[0].frame_index]['angle_deg']
-    roll_err = [abs(s.head_roll_deg + truth[s.frame_index]['angle_deg'] - roll0) for s in faces]
-    trk = dict(p50_ms=rep['total']['p50_ms'], p95_ms=rep['total']['p95_ms'])
-    bench = bench_gaze_runtime(n_frames=100, model=model, configs={k: BENCH_CONFIGS[k] for k in ('tracking', 'no_tracking')})
-    write_json(out_dir/'gaze_runtime_bench.json', bench)
-    model_kind = 'wiring model (random weights: gaze meaningless)' if pipe.gaze_model.wiring_only else f'model {model.name}'
-    res = dict(frames=len(samples), samples=len(samples), with_face=len(faces),
-               expected_with_face=sum(m['in_view'] for m in truth), detections=pipe.tracker.detections,
-               roll_err_median_deg=float(np.median(roll_err)), roll_err_max_deg=float(np.max(roll_err)),
-               end_to_end_p50_ms=trk['p50_ms'], end_to_end_p95_ms=trk['p95_ms'],
-               stages_p50_ms={k: v['p50_ms'] for k, v in rep.items() if k != 'total'},
-               tracking_speedup_p50=bench.get('tracking_speedup_p50'),
-               model=str(model), wiring_model=pipe.gaze_model.wiring_only, load_average=bench['load_average_after'])
-    cpu = bench['configs']['tracking']['end_to_end_cpu']
-    res['end_to_end_cpu_p50_ms'] = cpu['p50_ms']
-    load = f"load {res['load_average'][0]:.0f} on {usable_cores()} cores" if res['load_average'] else 'load unknown'
-    res['headline'] = (f"{len(samples)}/{len(samples)} frames → samples ({len(faces)} with a face, "
-                       f"{res['expected_with_face']} expected); end-to-end p50 {trk['p50_ms']:.1f} ms, p95 {trk['p95_ms']:.1f} ms "
-                       f"wall, {cpu['p50_ms']:.1f} ms CPU ({load}; goal 6/10 ms); head roll error median "
-                       f"{res['roll_err_median_deg']:.2f}°; {model_kind}")
-    return res

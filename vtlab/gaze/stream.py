@@ -4,13 +4,15 @@
 
 # %% ../../nbs/17c_gaze.stream.ipynb #af8bffa7
 from __future__ import annotations
-import asyncio, json, socket, sys, threading, time
+import json, socket, sys, threading, time
 from collections import deque
 from typing import Any, IO, Sequence
 
+from fastcore.basics import patch
+
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'encode_message', 'JsonLinesPublisher', 'UdpPublisher', 'WebSocketPublisher', 'GazeStream',
-           'make_stream', 'read_udp', 'read_websocket']
+__all__ = ['SCHEMA_VERSION', 'STREAM_KINDS', 'DEFAULT_PORTS', 'encode_message', 'JsonLinesPublisher', 'UdpPublisher',
+           'WebSocketPublisher', 'GazeStream', 'parse_stream_spec', 'make_stream', 'read_udp', 'read_websocket']
 
 # %% ../../nbs/17c_gaze.stream.ipynb #5b5160b5
 SCHEMA_VERSION = 1
@@ -56,6 +58,7 @@ class WebSocketPublisher:
                  allow_remote:bool=False,
                  client_queue:int=256,     # messages buffered per client before the oldest is dropped
                 ):
+        import asyncio   # here, not at the top: the parser, stdout and UDP need no event loop
         from websockets.asyncio.server import serve
         self.host, self.client_queue = _check_host(host, allow_remote), client_queue
         self.clients:dict = {}            # connection → (deque, asyncio.Event)
@@ -69,6 +72,7 @@ class WebSocketPublisher:
         if not self._ready.is_set(): raise RuntimeError('WebSocket server did not start within 10 s')
 
     def _run(self, serve, port):
+        import asyncio
         asyncio.set_event_loop(self._loop)
         async def main():
             try:
@@ -81,48 +85,59 @@ class WebSocketPublisher:
             self._server.close(); await self._server.wait_closed()
         self._loop.run_until_complete(main())
 
-    async def _handler(self, ws):
-        q, ev = deque(maxlen=self.client_queue), asyncio.Event()
-        self.clients[ws] = (q, ev)
-        closed = asyncio.ensure_future(ws.wait_closed())   # end as soon as the client leaves or the server closes
-        try:
-            while True:
-                waiter = asyncio.ensure_future(ev.wait())
-                await asyncio.wait({waiter, closed}, return_when=asyncio.FIRST_COMPLETED)
-                if not waiter.done(): waiter.cancel(); break
-                ev.clear()
-                while q: await ws.send(q.popleft())
-        except Exception: pass            # the client went away mid-send
-        finally:
-            closed.cancel(); self.clients.pop(ws, None)
+# %% ../../nbs/17c_gaze.stream.ipynb #8ec122f3
+@patch
+async def _handler(self:WebSocketPublisher, ws):
+    import asyncio
+    q, ev = deque(maxlen=self.client_queue), asyncio.Event()
+    self.clients[ws] = (q, ev)
+    closed = asyncio.ensure_future(ws.wait_closed())   # end as soon as the client leaves or the server closes
+    try:
+        while True:
+            waiter = asyncio.ensure_future(ev.wait())
+            await asyncio.wait({waiter, closed}, return_when=asyncio.FIRST_COMPLETED)
+            if not waiter.done(): waiter.cancel(); break
+            ev.clear()
+            while q: await ws.send(q.popleft())
+    except Exception: pass            # the client went away mid-send
+    finally:
+        closed.cancel(); self.clients.pop(ws, None)
 
-    def _broadcast(self, text:str)->None:
-        for q, ev in list(self.clients.values()):
-            if len(q) == q.maxlen: self.dropped += 1
-            q.append(text); ev.set()
-        self.sent += 1
+@patch
+def _broadcast(self:WebSocketPublisher, text:str)->None:
+    for q, ev in list(self.clients.values()):
+        if len(q) == q.maxlen: self.dropped += 1
+        q.append(text); ev.set()
+    self.sent += 1
 
-    def publish(self, data:bytes)->None:
-        "Queue a message for every client; returns at once (thread-safe)."
-        self._loop.call_soon_threadsafe(self._broadcast, data.decode())
+# %% ../../nbs/17c_gaze.stream.ipynb #92e64b1d
+@patch
+def publish(self:WebSocketPublisher, data:bytes)->None:
+    "Queue a message for every client; returns at once (thread-safe)."
+    self._loop.call_soon_threadsafe(self._broadcast, data.decode())
 
-    def wait_for_clients(self, n:int=1, timeout:float=5.0)->bool:
-        "Block until `n` clients are connected (for tests and tools that must not miss the first samples)."
-        end = time.monotonic() + timeout
-        while len(self.clients) < n and time.monotonic() < end: time.sleep(0.005)
-        return len(self.clients) >= n
+@patch
+def wait_for_clients(self:WebSocketPublisher, n:int=1, timeout:float=5.0)->bool:
+    "Block until `n` clients are connected (for tests and tools that must not miss the first samples)."
+    end = time.monotonic() + timeout
+    while len(self.clients) < n and time.monotonic() < end: time.sleep(0.005)
+    return len(self.clients) >= n
 
-    async def _drain_and_stop(self, timeout:float):
-        "Let every client receive what is queued (up to `timeout` s), then stop the server (clients get a close frame)."
-        end = self._loop.time() + timeout
-        while any(q for q, _ in self.clients.values()) and self._loop.time() < end: await asyncio.sleep(0.01)
-        self._stop.set()
+@patch
+async def _drain_and_stop(self:WebSocketPublisher, timeout:float):
+    "Let every client receive what is queued (up to `timeout` s), then stop the server (clients get a close frame)."
+    import asyncio
+    end = self._loop.time() + timeout
+    while any(q for q, _ in self.clients.values()) and self._loop.time() < end: await asyncio.sleep(0.01)
+    self._stop.set()
 
-    def close(self, drain_s:float=2.0)->None:
-        "Deliver queued messages (at most `drain_s` seconds), close every connection and stop the server thread."
-        if self._thread.is_alive():
-            asyncio.run_coroutine_threadsafe(self._drain_and_stop(drain_s), self._loop)
-            self._thread.join(drain_s + 5)
+@patch
+def close(self:WebSocketPublisher, drain_s:float=2.0)->None:
+    "Deliver queued messages (at most `drain_s` seconds), close every connection and stop the server thread."
+    import asyncio
+    if self._thread.is_alive():
+        asyncio.run_coroutine_threadsafe(self._drain_and_stop(drain_s), self._loop)
+        self._thread.join(drain_s + 5)
 
 # %% ../../nbs/17c_gaze.stream.ipynb #13a64154
 class GazeStream:
@@ -139,22 +154,34 @@ class GazeStream:
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
 
+# %% ../../nbs/17c_gaze.stream.ipynb #c2ee5587
+STREAM_KINDS = ('stdout', 'udp', 'ws')
+DEFAULT_PORTS = dict(udp=5005, ws=8765)
+
+def parse_stream_spec(spec:str)->list[tuple[str, int|None]]:
+    "The transports of a `--stream` value ('stdout,udp:5005,ws'): (kind, port or None); ValueError naming a bad part."
+    out = []
+    for part in filter(None, (p.strip() for p in spec.split(','))):
+        name, _, port = part.partition(':')
+        name = 'ws' if name == 'websocket' else name
+        if name not in STREAM_KINDS: raise ValueError(f"stream {part!r} unknown; use stdout, udp[:port] or ws[:port]")
+        if port and not (port.isdigit() and int(port) <= 65535): raise ValueError(f'stream {part!r}: port must be an integer in [0, 65535]')
+        if name == 'stdout' and port: raise ValueError(f"stream {part!r}: stdout takes no port")
+        out.append((name, int(port) if port else None))
+    return out
+
 def make_stream(
-    spec:str,                  # comma-separated: 'stdout', 'udp', 'ws' (or 'udp:5005', 'ws:8765')
+    spec:str,                  # comma-separated: 'stdout', 'udp', 'ws' (or 'udp:5005', 'ws:8765'; port 0: any free one)
     host:str='127.0.0.1',
     allow_remote:bool=False,
     file:IO|None=None,         # where 'stdout' writes (tests pass a buffer)
 )->GazeStream:
     "A `GazeStream` from a command-line spec."
     pubs = []
-    for part in filter(None, (p.strip() for p in spec.split(','))):
-        name, _, port = part.partition(':')
-        try: port = int(port) if port else None
-        except ValueError: raise ValueError(f'stream {part!r}: port must be an integer') from None
+    for name, port in parse_stream_spec(spec):
         if name == 'stdout': pubs.append(JsonLinesPublisher(file))
-        elif name == 'udp': pubs.append(UdpPublisher(port or 5005, host, allow_remote))
-        elif name in ('ws', 'websocket'): pubs.append(WebSocketPublisher(8765 if port is None else port, host, allow_remote))
-        else: raise ValueError(f"stream {part!r} unknown; use stdout, udp[:port] or ws[:port]")
+        elif name == 'udp': pubs.append(UdpPublisher(DEFAULT_PORTS['udp'] if port is None else port, host, allow_remote))
+        else: pubs.append(WebSocketPublisher(DEFAULT_PORTS['ws'] if port is None else port, host, allow_remote))
     return GazeStream(pubs)
 
 # %% ../../nbs/17c_gaze.stream.ipynb #583a5bc1

@@ -4,25 +4,29 @@
 
 # %% ../../nbs/11a_gaze.synth.ipynb #b812e2fe
 from __future__ import annotations
-import argparse, dataclasses, json, logging, os, time
+import argparse, dataclasses, functools, json, logging, os, time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
+from fastcore.basics import patch
 
-from ..core import JsonConfig, data_dir, write_json, setup_logging
-from .geometry import pitchyaw_to_vector, vector_to_pitchyaw, head_rotation_from_pitchyaw, angular_error_deg
+from ..core import JsonConfig, data_dir, write_json
+from ..cli import CommandParser, UsageError, run_command, positive_int, nonneg_int, nonneg_float, int_in, float_in
+from .geometry import (pitchyaw_to_vector, vector_to_pitchyaw, head_rotation_from_pitchyaw, angular_error_deg,
+                                 NormalizationContract, vtlab_contract)
 
 # %% auto #0
-__all__ = ['SynthConfig', 'Subject', 'sample_subject', 'sample_conditions', 'FaceRenderer', 'subject_file', 'render_subject',
-           'mean_predictor_error', 'dataset_summary', 'generate_dataset', 'preview_grid', 'synth_main', 'demo_step']
+__all__ = ['SynthConfig', 'Subject', 'sample_subject', 'sample_conditions', 'FaceRenderer', 'sample_scene',
+           'render_camera_frames', 'subject_file', 'render_subject', 'mean_predictor_error', 'dataset_summary',
+           'generate_dataset', 'preview_grid', 'synth_main', 'demo_step']
 
 # %% ../../nbs/11a_gaze.synth.ipynb #6b22b58b
 @dataclass
 class SynthConfig(JsonConfig):
-    "Everything that determines a synthetic gaze dataset (together with the seed)."
+    "Everything that determines a synthetic gaze dataset (with its `seed` field: reproducible)."
     subjects:int=20              # number of labelled subjects (train + val)
     per_subject:int=500          # samples per subject
     size:int=224                 # patch side in pixels (ETH-XGaze: 224)
@@ -34,12 +38,14 @@ class SynthConfig(JsonConfig):
     gaze_pitch_deg:float=30.     # gaze pitch uniform in ±this
     head_yaw_deg:float=25.       # head yaw uniform in ±this, independent of gaze
     head_pitch_deg:float=15.     # head pitch uniform in ±this
+    head_roll_deg:float=5.       # head roll left in the patch uniform in ±this (what a runtime's normalization leaves)
     eye_yaw_limit_deg:float=50.  # eye-in-head rotation limits (about the human oculomotor range): pairs beyond are redrawn
     eye_pitch_limit_deg:float=40.
     kappa_std_deg:float=0.       # per-subject kappa (optical − visual axis) std; 0 renders the visual axis
     noise_max:float=6.           # sensor noise std (grey levels) drawn uniformly in [1, noise_max]
     blur_max_px:float=1.0        # Gaussian blur sigma at 224² drawn uniformly in [0, blur_max_px]
     compression:str='lzf'        # HDF5 filter of face_patch, as released ('lzf' or 'gzip')
+    randomize:bool=False         # domain randomization: photo backgrounds, skin shading and texture, iris texture, glasses, hair, JPEG
 
     def __post_init__(self):
         for k in ('subjects', 'per_subject', 'size'):
@@ -55,6 +61,11 @@ class SynthConfig(JsonConfig):
 
     @property
     def focal_px(self)->float: return 960. * self.size / 224. * self.zoom
+
+    @property
+    def contract(self)->NormalizationContract:
+        "How the patches are made (virtual camera, patch side, face centre), as a vtlab network reads them."
+        return vtlab_contract(self.size, self.zoom)
 
 # %% ../../nbs/11a_gaze.synth.ipynb #7e3548c8
 # Skin tones from light to dark (BGR), iris colours (brown, dark brown, hazel, green, blue, grey), hair colours.
@@ -150,7 +161,7 @@ def sample_conditions(
         ok = (np.abs(eye[:, 0]) <= d(cfg.eye_pitch_limit_deg)) & (np.abs(eye[:, 1]) <= d(cfg.eye_yaw_limit_deg))
         gaze, head = np.concatenate([gaze, g[ok]]), np.concatenate([head, h[ok]])
     s = cfg.size / 224
-    return dict(
+    c = dict(
         gaze=gaze[:n], head=head[:n],
         face_center=np.array([0, 0, 600.]) + rng.normal(0, [3, 3, 20], (n, 3)),  # landmark/normalization error
         target_mm=rng.uniform(400, 1000, n),
@@ -159,7 +170,8 @@ def sample_conditions(
         noise=rng.uniform(1, max(cfg.noise_max, 1), n), blur=rng.uniform(0, cfg.blur_max_px, n) * s,
         pupil_mm=rng.uniform(1.3, 3.0, n), background=rng.uniform(20, 235, (n, 3)),
         clutter=rng.uniform(0, 1, (n, 3, 8)), cam_index=rng.integers(0, 18, n),
-        noise_offset=rng.integers(0, 256, n))
+        noise_offset=rng.integers(0, 256, n), roll=rng.uniform(-1, 1, n) * d(cfg.head_roll_deg))
+    return c | _randomization(rng, n) if cfg.randomize else c
 
 # %% ../../nbs/11a_gaze.synth.ipynb #cc77e38e
 _SHIFT = 4
@@ -173,6 +185,11 @@ def _col(c, k=1.0)->tuple:
     return tuple(float(min(255., max(0., v * k))) for v in c)
 
 def _unit(v): return v / np.sqrt((v * v).sum(-1, keepdims=True))
+
+def _roll(deg:float)->np.ndarray:
+    "Rotation about the head's own z axis (in-plane roll), as a right factor of a head rotation."
+    c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.]])
 
 def _cross(a, b):
     "Cross product of 3-vectors (numpy's `cross` costs ~10x more on tiny arrays)."
@@ -201,91 +218,98 @@ class FaceRenderer:
         self.phi = np.linspace(0, 2 * np.pi, 28, endpoint=False)
         self.t = np.linspace(-1, 1, 15)
 
-    def _project(self, P_h, R, fc):
+    def _project(self, P_h, R, fc, K=None):
+        "Head-frame points → pixels of camera `K` (default: the normalized camera of the patch)."
         Pc = P_h @ R.T + fc
-        return self.f * Pc[:, :2] / Pc[:, 2:3] + self.c
+        if K is None: return self.f * Pc[:, :2] / Pc[:, 2:3] + self.c
+        return Pc[:, :2] / Pc[:, 2:3] * (K[0, 0], K[1, 1]) + (K[0, 2], K[1, 2])
 
-    def _eye(self, side:int, target_h, cam_h, light_h, pupil_mm:float)->dict:
-        "3-D points of one eye (head frame); `side` −1 is the subject's right eye (image left)."
-        s = self.s
-        E = np.array([side * s.iod_mm / 2, s.eye_y_mm, s.eyeball_r_mm - 3.])
-        visual = vector_to_pitchyaw(target_h - E)
-        optical = visual + np.deg2rad([s.kappa_deg[0], side * s.kappa_deg[1]])   # mirrored between the eyes
-        d = pitchyaw_to_vector(optical)
-        u = _unit(_cross(d, (0., 1., 0.))); v = _cross(d, u)
-        ring = np.cos(self.phi)[:, None] * u + np.sin(self.phi)[:, None] * v
-        r_e, r_i = s.eyeball_r_mm, s.iris_r_mm
-        plane = E + np.sqrt(r_e ** 2 - r_i ** 2) * d
-        sin_pitch = np.sin(optical[0])
-        up = np.clip(s.upper_open_mm + 6.0 * sin_pitch, 1.0, 11.)
-        lo = np.clip(s.lower_open_mm - 2.5 * sin_pitch, 1.2, 8.)
-        t = self.t
-        x = E[0] + side * t * s.eye_width_mm / 2
-        tilt = -s.tilt_mm * t
-        y_up = E[1] - up * (1 - t ** 2) ** 0.7 + tilt
-        y_lo = E[1] + lo * (1 - t ** 2) ** 0.9 + tilt
-        def on_lid(y): return E[2] - np.sqrt(np.maximum((r_e + 0.8) ** 2 - (x - E[0]) ** 2 - (y - E[1]) ** 2, 1.))
-        upper = np.stack([x, y_up, on_lid(y_up)], -1); lower = np.stack([x, y_lo, on_lid(y_lo)], -1)
-        crease_y = y_up - (2.5 + 0.3 * s.upper_open_mm) * (1 - t ** 2) ** 0.5
-        crease = np.stack([x, crease_y, on_lid(y_up) - 1.0], -1)[2:-2]
-        cornea = E + 5.3 * d                                   # corneal sphere centre (radius 7.8 mm)
-        glint = cornea + 7.8 * _unit(light_h + _unit(cam_h - cornea))
-        caruncle = np.array([x[0] + side * 2.0, E[1] + tilt[0] + 0.3, on_lid(E[1])[0] - 0.5])
-        return dict(upper=upper, lower=lower, crease=crease, limbus=plane + r_i * ring, iris=plane + 0.9 * r_i * ring,
-                    collarette=plane + 0.5 * r_i * ring, pupil=plane + min(pupil_mm, 0.8 * r_i) * ring,
-                    glint=glint[None], caruncle=caruncle[None])
+# %% ../../nbs/11a_gaze.synth.ipynb #309edadb
+@patch
+def _eye(self:FaceRenderer, side:int, target_h, cam_h, light_h, pupil_mm:float)->dict:
+    "3-D points of one eye (head frame); `side` −1 is the subject's right eye (image left)."
+    s = self.s
+    E = np.array([side * s.iod_mm / 2, s.eye_y_mm, s.eyeball_r_mm - 3.])
+    visual = vector_to_pitchyaw(target_h - E)
+    optical = visual + np.deg2rad([s.kappa_deg[0], side * s.kappa_deg[1]])   # mirrored between the eyes
+    d = pitchyaw_to_vector(optical)
+    u = _unit(_cross(d, (0., 1., 0.))); v = _cross(d, u)
+    ring = np.cos(self.phi)[:, None] * u + np.sin(self.phi)[:, None] * v
+    r_e, r_i = s.eyeball_r_mm, s.iris_r_mm
+    plane = E + np.sqrt(r_e ** 2 - r_i ** 2) * d
+    sin_pitch = np.sin(optical[0])
+    up = np.clip(s.upper_open_mm + 6.0 * sin_pitch, 1.0, 11.)
+    lo = np.clip(s.lower_open_mm - 2.5 * sin_pitch, 1.2, 8.)
+    t = self.t
+    x = E[0] + side * t * s.eye_width_mm / 2
+    tilt = -s.tilt_mm * t
+    y_up = E[1] - up * (1 - t ** 2) ** 0.7 + tilt
+    y_lo = E[1] + lo * (1 - t ** 2) ** 0.9 + tilt
+    def on_lid(y): return E[2] - np.sqrt(np.maximum((r_e + 0.8) ** 2 - (x - E[0]) ** 2 - (y - E[1]) ** 2, 1.))
+    upper = np.stack([x, y_up, on_lid(y_up)], -1); lower = np.stack([x, y_lo, on_lid(y_lo)], -1)
+    crease_y = y_up - (2.5 + 0.3 * s.upper_open_mm) * (1 - t ** 2) ** 0.5
+    crease = np.stack([x, crease_y, on_lid(y_up) - 1.0], -1)[2:-2]
+    cornea = E + 5.3 * d                                   # corneal sphere centre (radius 7.8 mm)
+    glint = cornea + 7.8 * _unit(light_h + _unit(cam_h - cornea))
+    caruncle = np.array([x[0] + side * 2.0, E[1] + tilt[0] + 0.3, on_lid(E[1])[0] - 0.5])
+    return dict(upper=upper, lower=lower, crease=crease, limbus=plane + r_i * ring, iris=plane + 0.9 * r_i * ring,
+                collarette=plane + 0.5 * r_i * ring, pupil=plane + min(pupil_mm, 0.8 * r_i) * ring,
+                glint=glint[None], caruncle=caruncle[None])
 
-# %% ../../nbs/11a_gaze.synth.ipynb #18155a63
-def _render(self:FaceRenderer,
-            c:dict, # one sample's conditions (scalars/arrays from `sample_conditions`, indexed)
-           )->np.ndarray: # (size, size, 3) uint8 BGR face patch
-    "Render one face patch."
-    s, S, AA = self.s, self.size, cv2.LINE_AA
-    R = head_rotation_from_pitchyaw(c['head'])
-    fc = c['face_center']
+# %% ../../nbs/11a_gaze.synth.ipynb #114e8ff6
+def _layout(self:FaceRenderer, c:dict, R:np.ndarray, fc:np.ndarray, K:np.ndarray|None=None)->tuple[dict, list]:
+    "Pixel positions of the static face parts and of both eyes' parts, for head rotation `R` at face centre `fc`."
     g_cam = pitchyaw_to_vector(c['gaze'])
     target_h = R.T @ (g_cam * c['target_mm'])               # target relative to the face centre, head frame
     cam_h = R.T @ (-fc)
-    light_c = _unit(np.array([0.8 * c['light_xy'][0], 0.8 * c['light_xy'][1], -1.]))
-    light_h = R.T @ light_c
+    light_h = R.T @ _unit(np.array([0.8 * c['light_xy'][0], 0.8 * c['light_xy'][1], -1.]))
     eyes = [self._eye(side, target_h, cam_h, light_h, c['pupil_mm']) for side in (-1, 1)]
-    # one projection for everything
-    pts = [self._static] + [p for e in eyes for p in e.values()]
-    uv = self._project(np.concatenate(pts), R, fc)
+    pts = [self._static] + [p for e in eyes for p in e.values()]   # one projection for everything
+    uv = self._project(np.concatenate(pts), R, fc, K)
     static = {k: uv[sl] for k, sl in self._slices.items()}
     i, eyes_uv = len(self._static), []
     for e in eyes:
         d = {}
         for k, p in e.items(): d[k] = uv[i:i + len(p)]; i += len(p)
         eyes_uv.append(d)
+    return static, eyes_uv
+FaceRenderer._layout = _layout
 
-    wb = c['white_balance']
-    def C(bgr, k=1.0): return _col(np.multiply(bgr, wb), k)   # every colour goes through the white balance
-    img = np.empty((S, S, 3), np.uint8); img[:] = np.clip(c['background'] * wb, 0, 255).astype(np.uint8)
-    for k in range(3):                                      # background clutter: rectangles and ellipses
-        q = c['clutter'][k]
-        ctr, ax = (q[1:3] * S), (q[3:5] * 0.35 + 0.05) * S
-        col = C(q[5:8] * 255)
-        if q[0] < 0.5: cv2.rectangle(img, _fx(ctr - ax), _fx(ctr + ax), col, -1, AA, _SHIFT)
-        else: cv2.ellipse(img, _fx(ctr), _fx(ax), float(q[0] * 360), 0, 360, col, -1, AA, _SHIFT)
-    skin = s.skin
+# %% ../../nbs/11a_gaze.synth.ipynb #ddeb6837
+def _draw_face(self:FaceRenderer, img:np.ndarray, c:dict, static:dict, mm:float)->None:
+    "Background clutter, then neck, hair, face, brows and mouth, in place (`mm`: pixels per millimetre)."
+    s, AA, H, W = self.s, cv2.LINE_AA, img.shape[0], img.shape[1]
+    C = lambda bgr, k=1.0: _col(np.multiply(bgr, c['white_balance']), k)   # every colour goes through the white balance
+    img[:] = np.clip(c['background'] * c['white_balance'], 0, 255).astype(np.uint8)
+    if not ('bg_photo' in c and _photo_background(img, c)):   # (domain randomization: a real photo behind the face)
+        for k in range(3):                                  # background clutter: rectangles and ellipses
+            q = c['clutter'][k]
+            ctr, ax = (q[1:3] * (W, H)), (q[3:5] * 0.35 + 0.05) * (W, H)
+            col = C(q[5:8] * 255)
+            if q[0] < 0.5: cv2.rectangle(img, _fx(ctr - ax), _fx(ctr + ax), col, -1, AA, _SHIFT)
+            else: cv2.ellipse(img, _fx(ctr), _fx(ax), float(q[0] * 360), 0, 360, col, -1, AA, _SHIFT)
     hull = lambda p: cv2.convexHull(_fx(p))
-    cv2.fillPoly(img, [hull(static['neck'])], C(skin, 0.78), AA, _SHIFT)
+    cv2.fillPoly(img, [hull(static['neck'])], C(s.skin, 0.78), AA, _SHIFT)
     cv2.fillPoly(img, [hull(static['head'])], C(s.hair), AA, _SHIFT)
-    cv2.fillPoly(img, [hull(static['face'])], C(skin), AA, _SHIFT)
-    for k in ('socket_r', 'socket_l'): cv2.fillPoly(img, [_fx(static[k])], C(skin, 0.9), AA, _SHIFT)
-    brow_px = max(1, int(round(s.brow_mm * self.px_per_mm)))
+    cv2.fillPoly(img, [hull(static['face'])], C(s.skin), AA, _SHIFT)
+    for k in ('socket_r', 'socket_l'): cv2.fillPoly(img, [_fx(static[k])], C(s.skin, 0.9), AA, _SHIFT)
+    brow_px = max(1, int(round(s.brow_mm * mm)))
     cv2.polylines(img, [_fx(static['brow_r']), _fx(static['brow_l'])], False, C(s.brow), brow_px, AA, _SHIFT)
     lips = np.concatenate([static['lip_upper'], static['lip_lower'][::-1]])
     cv2.fillPoly(img, [_fx(lips)], C(s.lips), AA, _SHIFT)
     cv2.polylines(img, [_fx(static['mouth_line'])], False, C(s.lips, 0.45), 1, AA, _SHIFT)
+FaceRenderer._draw_face = _draw_face
 
-    mm = self.px_per_mm
+# %% ../../nbs/11a_gaze.synth.ipynb #b6f3fe7e
+def _draw_eyes(self:FaceRenderer, img:np.ndarray, c:dict, eyes_uv:list, mm:float)->None:
+    "Both eyes, each composed in its own window and cut by the eyelid aperture, in place."
+    s, AA, H, W = self.s, cv2.LINE_AA, img.shape[0], img.shape[1]
+    C = lambda bgr, k=1.0: _col(np.multiply(bgr, c['white_balance']), k)
     for e in eyes_uv:
         ap = np.concatenate([e['upper'], e['lower'][::-1]])
         x0, y0 = np.floor(ap.min(0)).astype(int) - 2
         x1, y1 = np.ceil(ap.max(0)).astype(int) + 3
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, S), min(y1, S)
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, W), min(y1, H)
         if x1 - x0 < 2 or y1 - y0 < 2: continue
         off = np.array([x0, y0], float)
         fx = lambda p: _fx(p - off)
@@ -293,6 +317,9 @@ def _render(self:FaceRenderer,
         cv2.fillPoly(layer, [fx(e['limbus'])], C(s.iris, 0.45), AA, _SHIFT)
         cv2.fillPoly(layer, [fx(e['iris'])], C(s.iris), AA, _SHIFT)
         cv2.polylines(layer, [fx(e['collarette'])], True, C(s.iris, 1.35), 1, AA, _SHIFT)
+        if 'iris_streaks' in c:                             # (domain randomization: radial iris texture)
+            k = 0.55 + 0.3 * float(c['iris_streaks'])
+            for a, b in zip(e['pupil'][::2], e['iris'][::2]): cv2.line(layer, fx(a[None])[0], fx(b[None])[0], C(s.iris, k), 1, AA, _SHIFT)
         cv2.fillPoly(layer, [fx(e['pupil'])], C((12., 12., 14.)), AA, _SHIFT)
         cv2.circle(layer, fx(e['caruncle'])[0], int(1.6 * mm * _ONE), C((150, 150, 215)), -1, AA, _SHIFT)
         cv2.circle(layer, fx(e['glint'])[0], max(int(0.45 * mm * _ONE), _ONE // 2), C((250., 250., 250.)), -1, AA, _SHIFT)
@@ -302,31 +329,244 @@ def _render(self:FaceRenderer,
         roi = img[y0:y1, x0:x1]
         m = mask[..., None].astype(np.uint16)
         roi[:] = ((layer * m + roi * (255 - m) + 127) // 255).astype(np.uint8)
-        cv2.polylines(img, [_fx(e['crease'])], False, C(skin, 0.72), 1, AA, _SHIFT)
-        cv2.polylines(img, [_fx(e['lower'])], False, C(skin, 0.78), 1, AA, _SHIFT)
+        cv2.polylines(img, [_fx(e['crease'])], False, C(s.skin, 0.72), 1, AA, _SHIFT)
+        cv2.polylines(img, [_fx(e['lower'])], False, C(s.skin, 0.78), 1, AA, _SHIFT)
         cv2.polylines(img, [_fx(e['upper'])], False, C(s.brow, 0.5), max(1, int(round(0.7 * mm))), AA, _SHIFT)
+FaceRenderer._draw_eyes = _draw_eyes
 
-    nose = static['nose']                                   # the side away from the light is shaded
-    lx = c['light_xy'][0]
+# %% ../../nbs/11a_gaze.synth.ipynb #2bb6d1e4
+def _draw_nose(self:FaceRenderer, img:np.ndarray, c:dict, static:dict, mm:float)->None:
+    "The nose, its side away from the light shaded, and the nostrils, in place."
+    AA, skin = cv2.LINE_AA, self.s.skin
+    C = lambda bgr, k=1.0: _col(np.multiply(bgr, c['white_balance']), k)
+    nose, lx = static['nose'], c['light_xy'][0]
     far = [1, 2, 4, 5] if lx < 0 else [0, 2, 3, 5]
     cv2.fillPoly(img, [_fx(nose[far])], C(skin, 1 - 0.25 * abs(lx) - 0.05), AA, _SHIFT)
     cv2.fillPoly(img, [_fx(nose[[3, 2, 4, 5]])], C(skin, 0.9), AA, _SHIFT)
     for k in (6, 7): cv2.circle(img, _fx(nose[k]), int(2.2 * mm * _ONE), C(skin, 0.35), -1, AA, _SHIFT)
 
+def _finish(img:np.ndarray, c:dict, X:np.ndarray, Y:np.ndarray, noise:np.ndarray, gain:np.ndarray, out:np.ndarray)->np.ndarray:
+    "Blur, a linear lighting ramp (`X`, `Y` in face units), sensor noise; into the float32 buffers `gain`, `out`."
     if c['blur'] > 0.2: img = cv2.GaussianBlur(img, (0, 0), float(c['blur']))
-    # lighting: a linear gain ramp toward the light (white balance is already in the colours), then noise,
-    # all in preallocated float32 buffers: this finishing pass is the renderer's largest cost
     lx, ly = c['light_xy'] * c['light_gain']
-    gain, out = self._gain, self._buf
-    np.multiply(self.X, np.float32(lx), out=gain); gain += np.float32(ly) * self.Y; gain += np.float32(c['ambient'])
+    np.multiply(X, np.float32(lx), out=gain); gain += np.float32(ly) * Y; gain += np.float32(c['ambient'])
     np.multiply(img, gain[..., None], out=out)
-    out += np.float32(c['noise']) * self.noise_bank[c['noise_offset']:c['noise_offset'] + S]
+    out += np.float32(c['noise']) * noise
     return np.clip(out, 0, 255, out=out).astype(np.uint8)
+def _jpeg(img:np.ndarray, c:dict)->np.ndarray:
+    "JPEG-compress and decode at the sample's quality (0: untouched)."
+    q = int(c.get('jpeg', 0))
+    if q <= 0: return img
+    ok, buf = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, q])
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else img
+FaceRenderer._draw_nose = _draw_nose
 
+# %% ../../nbs/11a_gaze.synth.ipynb #18155a63
+def _render(self:FaceRenderer,
+            c:dict, # one sample's conditions (scalars/arrays from `sample_conditions`, indexed)
+           )->np.ndarray: # (size, size, 3) uint8 BGR face patch
+    "Render one normalized face patch."
+    # the finishing pass works in preallocated float32 buffers: it is the renderer's largest cost
+    R, S = head_rotation_from_pitchyaw(c['head']) @ _roll(np.degrees(c.get('roll', 0.))), self.size
+    static, eyes_uv = self._layout(c, R, c['face_center'])
+    img = np.empty((S, S, 3), np.uint8)
+    self._draw_face(img, c, static, self.px_per_mm)
+    self._draw_eyes(img, c, eyes_uv, self.px_per_mm)
+    self._draw_nose(img, c, static, self.px_per_mm)
+    if 'shade' in c: self._draw_extras(img, c, R, c['face_center'], None, static, self.px_per_mm)
+    noise = self.noise_bank[c['noise_offset']:c['noise_offset'] + S]
+    return _jpeg(_finish(img, c, self.X, self.Y, noise, self._gain, self._buf), c)
 FaceRenderer.render = _render
 
+# %% ../../nbs/11a_gaze.synth.ipynb #808be612
+def _render_view(self:FaceRenderer,
+                 c:dict,               # one sample's conditions; `gaze` in the camera frame
+                 R:np.ndarray,         # (3, 3) head rotation, head → camera
+                 fc:np.ndarray,        # (3,) face centre in camera coordinates, mm
+                 K:np.ndarray,         # (3, 3) camera intrinsics
+                 size_wh:tuple,        # (width, height) of the frame
+                 rng:np.random.Generator, # draws the sensor noise
+                )->np.ndarray:         # (height, width, 3) uint8 BGR frame
+    "Render the subject into a whole camera frame."
+    W, H = size_wh
+    static, eyes_uv = self._layout(c, R, fc, K)
+    mm = float(K[0, 0] / fc[2])                              # pixels per millimetre at the face
+    img = np.empty((H, W, 3), np.uint8)
+    self._draw_face(img, c, static, mm); self._draw_eyes(img, c, eyes_uv, mm); self._draw_nose(img, c, static, mm)
+    if 'shade' in c: self._draw_extras(img, c, R, fc, K, static, mm)
+    u = K @ fc; u = u[:2] / u[2]
+    X = np.clip((np.arange(W, dtype=np.float32) + 0.5 - u[0]) / (70 * mm), -1.5, 1.5)[None]
+    Y = np.clip((np.arange(H, dtype=np.float32) + 0.5 - u[1]) / (70 * mm), -1.5, 1.5)[:, None]
+    noise = rng.standard_normal((H, W, 3), dtype=np.float32)
+    return _jpeg(_finish(img, c, X, Y, noise, np.empty((H, W), np.float32), np.empty((H, W, 3), np.float32)), c)
+FaceRenderer.render_view = _render_view
+
+# %% ../../nbs/11a_gaze.synth.ipynb #0ff249ea
+def sample_scene(
+    rng:np.random.Generator, # the frame's random stream
+    cfg:SynthConfig,         # gaze and head ranges (normalized frame) and imaging conditions
+    K:np.ndarray,            # (3, 3) camera intrinsics
+    size_wh:tuple,           # (width, height) of the frame
+    distance_mm:tuple=(450., 750.), # face centre distance range
+    roll_deg:float=8.,       # head roll uniform in ±this
+)->tuple[dict, dict]:        # (conditions for `render_view`, truth)
+    "Draw one camera scene: where the face is, how the head is turned, where the eyes look."
+    from vtlab.gaze.geometry import normalization_matrices, head_pose_pitchyaw
+    W, H = size_wh
+    z = rng.uniform(*distance_mm)
+    uv = np.array([rng.uniform(0.25, 0.75) * W, rng.uniform(0.3, 0.7) * H, 1.])
+    fc = z * np.linalg.solve(K, uv)
+    c = {k: v[0] for k, v in sample_conditions(rng, 1, cfg).items()}
+    look = normalization_matrices(K, np.eye(3), fc).R                # roll-free view of the face centre
+    hR = look.T @ head_rotation_from_pitchyaw(c['head']) @ _roll(rng.uniform(-roll_deg, roll_deg))
+    nf = normalization_matrices(K, hR, fc)
+    g_cam = nf.R.T @ pitchyaw_to_vector(c['gaze'])                   # the sampled gaze is in the face's normalized frame
+    truth = dict(gaze_cam=g_cam, gaze_norm=c['gaze'], head_norm=nf.head_pitchyaw, face_centre_mm=fc, head_rotation=hR,
+                 target_mm=float(c['target_mm']))
+    mm_patch = cfg.focal_px / 600.
+    c = dict(c, gaze=vector_to_pitchyaw(g_cam), blur=c['blur'] * K[0, 0] / z / mm_patch)
+    return c, truth
+
+# %% ../../nbs/11a_gaze.synth.ipynb #d9a98459
+def render_camera_frames(
+    n:int,                       # frames
+    cfg:SynthConfig|None=None,   # ranges and conditions (default `SynthConfig()`)
+    seed:int=0,                  # frames and subjects are drawn from this value
+    subjects:int=6,              # distinct people, taking turns (none of them a training subject)
+    size_wh:tuple=(640, 480),    # frame size
+    hfov_deg:float=60.,          # the camera's horizontal field of view
+    **scene_kw,                  # passed to `sample_scene` (distance_mm, roll_deg)
+)->tuple[list, list, np.ndarray]: # frames (BGR uint8), per-frame truth, camera matrix K
+    "Render whole camera frames of synthetic people with known gaze, head pose and face position."
+    cfg = cfg or SynthConfig()
+    W, H = size_wh
+    f = W / 2 / np.tan(np.radians(hfov_deg) / 2)
+    K = np.array([[f, 0, W / 2], [0, f, H / 2], [0, 0, 1.]])
+    people = []
+    for k in range(subjects):   # streams no training run uses: dataset subjects draw from SeedSequence([seed, k])
+        r = np.random.default_rng(np.random.SeedSequence([seed, 1_000_000 + k]))
+        people.append(FaceRenderer(sample_subject(r, cfg.kappa_std_deg), cfg, r))
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 2_000_000]))
+    frames, truth = [], []
+    for i in range(n):
+        c, t = sample_scene(rng, cfg, K, size_wh, **scene_kw)
+        frames.append(people[i % subjects].render_view(c, t['head_rotation'], t['face_centre_mm'], K, size_wh, rng))
+        truth.append(dict(t, subject=i % subjects))
+    return frames, truth, K
+
+# %% ../../nbs/11a_gaze.synth.ipynb #aa43d624
+_SKIN_TEXTURES = ('gravel', 'grass', 'moon', 'hubble_deep_field', 'immunohistochemistry', 'retina', 'coffee', 'chelsea')  # irregular detail, no pattern
+
+def _randomization(rng:np.random.Generator, n:int)->dict:
+    "The domain-randomization draws of `n` samples (see `sample_conditions`)."
+    from vtlab.gaze.photos import TRAIN_PHOTOS
+    k, tex = len(TRAIN_PHOTOS), [TRAIN_PHOTOS.index(n) for n in _SKIN_TEXTURES]
+    return dict(bg_photo=np.where(rng.uniform(0, 1, n) < 0.8, rng.integers(0, k, n), -1), bg_box=rng.uniform(0, 1, (n, 4)),
+                shade=rng.uniform(0.15, 0.55, n), tex_photo=rng.choice(tex, n), tex_xy=rng.uniform(0, 1, (n, 2)),
+                tex_amp=rng.uniform(1.5, 5, n), iris_streaks=rng.uniform(0, 1, n),
+                glasses=np.where(rng.uniform(0, 1, n) < 0.33, rng.uniform(0, 1, n), -1.), glasses_shape=rng.uniform(0, 1, (n, 5)),
+                hair=np.where(rng.uniform(0, 1, n) < 0.33, rng.integers(2, 9, n), 0), hair_shape=rng.uniform(0, 1, (n, 8, 3)),
+                jpeg=np.where(rng.uniform(0, 1, n) < 0.5, rng.integers(35, 96, n), 0))
+
+@functools.lru_cache(maxsize=None)
+def _photo_bank()->tuple:
+    "The training photos (BGR) and their high-passed grey textures (unit std), loaded once per process."
+    from vtlab.gaze.photos import TRAIN_PHOTOS, load_photo
+    photos = tuple(load_photo(n) for n in TRAIN_PHOTOS)
+    tex = []
+    for im in photos:
+        g = cv2.cvtColor(im, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        hp = g - cv2.GaussianBlur(g, (0, 0), 2.5)
+        tex.append(hp / (hp.std() + 1e-6))
+    return photos, tuple(tex)
+
+# %% ../../nbs/11a_gaze.synth.ipynb #c44ae264
+def _crop(src:np.ndarray, box:np.ndarray, W:int, H:int, interp=cv2.INTER_AREA)->np.ndarray:
+    "A random crop of `src` with the aspect of W×H (box: position x, y, size, flip in [0, 1]), resized to W×H."
+    h, w = src.shape[:2]
+    ch = max(8, int(min(h, w * H / W) * (0.3 + 0.7 * box[2]))); cw = max(8, int(ch * W / H))
+    cw = min(cw, w); ch = min(ch, h)
+    x0, y0 = int(box[0] * (w - cw)), int(box[1] * (h - ch))
+    out = cv2.resize(src[y0:y0 + ch, x0:x0 + cw], (W, H), interpolation=interp)
+    return out[:, ::-1] if box[3] < 0.5 else out
+
+def _photo_background(img:np.ndarray, c:dict)->bool:
+    "Fill `img` with a crop of a training photo (white-balanced); False when this sample keeps the plain background."
+    if c['bg_photo'] < 0: return False
+    H, W = img.shape[:2]
+    bg = _crop(_photo_bank()[0][int(c['bg_photo'])], c['bg_box'], W, H)
+    img[:] = np.clip(bg * c['white_balance'], 0, 255).astype(np.uint8)
+    return True
+
+# %% ../../nbs/11a_gaze.synth.ipynb #7b7dbeb8
+def _shade(self:FaceRenderer, img:np.ndarray, c:dict, static:dict, mm:float)->None:
+    "Lambertian shading of the face as an ellipsoid lit from `light_xy`, plus high-passed photo texture on the skin."
+    hull = cv2.convexHull(_fx(static['face']))
+    H, W = img.shape[:2]
+    x0, y0, w, h = cv2.boundingRect((hull // _ONE).astype(np.int32))
+    x0, y0, x1, y1 = max(x0 - 1, 0), max(y0 - 1, 0), min(x0 + w + 2, W), min(y0 + h + 2, H)
+    if x1 - x0 < 4 or y1 - y0 < 4: return
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [hull - np.array([x0, y0]) * _ONE], 255, cv2.LINE_AA, _SHIFT)
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    dx, dy = (xx - (x0 + x1) / 2) / ((x1 - x0) / 2), (yy - (y0 + y1) / 2) / ((y1 - y0) / 2)
+    nz = np.sqrt(np.clip(1 - dx * dx - dy * dy, 0.02, 1))
+    l = np.array([0.8 * c['light_xy'][0], 0.8 * c['light_xy'][1], 1.]); l /= np.linalg.norm(l)
+    lam = np.clip(dx * l[0] + dy * l[1] + nz * l[2], 0.1, 1)
+    k = float(c['shade'])
+    gain = (1 - k) + k * lam / max(float(lam[mask > 0].mean()) if (mask > 0).any() else 1., 1e-3)
+    tex = _crop(_photo_bank()[1][int(c['tex_photo'])], np.r_[c['tex_xy'], 0.3, 1.], x1 - x0, y1 - y0, cv2.INTER_LINEAR)
+    roi = img[y0:y1, x0:x1].astype(np.float32)
+    new = roi * gain[..., None] + float(c['tex_amp']) * tex[..., None]
+    a = mask[..., None].astype(np.float32) / 255
+    img[y0:y1, x0:x1] = np.clip(new * a + roi * (1 - a), 0, 255).astype(np.uint8)
+FaceRenderer._shade = _shade
+
+# %% ../../nbs/11a_gaze.synth.ipynb #8aef208b
+def _glasses_points(self:FaceRenderer, g:np.ndarray)->dict:
+    "Head-frame points of a pair of glasses: two rims, the bridge, the temples (g: five shape draws in [0, 1])."
+    s, t = self.s, np.linspace(0, 2 * np.pi, 28, endpoint=False)
+    a, b = (22 + 8 * g[0]) * (0.9 + 0.2 * g[1]), (14 + 7 * g[1])
+    sq = 0.35 + 0.6 * g[2]                                          # squareness of the rim
+    shape = lambda u: np.sign(u) * np.abs(u) ** sq
+    rims = []
+    for side in (-1, 1):
+        cx, cy, z = side * (s.iod_mm / 2 + 1.5), s.eye_y_mm + 1.5, -17.
+        rims.append(np.stack([cx + a * shape(np.cos(t)), cy + b * shape(np.sin(t)), np.full_like(t, z)], -1))
+    bridge = np.array([rims[0][0], [0, s.eye_y_mm - 2, -19.], rims[1][14]])
+    temples = [np.array([r[i], r[i] + [side * 8, -2, 40], r[i] + [side * 12, 0, 95]]) for r, i, side in ((rims[0], 14, -1), (rims[1], 0, 1))]
+    return dict(rim_r=rims[0], rim_l=rims[1], bridge=bridge, temple_r=temples[0], temple_l=temples[1])
+FaceRenderer._glasses_points = _glasses_points
+
+# %% ../../nbs/11a_gaze.synth.ipynb #6a7f2617
+def _draw_extras(self:FaceRenderer, img:np.ndarray, c:dict, R:np.ndarray, fc:np.ndarray, K:np.ndarray|None, static:dict, mm:float)->None:
+    "Domain randomization on the drawn face: shading and texture, hair strands, glasses."
+    AA, C = cv2.LINE_AA, lambda bgr, k=1.0: _col(np.multiply(bgr, c['white_balance']), k)
+    self._shade(img, c, static, mm)
+    s = self.s
+    for q in c['hair_shape'][:int(c['hair'])]:                     # loose strands from the hairline down the forehead
+        x0 = (q[0] - 0.5) * 1.2 * s.face_w_mm
+        y = np.linspace(s.hairline_mm + 5, s.eye_y_mm - 12 + 25 * q[1], 8)
+        x = x0 + (q[2] - 0.5) * 30 * np.sin(np.linspace(0, np.pi, 8))
+        P = np.stack([x, y, -np.sqrt(np.maximum(s.face_w_mm ** 2 * 0.9 - x ** 2, 1)) * 0.5 - 20], -1)
+        cv2.polylines(img, [_fx(self._project(P, R, fc, K))], False, C(s.hair, 0.8 + 0.4 * q[1]), max(1, int(round(0.6 * mm))), AA, _SHIFT)
+    if c['glasses'] >= 0:
+        g = c['glasses_shape']; pts = self._glasses_points(g)
+        col = C(np.full(3, 20 + 180 * c['glasses']) * [1, 0.95, 0.9])
+        th = max(1, int(round((0.8 + 2.2 * g[3]) * mm)))
+        uv = {k: self._project(v, R, fc, K) for k, v in pts.items()}
+        if g[4] > 0.6:                                              # a glare on one lens
+            glare = img.copy(); r = uv['rim_l' if g[4] > 0.8 else 'rim_r']
+            cv2.fillPoly(glare, [_fx(r[3:11].tolist() + [r[:, :].mean(0).tolist()])], (250, 250, 250), AA, _SHIFT)
+            cv2.addWeighted(glare, 0.25, img, 0.75, 0, dst=img)
+        for k in ('temple_r', 'temple_l', 'bridge'): cv2.polylines(img, [_fx(uv[k])], False, col, th, AA, _SHIFT)
+        for k in ('rim_r', 'rim_l'): cv2.polylines(img, [_fx(uv[k])], True, col, th, AA, _SHIFT)
+FaceRenderer._draw_extras = _draw_extras
+
 # %% ../../nbs/11a_gaze.synth.ipynb #fbc02dee
-def subject_file(k:int)->str: return f'subject{k:04d}.h5'
+def subject_file(k:int)->str:
+    "The file name of subject `k`, as in the ETH-XGaze release."
+    return f'subject{k:04d}.h5'
 
 def render_subject(
     cfg:SynthConfig, # generator config
@@ -362,6 +602,7 @@ def render_subject(
             f.attrs['vtlab_synth_config'] = json.dumps(cfg.to_dict())
             f.attrs['vtlab_subject'] = json.dumps(dataclasses.asdict(subject))
             f.attrs['focal_norm_px'], f.attrs['distance_norm_mm'] = cfg.focal_px, 600.
+            for key, v in cfg.contract.to_metadata().items(): f.attrs[key] = v
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -454,32 +695,37 @@ def preview_grid(
     w = max(r.shape[1] for r in rows)
     return np.concatenate([np.pad(r, ((0, 0), (0, w - r.shape[1]), (0, 0))) for r in rows], 0)
 
-def synth_main(argv:list[str]|None=None)->None:
-    "`vtlab_synth_gaze`: render a synthetic gaze dataset in the ETH-XGaze HDF5 layout."
+def _synth_parser()->CommandParser:
     d = SynthConfig()
-    p = argparse.ArgumentParser(prog='vtlab_synth_gaze', description=synth_main.__doc__)
-    p.add_argument('--subjects', type=int, default=d.subjects, help='labelled subjects (train + val)')
-    p.add_argument('--per-subject', type=int, default=d.per_subject, help='samples per subject')
-    p.add_argument('--size', type=int, default=d.size, help='patch side in pixels')
-    p.add_argument('--out', default=None, help='dataset folder (default data/synth_gaze)')
-    p.add_argument('--seed', type=int, default=d.seed, help='master seed')
+    p = CommandParser('vtlab_synth_gaze', 'Render a synthetic gaze dataset in the ETH-XGaze HDF5 layout.')
+    p.add_argument('--subjects', type=positive_int, default=d.subjects, help='labelled subjects (train + val)')
+    p.add_argument('--per-subject', type=positive_int, default=d.per_subject, help='samples per subject')
+    p.add_argument('--size', type=int_in(32, 1024), default=d.size, help='patch side, px')
+    p.add_out(help='dataset folder (default data/synth_gaze)')
+    p.add_argument('--seed', type=nonneg_int, default=d.seed, help='master seed')
     p.add_argument('--val-subjects', type=int, default=d.val_subjects, help='held-out labelled subjects (-1: a fifth)')
-    p.add_argument('--test-subjects', type=int, default=d.test_subjects, help='extra unlabelled subjects in test/')
-    p.add_argument('--zoom', type=float, default=d.zoom, help='focal multiplier: 1 = ETH-XGaze framing; 1.5 = 1.5x bigger eyes (max ~1.6)')
-    p.add_argument('--kappa-std-deg', type=float, default=d.kappa_std_deg, help='per-subject kappa std (0: none)')
-    p.add_argument('--workers', type=int, default=None, help='processes (default: usable cores)')
-    a = p.parse_args(argv)
-    log = setup_logging()
+    p.add_argument('--test-subjects', type=nonneg_int, default=d.test_subjects, help='extra unlabelled subjects in test/')
+    p.add_argument('--zoom', type=float_in(0.25, 4), default=d.zoom, help='focal multiplier: 1 = ETH-XGaze framing; 1.5 = 1.5x bigger eyes')
+    p.add_argument('--kappa-std-deg', type=nonneg_float, default=d.kappa_std_deg, help='per-subject kappa std (0: none)')
+    p.add_argument('--randomize', action='store_true', help='domain randomization: photo backgrounds, skin shading and texture, glasses, hair, JPEG')
+    p.add_argument('--workers', type=positive_int, default=None, help='processes (default: usable cores)')
+    return p
+
+def _synth(a)->None:
     try: cfg = SynthConfig(subjects=a.subjects, per_subject=a.per_subject, size=a.size, seed=a.seed, val_subjects=a.val_subjects,
-                           test_subjects=a.test_subjects, zoom=a.zoom, kappa_std_deg=a.kappa_std_deg)
-    except ValueError as e: p.error(str(e))
+                           test_subjects=a.test_subjects, zoom=a.zoom, kappa_std_deg=a.kappa_std_deg, randomize=a.randomize)
+    except ValueError as e: raise UsageError(str(e)) from None
     out = Path(a.out) if a.out else data_dir('synth_gaze')
-    log.info(f'rendering {cfg.subjects + cfg.test_subjects} subjects x {cfg.per_subject} samples at {cfg.size}px into {out}')
+    logging.getLogger('vtlab.gaze.synth').info(f'rendering {cfg.subjects + cfg.test_subjects} subjects x {cfg.per_subject} samples at {cfg.size}px into {out}')
     summary = generate_dataset(cfg, out, a.workers)
     cv2.imwrite(str(out/'preview.png'), preview_grid(out))
     print(f"{summary['samples']} samples in {summary['wall_s']:.1f} s ({summary['samples_per_s']:.0f} samples/s, "
           f"{summary['cpu_ms_per_sample']:.2f} CPU ms each, {summary['workers']} workers); mean-predictor error "
           f"{summary.get('mean_predictor_val_deg', summary['mean_predictor_train_deg']):.1f} deg; {out}")
+
+def synth_main(argv:list[str]|None=None)->int:
+    "`vtlab_synth_gaze`: render a synthetic gaze dataset in the ETH-XGaze HDF5 layout."
+    return run_command(_synth_parser(), _synth, argv)
 
 # %% ../../nbs/11a_gaze.synth.ipynb #05a1d42e
 def demo_step(out_dir:Path)->dict:

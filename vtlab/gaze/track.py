@@ -4,24 +4,27 @@
 
 # %% ../../nbs/17e_gaze.track.ipynb #25dd2d16
 from __future__ import annotations
-import argparse, io, json, sys, time
+import argparse, io, json, logging, sys, time
 from collections import deque
 from pathlib import Path
 
-import cv2
 import numpy as np
-from ..core import atomic_write, setup_logging
-from .face import CameraIntrinsics
-from .runtime import (FrameSource, GazePipeline, GazeSample, ScreenConfig, GazeModel, default_gaze_model)
-from .stream import make_stream
+from ..cli import (CommandParser, CommandFailed, UsageError, existing_file, float_in, nonneg_int, output_dir, output_file,
+                       positive_int, run_command)
+from ..core import write_json
+from .screen import ScreenConfig
+from .stream import make_stream, parse_stream_spec
 from .validator import AsyncValidator
 
+log = logging.getLogger('vtlab.gaze.track')
+
 # %% auto #0
-__all__ = ['draw_frame', 'draw_screen', 'LiveView', 'load_calib', 'track_main']
+__all__ = ['log', 'draw_frame', 'draw_screen', 'LiveView', 'track_parser', 'load_calib', 'track_main']
 
 # %% ../../nbs/17e_gaze.track.ipynb #bce031e4
 def draw_frame(frame:np.ndarray, sample:GazeSample, scale:float=1.0)->np.ndarray:
     "The frame with the face box, iris centres, head axes and a status line drawn on it."
+    import cv2
     img = frame.copy() if scale == 1 else cv2.resize(frame, None, fx=scale, fy=scale)
     if sample.face and sample.face_box:
         x1, y1, x2, y2 = (int(v * scale) for v in sample.face_box)
@@ -34,6 +37,7 @@ def draw_frame(frame:np.ndarray, sample:GazeSample, scale:float=1.0)->np.ndarray
 
 def draw_screen(trail:list, screen:ScreenConfig, width:int=320)->np.ndarray:
     "A small picture of the screen with the gaze trail (normalized points, oldest first; the last is ringed)."
+    import cv2
     h = int(round(width / screen.aspect_ratio))
     img = np.full((h, width, 3), 40, np.uint8)
     cv2.rectangle(img, (0, 0), (width - 1, h - 1), (120, 120, 120), 1)
@@ -59,6 +63,7 @@ class LiveView:
 
     def update(self, frame:np.ndarray, sample:GazeSample)->None:
         "Redraw with a new frame and its sample."
+        import cv2
         self.trail.append((sample.x_norm, sample.y_norm))
         self.frame_w.value = cv2.imencode('.jpg', draw_frame(frame, sample, self.frame_width / frame.shape[1]))[1].tobytes()
         self.screen_w.value = cv2.imencode('.png', draw_screen(list(self.trail), self.screen))[1].tobytes()
@@ -75,29 +80,64 @@ class LiveView:
         return out
 
 # %% ../../nbs/17e_gaze.track.ipynb #0792d962
-def _parser()->argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='vtlab_track', description='Real-time gaze tracking: camera/video → screen gaze samples.')
-    p.add_argument('--source', default='0', help='webcam index, video file or image folder (default 0)')
-    p.add_argument('--model', type=Path, default=None, help='gaze ONNX (default outputs/models/gaze_synth.onnx, else a random-weight wiring model)')
-    p.add_argument('--calib', type=Path, default=None, help='folder or camera.json with intrinsics (and screen.json)')
-    p.add_argument('--screen', default=None, help='WxH or WxH@WCMxHCM (default 1920x1080 on a 34.5 cm panel)')
-    p.add_argument('--hfov', type=float, default=60.0, help='camera horizontal field of view guess without --calib (deg)')
-    p.add_argument('--stream', default='', help='comma list: stdout, udp[:port], ws[:port] (default: none)')
-    p.add_argument('--host', default='127.0.0.1', help='address for udp/ws (default 127.0.0.1)')
-    p.add_argument('--allow-remote', action='store_true', help='allow a non-loopback --host')
-    p.add_argument('--wait-clients', type=int, default=0, help='wait (up to 60 s) for this many WebSocket clients before starting')
-    p.add_argument('--smoother', default='one_euro', choices=['one_euro', 'kalman', 'none'])
-    p.add_argument('--no-tracking', action='store_true', help='run the face detector on every frame')
-    p.add_argument('--no-iris', action='store_true', help='skip the iris model')
-    p.add_argument('--max-frames', type=int, default=None)
-    p.add_argument('--out', type=Path, default=None, help='also write every sample to this JSON-lines file')
-    p.add_argument('--preview', action='store_true', help='show a window with the gaze drawn (needs a GUI OpenCV)')
-    p.add_argument('--moondream', type=Path, default=None, help='local Moondream2 weights: validate every --validate-every frames')
-    p.add_argument('--validate-every', type=int, default=30)
+def _screen_spec(s:str)->ScreenConfig:
+    "An argparse type: a screen 'WxH' or 'WxH@WCMxHCM'."
+    try: return ScreenConfig.parse(s)
+    except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from None
+
+def _stream_spec(s:str)->str:
+    "An argparse type: a `--stream` value whose transports are all known."
+    try: parse_stream_spec(s)
+    except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from None
+    return s
+
+def _model_spec(s:str)->Path|str:
+    "An argparse type: an ONNX gaze model, or 'wiring' (random weights)."
+    return s if s == 'wiring' else existing_file('.onnx')(s)
+
+def _path(s:str)->Path:
+    "An argparse type: a file or folder that exists."
+    p = Path(s).expanduser()
+    if not p.exists(): raise argparse.ArgumentTypeError(f'{s}: no such file or folder')
     return p
 
+def _out_spec(s:str)->Path:
+    "An argparse type: an output folder, or a .jsonl file for the samples alone."
+    return output_file(s) if s.endswith('.jsonl') else output_dir(s)
+
+# %% ../../nbs/17e_gaze.track.ipynb #150cf752
+def track_parser()->CommandParser:
+    "The parser of `vtlab_track`."
+    p = CommandParser('vtlab_track', 'Real-time gaze tracking: webcam, video or image folder → screen gaze samples, published on 127.0.0.1.',
+                      epilog='examples:\n  vtlab_track --source 0 --calib calib/ --stream ws\n  vtlab_track --source video.mp4 --stream stdout --frames 300')
+    p.add_argument('--source', default='0', help='webcam index, video file or image folder')
+    p.add_argument('--model', type=_model_spec, default=None, metavar='FILE.onnx|wiring',
+                   help="gaze model (default: the shipped or trained model; 'wiring': random weights, for plumbing only)")
+    p.add_argument('--calib', type=_path, default=None, metavar='DIR|FILE', help='calibration folder or camera.json (intrinsics, screen, personal calibration)')
+    p.add_argument('--screen', type=_screen_spec, default=None, metavar='WxH[@WCMxHCM]', help='screen size in px (and cm); default 1920x1080 on a 34.5 cm panel')
+    p.add_argument('--hfov', type=float_in(1, 179), default=60.0, metavar='DEG', help="camera's horizontal field of view, without --calib")
+    p.add_argument('--stream', type=_stream_spec, default='', metavar='SPEC', help='where to publish: comma list of stdout, udp[:port], ws[:port] (default: nowhere)')
+    p.add_argument('--host', default='127.0.0.1', help='address udp/ws bind or send to')
+    p.add_argument('--allow-remote', action='store_true', help='allow a --host that is not loopback')
+    p.add_argument('--wait-clients', type=nonneg_int, default=0, metavar='N', help='wait up to 60 s for N WebSocket clients before starting')
+    p.add_argument('--smoother', default='one_euro', choices=['one_euro', 'kalman', 'none'], help='smoothing of the screen point')
+    p.add_argument('--no-tracking', action='store_true', help='run the face detector on every frame')
+    p.add_argument('--no-iris', action='store_true', help='skip the iris model')
+    p.add_argument('--exact-iris', action='store_true', help='run the iris model after the face mesh, not beside it on a second thread')
+    p.add_frames(help='stop after this many frames (default: the whole source)')
+    p.add_argument('--max-frames', dest='frames', type=positive_int, help=argparse.SUPPRESS)   # the flag's earlier name
+    p.add_seconds(help='stop after this many seconds (default: no limit)')
+    p.add_argument('--out', type=_out_spec, default=None, metavar='DIR',
+                   help='write samples.jsonl (as it goes) and latency.json here; a name ending in .jsonl is the samples file itself')
+    p.add_argument('--preview', action='store_true', help='show a window with the gaze drawn (needs a GUI OpenCV)')
+    p.add_argument('--moondream', type=_path, default=None, metavar='DIR', help='local Moondream2 weights: validate every --validate-every frames')
+    p.add_argument('--validate-every', type=positive_int, default=30, metavar='N', help='frames between validations')
+    return p
+
+# %% ../../nbs/17e_gaze.track.ipynb #3c44dffd
 def load_calib(path:Path)->tuple:
     "(camera intrinsics, screen, screen mapper) from a calibration folder or file; each may be None."
+    from vtlab.gaze.face import CameraIntrinsics
     path = Path(path)
     if not path.exists(): raise ValueError(f'{path}: calibration folder or file not found')
     folder = path if path.is_dir() else path.parent
@@ -117,56 +157,91 @@ def load_calib(path:Path)->tuple:
         raise ValueError(f'{path}: no camera.json, screen.json, session.json or calibration.json here')
     return camera, screen, mapper
 
-def track_main(argv:list[str]|None=None)->int:
-    "Run the gaze loop on a source and publish/record the samples."
-    args = _parser().parse_args(argv)
-    setup_logging('WARNING')
-    camera, screen, mapper = None, None, None
-    if args.calib: camera, screen, mapper = load_calib(args.calib)
-    if args.screen:
-        screen = ScreenConfig.parse(args.screen)
-        if mapper is not None: mapper.screen = screen
-    source = FrameSource(args.source, max_frames=args.max_frames)   # a bad source fails before anything starts
-    if args.out: args.out.parent.mkdir(parents=True, exist_ok=True)
-    out = open(args.out, 'w') if args.out else None                 # a recording: written as it goes
-    stream = make_stream(args.stream, args.host, args.allow_remote) if args.stream else None
-    for pub in (stream.publishers if stream else []):
+# %% ../../nbs/17e_gaze.track.ipynb #25405f96
+def _pipeline(args)->tuple:
+    "The pipeline and frame source the arguments ask for; bad input as a `UsageError` naming the argument."
+    from vtlab.gaze.runtime import FrameSource, GazeModel, GazePipeline, default_gaze_model
+    camera = mapper = None
+    screen = args.screen
+    if args.calib:
+        try: camera, calib_screen, mapper = load_calib(args.calib)
+        except ValueError as e: raise UsageError(f'--calib {e}') from None
+        screen = screen or calib_screen
+        if mapper is not None and args.screen: mapper.screen = args.screen
+    if args.model == 'wiring':
+        from vtlab.gaze.export import wiring_gaze_model   # builds it with torch, once
+        model_path = wiring_gaze_model()
+    else: model_path = args.model or default_gaze_model()
+    try: model = GazeModel(model_path)
+    except Exception as e: raise UsageError(f'--model {model_path}: {e}') from None
+    try: source = FrameSource(args.source, max_frames=args.frames)   # a bad source fails before anything starts
+    except ValueError as e: raise UsageError(f'--source {e}') from None
+    pipe = GazePipeline(gaze_model=model, screen=screen, camera=camera, hfov_deg=args.hfov, smoother=args.smoother,
+                        tracking=not args.no_tracking, iris=not args.no_iris, concurrent_iris=not args.exact_iris, screen_mapper=mapper)
+    if pipe.gaze_model.wiring_only:
+        log.warning('vtlab_track: a random-weight wiring model: the gaze it gives is meaningless')
+    return pipe, source
+
+# %% ../../nbs/17e_gaze.track.ipynb #678dbdbb
+def _open_stream(args):
+    "The stream the arguments ask for (None without --stream), clients awaited."
+    if not args.stream:
+        if args.wait_clients: raise UsageError('--wait-clients: needs a WebSocket stream (--stream ws[:port])')
+        return None
+    try: stream = make_stream(args.stream, args.host, args.allow_remote)
+    except (ValueError, OSError) as e: raise UsageError(f'--stream {args.stream}: {e}') from None
+    for pub in stream.publishers:
         if hasattr(pub, 'port'): print(f'vtlab_track: streaming on ws://{pub.host}:{pub.port}', file=sys.stderr, flush=True)
         if hasattr(pub, 'addr'): print(f'vtlab_track: streaming to udp://{pub.addr[0]}:{pub.addr[1]}', file=sys.stderr, flush=True)
     if args.wait_clients:
-        ws = [p for p in (stream.publishers if stream else []) if hasattr(p, 'wait_for_clients')]
-        if not ws: raise SystemExit('vtlab_track: --wait-clients needs a ws stream (--stream ws[:port])')
-        if not ws[0].wait_for_clients(args.wait_clients, timeout=60): raise SystemExit('vtlab_track: no WebSocket client connected within 60 s')
+        ws = [p for p in stream.publishers if hasattr(p, 'wait_for_clients')]
+        if not ws: stream.close(); raise UsageError('--wait-clients: needs a WebSocket stream (--stream ws[:port])')
+        if not ws[0].wait_for_clients(args.wait_clients, timeout=60):
+            stream.close(); raise CommandFailed(f'no WebSocket client connected to ws://{ws[0].host}:{ws[0].port} within 60 s')
+    return stream
+
+# %% ../../nbs/17e_gaze.track.ipynb #7d369342
+def _track(args)->int:
+    pipe, source = _pipeline(args)
+    stream = _open_stream(args)
+    samples_path = None if args.out is None else args.out if args.out.suffix == '.jsonl' else args.out/'samples.jsonl'
+    if samples_path: samples_path.parent.mkdir(parents=True, exist_ok=True)
     validator = None
     if args.moondream:
         from vtlab.gaze.validator import MoondreamValidator
-        validator = AsyncValidator(MoondreamValidator(args.moondream), every=args.validate_every,
-                                   on_result=(lambda r: stream.publish(r, 'status')) if stream else None)
-    pipe = GazePipeline(gaze_model=args.model or default_gaze_model(), screen=screen, camera=camera, hfov_deg=args.hfov,
-                        smoother=args.smoother, tracking=not args.no_tracking, iris=not args.no_iris, validator=validator,
-                        screen_mapper=mapper)
-    if pipe.gaze_model.wiring_only:
-        print('vtlab_track: using a random-weight wiring model: gaze output is meaningless (train one with vtlab_train_gaze)', file=sys.stderr)
-    n = faces = 0
+        validator = pipe.validator = AsyncValidator(MoondreamValidator(args.moondream), every=args.validate_every,
+                                                    on_result=(lambda r: stream.publish(r, 'status')) if stream else None)
+    n = faces = 0; rc = 0; t_end = None if args.seconds is None else time.monotonic() + args.seconds
+    out = open(samples_path, 'w') if samples_path else None   # a recording: written as it goes
     try:
         for fr in source:
             s = pipe.process(fr.image, fr.t); n += 1; faces += s.face
             if stream: stream.publish(s)
             if out: out.write(json.dumps(s.to_dict()) + '\n')
             if args.preview and not _show(fr.image, s): break
-    except KeyboardInterrupt: pass
+            if t_end is not None and time.monotonic() >= t_end: break
+    except KeyboardInterrupt: rc = 130; print('vtlab_track: interrupted', file=sys.stderr)
     finally:
         if out: out.close()
         if stream: stream.close()
         if validator: validator.close()
+        if pipe.iris is not None: pipe.iris.close()
     print(f'{n} frames, {faces} with a face', file=sys.stderr)
     print(pipe.profiler.format_report(), file=sys.stderr)
-    return 0
+    if args.out is not None and args.out.suffix != '.jsonl':
+        write_json(args.out/'latency.json', {**pipe.profiler.report(), 'frames': n, 'with_face': faces})
+    return rc
 
+def track_main(argv:list[str]|None=None)->int:
+    "Run the gaze loop on a source and publish/record the samples."
+    return run_command(track_parser(), _track, argv)
+
+# %% ../../nbs/17e_gaze.track.ipynb #0758544d
 def _show(frame, sample)->bool:
     "Show the preview; False when the user pressed q or Esc."
+    import cv2
     try:
         cv2.imshow('vtlab_track', draw_frame(frame, sample))
         return cv2.waitKey(1) & 0xFF not in (ord('q'), 27)
     except cv2.error as e:
-        raise SystemExit(f'vtlab_track --preview needs an OpenCV build with GUI support (opencv-python, not -headless): {e}')
+        raise CommandFailed(f'--preview needs an OpenCV build with GUI support (opencv-python, not -headless): {e}') from None

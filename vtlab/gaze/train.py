@@ -7,87 +7,28 @@ from __future__ import annotations
 import argparse, csv, dataclasses, io, json, logging, math, os, random, sys, time
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import h5py
 import numpy as np
+from fastcore.basics import patch
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from ..core import JsonConfig, atomic_write, outputs_dir, write_json, setup_logging, select_device, seed_everything
 from .models import GazeModel, GazeModelConfig, EYE_BAND, save_gaze_model, unwrap_model
+from .train_config import TrainConfig, parse_crop
+from .geometry import NormalizationContract, IMAGENET_MEAN, IMAGENET_STD, resolve_contract
 from .losses import angular_loss, angular_errors_deg, error_stats
 
 log = logging.getLogger('vtlab.gaze.train')
 
 # %% auto #0
-__all__ = ['log', 'METRIC_FIELDS', 'TrainConfig', 'parse_crop', 'Dist', 'init_distributed', 'EpochIndexSampler', 'SeededItems',
-           'warmup_cosine', 'get_rng_state', 'set_rng_state', 'make_datasets', 'make_loader', 'evaluate',
+__all__ = ['log', 'METRIC_FIELDS', 'Dist', 'init_distributed', 'EpochIndexSampler', 'SeededItems', 'warmup_cosine',
+           'get_rng_state', 'set_rng_state', 'make_datasets', 'make_loader', 'data_contract', 'evaluate',
            'save_checkpoint', 'load_checkpoint', 'write_metrics_csv', 'plot_curves', 'mean_predictor_deg', 'train_gaze',
-           'train_main', 'bench_gaze_train', 'bench_main', 'demo_step']
-
-# %% ../../nbs/14_gaze.train.ipynb #224ce0c1
-@dataclass
-class TrainConfig(JsonConfig):
-    "Everything that determines a gaze training run."
-    data_dir:str = ''                 # ETH-XGaze-layout folder (`train_test_split.json`, `train/*.h5`)
-    out_dir:str = ''                  # run folder; '' means outputs/runs/gaze_<time>
-    train_split:str = 'train'         # split of `train_test_split.json` to train on
-    val_split:str = 'val'             # held-out subjects to validate on; if the split file lacks it ...
-    val_subjects:int = 1              # ... the last this-many `train_split` subjects are held out instead
-    # model (see GazeModelConfig)
-    backbone:str = 'mobilenetv2_050'
-    width_mult:float = 0.0            # MobileNetV2 width; 0 takes it from the backbone name
-    input_size:int = 224              # network input side; patches are resized inside the model
-    hidden:int = 256
-    dropout:float = 0.5
-    pretrained_path:str = ''          # local ImageNet weights for the backbone ('' = random init; never downloaded)
-    crop:str = ''                     # part of the patch the network sees: '' all, 'eyes' (`EYE_BAND`), or 'top,left,bottom,right' fractions
-    # optimisation
-    epochs:int = 10
-    batch_size:int = 64               # global batch (split evenly across DDP ranks)
-    lr:float = 1e-3                   # peak learning rate (AdamW)
-    weight_decay:float = 0.05         # decoupled, on weights only (not biases or norm parameters)
-    warmup_epochs:float = 0.5         # linear warmup, then cosine decay to zero, stepped every batch
-    loss:str = 'angular'              # 'angular' or 'l1'
-    precision:str = 'fp32'            # 'fp32', 'bf16' (autocast) or 'fp16' (autocast + GradScaler)
-    channels_last:bool = True
-    compile:bool = False              # torch.compile the model
-    grad_clip:float = 1.0             # max gradient norm (0 = off)
-    augment:bool = False              # GazeAugment (photometric + small shifts/scales + blur), training only
-    # data loading
-    num_workers:int = 2
-    pin_memory:bool = True            # only takes effect on CUDA
-    persistent_workers:bool = True
-    prefetch_factor:int = 4
-    # bookkeeping
-    ckpt_every:int = 1                # checkpoint every N epochs (and always after the last)
-    seed:int = 0
-    device:str = ''                   # '' picks cuda → mps → cpu (under torchrun: cuda:LOCAL_RANK)
-    threads:int = 0                   # torch CPU threads per process (0 = torch's default)
-    progress:bool = True              # tqdm bar on rank 0
-    tensorboard:bool = True
-    wandb:bool = False                # log to Weights & Biases (only if installed)
-    stop_after_steps:int = 0          # TEST HOOK: hard-exit (like SIGKILL) after this many optimizer steps
-
-    def __post_init__(self):
-        if self.precision not in ('fp32', 'bf16', 'fp16'): raise ValueError(f"TrainConfig: precision must be fp32, bf16 or fp16, got {self.precision!r}")
-        if self.loss not in ('angular', 'l1'): raise ValueError(f"TrainConfig: loss must be 'angular' or 'l1', got {self.loss!r}")
-        for k in ('epochs', 'batch_size', 'ckpt_every'):
-            if getattr(self, k) < 1: raise ValueError(f'TrainConfig: {k} must be >= 1, got {getattr(self, k)}')
-
-    def model_config(self, patch_size:int)->GazeModelConfig:
-        return GazeModelConfig(self.backbone, self.width_mult or None, self.input_size, patch_size, self.hidden,
-                               self.dropout, self.pretrained_path or None, parse_crop(self.crop))
-
-def parse_crop(crop:str)->tuple|None:
-    "`--crop` as a box: '' → None, 'eyes' → `EYE_BAND`, 'top,left,bottom,right' → those fractions."
-    if not crop: return None
-    if crop == 'eyes': return EYE_BAND
-    try: box = tuple(float(v) for v in crop.split(','))
-    except ValueError: box = ()
-    if len(box) != 4: raise ValueError(f"TrainConfig: crop must be '', 'eyes' or 'top,left,bottom,right' fractions, got {crop!r}")
-    return box
+           'bench_gaze_train', 'demo_step']
 
 # %% ../../nbs/14_gaze.train.ipynb #30f6ca8f
 @dataclass
@@ -177,8 +118,8 @@ def make_datasets(cfg:TrainConfig)->tuple[Dataset, Dataset]:
             raise ValueError(f"{sp}: no {cfg.val_split!r} split and cannot hold out {cfg.val_subjects} of {len(train_names)} training subjects")
         train_names, val_names = train_names[:-cfg.val_subjects], train_names[-cfg.val_subjects:]
     tf = GazeAugment() if cfg.augment else None
-    train = ETHXGazeDataset(root, cfg.train_split, subjects=train_names, transform=tf, require_labels=True)
-    val = ETHXGazeDataset(root, cfg.train_split, subjects=val_names, require_labels=True)
+    train = ETHXGazeDataset(root, cfg.train_split, subjects=train_names, transform=tf, require_labels=True, preload=cfg.preload)
+    val = ETHXGazeDataset(root, cfg.train_split, subjects=val_names, require_labels=True, preload=cfg.preload)
     overlap = set(train.subjects) & set(val.subjects)
     if overlap: raise ValueError(f'{sp}: subjects in both training and validation: {sorted(overlap)}')
     return train, val
@@ -194,6 +135,21 @@ def make_loader(ds:Dataset, cfg:TrainConfig, d:Dist, device:torch.device, train:
     return DataLoader(SeededItems(ds, cfg.seed), generator=torch.Generator().manual_seed(cfg.seed), batch_size=per_rank if train else max(per_rank, 64), sampler=sampler,
                       drop_last=train, num_workers=w, pin_memory=cfg.pin_memory and device.type == 'cuda',
                       persistent_workers=cfg.persistent_workers and w > 0, prefetch_factor=cfg.prefetch_factor if w else None)
+
+# %% ../../nbs/14_gaze.train.ipynb #f84951b8
+def data_contract(cfg:TrainConfig, train:Dataset, val:Dataset)->NormalizationContract:
+    "How the training and validation patches were made: the files' own statement, else `cfg.normalization`."
+    stated, given = train.contract, resolve_contract(cfg.normalization) if cfg.normalization else None
+    with h5py.File(train.paths[0], 'r') as f: P = int(f['face_patch'].shape[1])
+    if stated is None:
+        if given is None: raise ValueError(f"{train.paths[0]}: the files do not say how their {P}-px patches were made; pass "
+                                           "--normalization eth-xgaze|mpiifacegaze|gaze360|CONTRACT.json")
+        if given.patch_px != P: raise ValueError(f'--normalization {cfg.normalization}: describes {given.patch_px}-px patches, the data has {P}-px ones')
+        stated = given
+    elif given is not None and dataclasses.replace(given, source=stated.source) != stated:
+        raise ValueError(f'--normalization {cfg.normalization} ({given.describe()}) contradicts the data files ({stated.describe()})')
+    if val.contract not in (None, stated): raise ValueError(f'{val.paths[0]}: validation patches were made differently from the training ones')
+    return stated
 
 # %% ../../nbs/14_gaze.train.ipynb #9994c5f4
 @torch.no_grad()
@@ -269,8 +225,8 @@ def _param_groups(model:torch.nn.Module, weight_decay:float)->list[dict]:
         if p.requires_grad: (decay if p.ndim >= 2 else no_decay).append(p)
     return [dict(params=decay, weight_decay=weight_decay), dict(params=no_decay, weight_decay=0.0)]
 
-def train_gaze(cfg:TrainConfig, resume:bool=False)->dict:
-    "Train a gaze model (one process or one torchrun rank); returns the run summary (on every rank)."
+def _setup(cfg:TrainConfig, resume:bool)->SimpleNamespace:
+    "Everything a run needs, in an order that makes every rank and every resumed run draw the same random numbers."
     d, device = init_distributed(cfg.device)
     out = Path(cfg.out_dir or outputs_dir('runs', time.strftime('gaze_%Y%m%d_%H%M%S')))
     if cfg.threads: torch.set_num_threads(cfg.threads)
@@ -278,8 +234,7 @@ def train_gaze(cfg:TrainConfig, resume:bool=False)->dict:
     ck = load_checkpoint(out/'checkpoint.pt') if resume else None
     seed_everything(cfg.seed)                 # same initial weights on every rank (DDP also broadcasts them)
     train_ds, val_ds = make_datasets(cfg)
-    with h5py.File(train_ds.paths[0], 'r') as f: patch_size = int(f['face_patch'].shape[1])
-    model = GazeModel(cfg.model_config(patch_size)).to(device)
+    model = GazeModel(cfg.model_config(data_contract(cfg, train_ds, val_ds))).to(device)
     if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, fused=device.type == 'cuda')
     train_dl, val_dl = make_loader(train_ds, cfg, d, device, True), make_loader(val_ds, cfg, d, device, False)
@@ -287,171 +242,138 @@ def train_gaze(cfg:TrainConfig, resume:bool=False)->dict:
     if steps_per_epoch < 1: raise ValueError(f'{cfg.data_dir}: {len(train_ds)} training samples give no batch of {cfg.batch_size // d.world} per rank')
     total, warmup = cfg.epochs * steps_per_epoch, round(cfg.warmup_epochs * steps_per_epoch)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, total, warmup))
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == 'fp16')
-    amp_dtype = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[cfg.precision]
-    start_epoch, step, history = 0, 0, []
-    if ck is not None:
-        model.load_state_dict(ck['model']); opt.load_state_dict(ck['optimizer']); sched.load_state_dict(ck['scheduler'])
-        scaler.load_state_dict(ck['scaler'])
-        if len(ck['rng']) != d.world: raise ValueError(f"{out/'checkpoint.pt'}: written by {len(ck['rng'])} ranks, resuming with {d.world}")
-        set_rng_state(ck['rng'][d.rank])
-        start_epoch, step, history = ck['epoch'], ck['step'], list(ck['history'])
-    net = model
-    if cfg.compile: net = torch.compile(net)
-    if d.enabled: net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == 'cuda' else None)
-    baseline = mean_predictor_deg(train_ds, val_ds)
-    tb = wb = None
-    if d.main:
-        out.mkdir(parents=True, exist_ok=True)
-        cfg.save(out/'config.json')
-        log.info(f'{d.world} process(es) on {device}; {len(train_ds)} train / {len(val_ds)} val samples '
-                 f'({len(train_ds.subjects)} / {len(val_ds.subjects)} subjects), patch {patch_size}px -> {cfg.input_size}px, '
-                 f'{steps_per_epoch} steps/epoch; predict-the-mean baseline {baseline:.2f} deg')
-        if cfg.tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
-            tb = SummaryWriter(str(out/'tb'), purge_step=step if step else None)
-        if cfg.wandb:
-            try:
-                import wandb
-                wb = wandb.init(project='vtlab-gaze', config=cfg.to_dict(), dir=str(out), resume='allow')
-            except ImportError: log.warning('wandb was asked for but is not installed; logging to CSV and TensorBoard only')
+    r = SimpleNamespace(cfg=cfg, d=d, device=device, out=out, train_ds=train_ds, val_ds=val_ds, model=model, opt=opt,
+                        train_dl=train_dl, val_dl=val_dl, sched=sched, scaler=torch.amp.GradScaler(device.type, enabled=cfg.precision == 'fp16'),
+                        amp_dtype={'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[cfg.precision],
+                        start_epoch=0, step=0, history=[], tb=None, wb=None)
+    if ck is not None: _restore(r, ck)
+    r.net = torch.compile(model) if cfg.compile else model
+    if d.enabled: r.net = torch.nn.parallel.DistributedDataParallel(r.net, device_ids=[device.index] if device.type == 'cuda' else None)
+    r.baseline = mean_predictor_deg(train_ds, val_ds)
+    return r
+
+# %% ../../nbs/14_gaze.train.ipynb #a91e021e
+def _restore(r:SimpleNamespace, ck:dict)->None:
+    "Continue from a checkpoint: weights, optimizer, schedule, scaler, this rank's random state, the history."
+    r.model.load_state_dict(ck['model']); r.opt.load_state_dict(ck['optimizer']); r.sched.load_state_dict(ck['scheduler'])
+    r.scaler.load_state_dict(ck['scaler'])
+    if len(ck['rng']) != r.d.world: raise ValueError(f"{r.out/'checkpoint.pt'}: written by {len(ck['rng'])} ranks, resuming with {r.d.world}")
+    set_rng_state(ck['rng'][r.d.rank])
+    r.start_epoch, r.step, r.history = ck['epoch'], ck['step'], list(ck['history'])
+
+def _open_logs(r:SimpleNamespace)->None:
+    "Rank 0: the run folder, its config, the log line, TensorBoard and (when asked and installed) Weights & Biases."
+    if not r.d.main: return
+    cfg, out = r.cfg, r.out
+    out.mkdir(parents=True, exist_ok=True)
+    cfg.save(out/'config.json')
+    log.info(f'{r.d.world} process(es) on {r.device}; {len(r.train_ds)} train / {len(r.val_ds)} val samples '
+             f'({len(r.train_ds.subjects)} / {len(r.val_ds.subjects)} subjects), patch {r.model.cfg.patch_size}px -> '
+             f'{r.model.cfg.input_size}px, {len(r.train_dl)} steps/epoch; predict-the-mean baseline {r.baseline:.2f} deg')
+    if cfg.tensorboard:
+        from torch.utils.tensorboard import SummaryWriter
+        r.tb = SummaryWriter(str(out/'tb'), purge_step=r.step if r.step else None)
+    if cfg.wandb:
+        try:
+            import wandb
+            r.wb = wandb.init(project='vtlab-gaze', config=cfg.to_dict(), dir=str(out), resume='allow')
+        except ImportError: log.warning('wandb was asked for but is not installed; logging to CSV and TensorBoard only')
+
+# %% ../../nbs/14_gaze.train.ipynb #bda14fc3
+def _train_epoch(r:SimpleNamespace, epoch:int)->tuple:
+    "One pass over this rank's shard; returns (summed loss, batches, seconds)."
     from tqdm.auto import tqdm
-    t_run, c_run = time.perf_counter(), time.process_time()
-    wall0, cpu0 = (history[-1]['wall_s'], history[-1]['cpu_s']) if history else (0.0, 0.0)
-    for epoch in range(start_epoch, cfg.epochs):
-        train_dl.sampler.set_epoch(epoch)
-        net.train()
-        loss_sum, n_batches, t0 = torch.zeros((), device=device), 0, time.perf_counter()
-        bar = tqdm(train_dl, desc=f'epoch {epoch + 1}/{cfg.epochs}', disable=not (d.main and cfg.progress), leave=False, mininterval=2)
-        for batch in bar:
-            x = batch['face_patch'].to(device, non_blocking=True)
-            y = batch['gaze_pitchyaw'].to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                loss = angular_loss(net(x), y, cfg.loss)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if cfg.grad_clip:
-                scaler.unscale_(opt)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            scaler.step(opt); scaler.update(); sched.step()
-            loss_sum += loss.detach(); n_batches += 1; step += 1
-            if n_batches % 20 == 0 and d.main and cfg.progress: bar.set_postfix(loss=f'{loss.item():.4f}')
-            if cfg.stop_after_steps and step >= cfg.stop_after_steps:
-                log.warning(f'stop_after_steps={cfg.stop_after_steps}: exiting abruptly at step {step} (test hook)')
-                sys.stdout.flush(); sys.stderr.flush(); os._exit(17)
-        epoch_s = time.perf_counter() - t0
-        if d.enabled: dist.all_reduce(loss_sum)            # mean over ranks of the per-rank means
-        train_loss = loss_sum.item() / (n_batches * d.world)
-        if d.enabled:                                       # every rank scores with rank 0's BatchNorm statistics
-            for b in model.buffers(): dist.broadcast(b, 0)
-        stats = evaluate(net.module if d.enabled else net, val_dl, device, d, amp_dtype)
-        row = dict(epoch=epoch + 1, step=step, lr=opt.param_groups[0]['lr'], train_loss=train_loss,
-                   val_mean_deg=stats['mean_deg'], val_median_deg=stats['median_deg'], val_p95_deg=stats['p95_deg'],
-                   epoch_s=round(epoch_s, 3), train_ips=n_batches * cfg.batch_size / epoch_s,
-                   wall_s=round(wall0 + time.perf_counter() - t_run, 2), cpu_s=round(cpu0 + time.process_time() - c_run, 2))
-        history.append(row)
-        last = epoch + 1 == cfg.epochs
-        rng = [None] * d.world
-        if d.enabled: dist.all_gather_object(rng, get_rng_state())
-        else: rng = [get_rng_state()]
-        if d.main:
-            log.info(f"epoch {epoch + 1}/{cfg.epochs}: loss {train_loss:.5f}, val {stats['mean_deg']:.2f} deg mean / "
-                     f"{stats['median_deg']:.2f} median / {stats['p95_deg']:.2f} p95, {row['train_ips']:.0f} img/s, "
-                     f"{row['wall_s']:.0f} s wall / {row['cpu_s']:.0f} s CPU so far")
-            write_metrics_csv(out/'metrics.csv', history)
-            for k in METRIC_FIELDS[2:]:
-                if tb: tb.add_scalar(k, row[k], epoch + 1)
-            if tb: tb.flush()
-            if wb: wb.log(row)
-            plot_curves(out/'curves.png', history, baseline)
-            if (epoch + 1) % cfg.ckpt_every == 0 or last:
-                save_checkpoint(out/'checkpoint.pt', model=model.state_dict(), optimizer=opt.state_dict(),
-                                scheduler=sched.state_dict(), scaler=scaler.state_dict(), rng=rng, epoch=epoch + 1,
-                                step=step, history=history, config=cfg.to_dict(), model_config=model.cfg.to_dict())
-        if d.enabled: dist.barrier()
-    summary = dict(out_dir=str(out), epochs=cfg.epochs, steps=step, world=d.world, device=str(device),
-                   train_samples=len(train_ds), val_samples=len(val_ds), val_subjects=val_ds.subjects,
-                   mean_predictor_deg=baseline, wall_s=time.perf_counter() - t_run,
-                   final=history[-1] if history else None)
-    if d.main:
-        save_gaze_model(model, out/'model.safetensors')
-        write_json(out/'summary.json', summary)
-        if tb: tb.close()
-        if wb: wb.finish()
+    cfg, d = r.cfg, r.d
+    r.train_dl.sampler.set_epoch(epoch)
+    r.net.train()
+    loss_sum, n_batches, t0 = torch.zeros((), device=r.device), 0, time.perf_counter()
+    bar = tqdm(r.train_dl, desc=f'epoch {epoch + 1}/{cfg.epochs}', disable=not (d.main and cfg.progress), leave=False, mininterval=2)
+    for batch in bar:
+        x = batch['face_patch'].to(r.device, non_blocking=True)
+        y = batch['gaze_pitchyaw'].to(r.device, non_blocking=True)
+        with torch.autocast(r.device.type, dtype=r.amp_dtype, enabled=r.amp_dtype is not None):
+            loss = angular_loss(r.net(x), y, cfg.loss)
+        r.opt.zero_grad(set_to_none=True)
+        r.scaler.scale(loss).backward()
+        if cfg.grad_clip:
+            r.scaler.unscale_(r.opt)
+            torch.nn.utils.clip_grad_norm_(r.model.parameters(), cfg.grad_clip)
+        r.scaler.step(r.opt); r.scaler.update(); r.sched.step()
+        loss_sum += loss.detach(); n_batches += 1; r.step += 1
+        if n_batches % 20 == 0 and d.main and cfg.progress: bar.set_postfix(loss=f'{loss.item():.4f}')
+        if cfg.stop_after_steps and r.step >= cfg.stop_after_steps:
+            log.warning(f'stop_after_steps={cfg.stop_after_steps}: exiting abruptly at step {r.step} (test hook)')
+            sys.stdout.flush(); sys.stderr.flush(); os._exit(17)
+    return loss_sum, n_batches, time.perf_counter() - t0
+
+# %% ../../nbs/14_gaze.train.ipynb #acc6901e
+def _end_epoch(r:SimpleNamespace, epoch:int, loss_sum:torch.Tensor, n_batches:int, epoch_s:float, clock:tuple)->None:
+    "Validate, log, and checkpoint on the epoch's schedule (every rank takes part in the collectives)."
+    cfg, d = r.cfg, r.d
+    if d.enabled: dist.all_reduce(loss_sum)            # mean over ranks of the per-rank means
+    train_loss = loss_sum.item() / (n_batches * d.world)
+    if d.enabled:                                       # every rank scores with rank 0's BatchNorm statistics
+        for b in r.model.buffers(): dist.broadcast(b, 0)
+    stats = evaluate(r.net.module if d.enabled else r.net, r.val_dl, r.device, d, r.amp_dtype)
+    t_run, c_run, wall0, cpu0 = clock                   # wall0/cpu0: what the run had used before a resume
+    row = dict(epoch=epoch + 1, step=r.step, lr=r.opt.param_groups[0]['lr'], train_loss=train_loss,
+               val_mean_deg=stats['mean_deg'], val_median_deg=stats['median_deg'], val_p95_deg=stats['p95_deg'],
+               epoch_s=round(epoch_s, 3), train_ips=n_batches * cfg.batch_size / epoch_s,
+               wall_s=round(wall0 + time.perf_counter() - t_run, 2), cpu_s=round(cpu0 + time.process_time() - c_run, 2))
+    r.history.append(row)
+    rng = [None] * d.world
+    if d.enabled: dist.all_gather_object(rng, get_rng_state())
+    else: rng = [get_rng_state()]
+    if d.main: _log_epoch(r, row, rng)
     if d.enabled: dist.barrier()
+
+# %% ../../nbs/14_gaze.train.ipynb #f824b76f
+def _log_epoch(r:SimpleNamespace, row:dict, rng:list)->None:
+    "Rank 0: the log line, metrics.csv, TensorBoard, W&B, the curves, and the checkpoint when one is due."
+    cfg, e = r.cfg, row['epoch']
+    log.info(f"epoch {e}/{cfg.epochs}: loss {row['train_loss']:.5f}, val {row['val_mean_deg']:.2f} deg mean / "
+             f"{row['val_median_deg']:.2f} median / {row['val_p95_deg']:.2f} p95, {row['train_ips']:.0f} img/s, "
+             f"{row['wall_s']:.0f} s wall / {row['cpu_s']:.0f} s CPU so far")
+    write_metrics_csv(r.out/'metrics.csv', r.history)
+    if r.tb:
+        for k in METRIC_FIELDS[2:]: r.tb.add_scalar(k, row[k], e)
+        r.tb.flush()
+    if r.wb: r.wb.log(row)
+    plot_curves(r.out/'curves.png', r.history, r.baseline)
+    if e % cfg.ckpt_every == 0 or e == cfg.epochs:
+        save_checkpoint(r.out/'checkpoint.pt', model=r.model.state_dict(), optimizer=r.opt.state_dict(),
+                        scheduler=r.sched.state_dict(), scaler=r.scaler.state_dict(), rng=rng, epoch=e,
+                        step=r.step, history=r.history, config=cfg.to_dict(), model_config=r.model.cfg.to_dict())
+
+# %% ../../nbs/14_gaze.train.ipynb #6e3c546b
+def train_gaze(cfg:TrainConfig, resume:bool=False)->dict:
+    "Train a gaze model (one process or one torchrun rank); returns the run summary (on every rank)."
+    r = _setup(cfg, resume)
+    _open_logs(r)
+    clock = (time.perf_counter(), time.process_time(), *((r.history[-1]['wall_s'], r.history[-1]['cpu_s']) if r.history else (0.0, 0.0)))
+    for epoch in range(r.start_epoch, cfg.epochs): _end_epoch(r, epoch, *_train_epoch(r, epoch), clock)
+    summary = dict(out_dir=str(r.out), epochs=cfg.epochs, steps=r.step, world=r.d.world, device=str(r.device),
+                   train_samples=len(r.train_ds), val_samples=len(r.val_ds), val_subjects=r.val_ds.subjects,
+                   mean_predictor_deg=r.baseline, wall_s=time.perf_counter() - clock[0], final=r.history[-1] if r.history else None,
+                   normalization=r.model.cfg.normalization.describe())
+    if r.d.main:
+        save_gaze_model(r.model, r.out/'model.safetensors')
+        write_json(r.out/'summary.json', summary)
+        if r.tb: r.tb.close()
+        if r.wb: r.wb.finish()
+    if r.d.enabled: dist.barrier()
     return summary
 
-# %% ../../nbs/14_gaze.train.ipynb #7308138b
-_RESUME_FREE = {'stop_after_steps', 'progress', 'num_workers', 'device', 'threads', 'tensorboard', 'wandb'}
-
-def _arg_parser()->argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='vtlab_train_gaze', description='Train a gaze model on ETH-XGaze-layout data '
-                                '(vtlab_synth_gaze output or the real release). Runs under torchrun too.')
-    p.add_argument('--config', type=Path, help='a config.json to start from (flags override it)')
-    p.add_argument('--resume', type=Path, metavar='OUT_DIR', help='continue the run in OUT_DIR from its checkpoint')
-    for f in dataclasses.fields(TrainConfig):
-        flag = '--' + f.name.replace('_', '-')
-        if isinstance(f.default, bool): p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
-        else: p.add_argument(flag, type=type(f.default), default=None)
-    return p
-
-def train_main(argv:list[str]|None=None)->int:
-    "Command-line entry point of `vtlab_train_gaze`."
-    args = _arg_parser().parse_args(argv)
-    setup_logging()
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if getattr(args, f.name) is not None}
-    if args.resume:
-        base = TrainConfig.load(args.resume/'config.json').to_dict()
-        changed = sorted(k for k, v in given.items() if k not in _RESUME_FREE and k != 'out_dir' and base[k] != v)
-        if changed: raise SystemExit(f'vtlab_train_gaze: --resume continues the run as configured; cannot change {changed}')
-        free = {k: v for k, v in given.items() if k in _RESUME_FREE}
-        cfg = TrainConfig.from_dict({**base, 'stop_after_steps': 0, **free, 'out_dir': str(args.resume)})
-    else:
-        base = TrainConfig.load(args.config).to_dict() if args.config else {}
-        cfg = TrainConfig.from_dict({**base, **given})
-        if not cfg.data_dir: raise SystemExit('vtlab_train_gaze: --data-dir is required (try `vtlab_synth_gaze` first)')
-    s = train_gaze(cfg, resume=bool(args.resume))
-    if dist.is_initialized(): dist.destroy_process_group()
-    if int(os.environ.get('RANK', 0)) == 0: print(json.dumps(s['final'], indent=1))
-    return 0
-
 # %% ../../nbs/14_gaze.train.ipynb #7813afb4
-def bench_gaze_train(
-    data_dir:Path|str|None=None, # ETH-XGaze-layout folder; None renders a small synthetic one
-    backbone:str='mobilenetv2_050', input_size:int=96, # the model trained
-    batch_size:int=64,           # per step
-    steps:int=12,                # timed steps per round and feed
-    rounds:int=3,                # interleaved rounds (medians reported)
-    num_workers:int=2,           # loader workers
-    threads:int=0,               # torch threads (0 = default)
-    out:Path|str|None=None,      # JSON to write (default outputs/bench/gaze_train.json)
-)->dict:
-    "Training images/s fed by the real loader vs. by in-memory tensors of the same shape; writes the JSON."
-    import tempfile
-    if threads: torch.set_num_threads(threads)
-    tmpdir = None
-    if data_dir is None:
-        from vtlab.gaze.synth import SynthConfig, generate_dataset
-        tmpdir = tempfile.mkdtemp(prefix='vtlab_bench_gaze_train_')
-        data_dir = Path(tmpdir)/'data'
-        generate_dataset(SynthConfig(subjects=3, per_subject=max(256, batch_size * 4), size=input_size, val_subjects=1), data_dir)
-    cfg = TrainConfig(data_dir=str(data_dir), backbone=backbone, input_size=input_size, batch_size=batch_size,
-                      num_workers=num_workers, progress=False, tensorboard=False)
-    d, device = Dist(), select_device()
-    train_ds, _ = make_datasets(cfg)
-    with h5py.File(train_ds.paths[0], 'r') as f: patch = int(f['face_patch'].shape[1])
-    seed_everything(0)
-    model = GazeModel(cfg.model_config(patch)).to(device).to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(model.parameters(), 1e-4)
-    loader = make_loader(train_ds, cfg, d, device, True)
+def _timed_feeds(model, opt, loader, device, steps:int, batch_size:int)->tuple:
+    "Two feeds for the same training step, the real loader and four in-memory batches, and a timer `run(feed) -> images/s`."
     def batches():
         epoch = 0
         while True:
             loader.sampler.set_epoch(epoch); epoch += 1
             yield from loader
     feed = batches()
-    mem = [next(feed) for _ in range(4)]
-    mem = [(b['face_patch'].clone(), b['gaze_pitchyaw'].clone()) for b in mem]
+    mem = [(b['face_patch'].clone(), b['gaze_pitchyaw'].clone()) for b in (next(feed) for _ in range(4))]
     def step(x, y):
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         loss = angular_loss(model(x), y); opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
@@ -463,34 +385,44 @@ def bench_gaze_train(
         loss.item()
         if device.type == 'cuda': torch.cuda.synchronize()
         return steps * batch_size / (time.perf_counter() - t0)
-    from_loader = lambda: (lambda b: (b['face_patch'], b['gaze_pitchyaw']))(next(feed))
-    k = iter(range(10**9)); from_memory = lambda: mem[next(k) % len(mem)]
+    k = iter(range(10**9))
+    return (lambda: (lambda b: (b['face_patch'], b['gaze_pitchyaw']))(next(feed))), (lambda: mem[next(k) % len(mem)]), run
+
+# %% ../../nbs/14_gaze.train.ipynb #18494dd1
+def bench_gaze_train(
+    data_dir:Path|str|None=None, # ETH-XGaze-layout folder; None renders a small synthetic one
+    backbone:str='mobilenetv2_050', input_size:int=96, # the model trained
+    batch_size:int=64,           # per step
+    steps:int=12,                # timed steps per round and feed
+    rounds:int=3,                # interleaved rounds (medians reported)
+    num_workers:int=2,           # loader workers
+    threads:int=0,               # torch threads (0 = default)
+)->dict:
+    "Training images/s fed by the real loader vs. by in-memory tensors of the same shape."
+    import tempfile, shutil
+    if threads: torch.set_num_threads(threads)
+    tmpdir = tempfile.mkdtemp(prefix='vtlab_bench_gaze_train_') if data_dir is None else None
+    if tmpdir:
+        from vtlab.gaze.synth import SynthConfig, generate_dataset
+        data_dir = Path(tmpdir)/'data'
+        generate_dataset(SynthConfig(subjects=3, per_subject=max(256, batch_size * 4), size=input_size, val_subjects=1), data_dir)
+    cfg = TrainConfig(data_dir=str(data_dir), backbone=backbone, input_size=input_size, rescale=True, batch_size=batch_size,
+                      num_workers=num_workers, progress=False, tensorboard=False)
+    d, device = Dist(), select_device()
+    train_ds, _ = make_datasets(cfg)
+    seed_everything(0)
+    model = GazeModel(cfg.model_config(data_contract(cfg, train_ds, train_ds))).to(device).to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), 1e-4)
+    from_loader, from_memory, run = _timed_feeds(model, opt, make_loader(train_ds, cfg, d, device, True), device, steps, batch_size)
     run(from_loader); run(from_memory)   # warm-up: workers started, kernels chosen
     loader_ips, tensor_ips = [], []
     for _ in range(rounds): loader_ips.append(run(from_loader)); tensor_ips.append(run(from_memory))
-    res = dict(loader_ips=float(np.median(loader_ips)), tensor_ips=float(np.median(tensor_ips)),
-               ratio=float(np.median(loader_ips) / np.median(tensor_ips)), goal_ratio=0.8,
-               loader_ips_rounds=loader_ips, tensor_ips_rounds=tensor_ips, batch_size=batch_size, steps=steps,
-               rounds=rounds, num_workers=num_workers, backbone=backbone, input_size=input_size, patch_size=patch,
-               device=str(device), torch_threads=torch.get_num_threads(), data_dir=str(data_dir) if tmpdir is None else 'synthetic (temporary)')
-    write_json(out or outputs_dir('bench', 'gaze_train.json'), res)
-    if tmpdir:
-        import shutil; shutil.rmtree(tmpdir, ignore_errors=True)
-    return res
-
-def bench_main(argv:list[str]|None=None)->dict:
-    "Command-line entry point of `vtlab_bench_gaze_train`."
-    p = argparse.ArgumentParser(prog='vtlab_bench_gaze_train', description=bench_gaze_train.__doc__)
-    p.add_argument('--data-dir', type=Path); p.add_argument('--backbone', default='mobilenetv2_050')
-    p.add_argument('--input-size', type=int, default=96); p.add_argument('--batch-size', type=int, default=64)
-    p.add_argument('--steps', type=int, default=12); p.add_argument('--rounds', type=int, default=3)
-    p.add_argument('--num-workers', type=int, default=2); p.add_argument('--threads', type=int, default=0)
-    p.add_argument('--out', type=Path)
-    a = p.parse_args(argv)
-    setup_logging()
-    res = bench_gaze_train(a.data_dir, a.backbone, a.input_size, a.batch_size, a.steps, a.rounds, a.num_workers, a.threads, a.out)
-    print(json.dumps({k: res[k] for k in ('loader_ips', 'tensor_ips', 'ratio', 'device')}, indent=1))
-    return res
+    if tmpdir: shutil.rmtree(tmpdir, ignore_errors=True)
+    return dict(loader_ips=float(np.median(loader_ips)), tensor_ips=float(np.median(tensor_ips)),
+                ratio=float(np.median(loader_ips) / np.median(tensor_ips)), goal_ratio=0.8,
+                loader_ips_rounds=loader_ips, tensor_ips_rounds=tensor_ips, batch_size=batch_size, steps=steps,
+                rounds=rounds, num_workers=num_workers, backbone=backbone, input_size=input_size, patch_size=model.cfg.patch_size,
+                device=str(device), torch_threads=torch.get_num_threads(), data_dir=str(data_dir) if tmpdir is None else 'synthetic (temporary)')
 
 # %% ../../nbs/14_gaze.train.ipynb #8b1b623a
 def demo_step(out_dir:Path)->dict:

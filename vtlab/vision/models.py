@@ -191,6 +191,12 @@ class TFLiteRunner(ModelRunner):
         self.interp.invoke()
         return [self.interp.get_tensor(i) for i in self._outs]
 
+    def resize_batch(self, n:int)->None:
+        "Take `n` inputs per call (the input's first axis); each output keeps the model's layout (some flatten the batch)."
+        self.interp.resize_tensor_input(self._in, [int(n), *self.input_shape[1:]])
+        self.interp.allocate_tensors()
+        self.input_shape = (int(n), *self.input_shape[1:])
+
 # %% ../../nbs/05_vision.models.ipynb #ffafcf6a
 def onnx_providers(prefer:str='auto')->list[str]:
     "ONNX Runtime providers to use: 'auto' picks CUDA, then CoreML, then CPU; or name one ('cpu', 'cuda', 'coreml')."
