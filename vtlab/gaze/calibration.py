@@ -350,7 +350,7 @@ def calibration_targets(n:int, margin:float=0.1)->np.ndarray:
 class SimulatedUser:
     "A person with a kappa angle, a noisy base gaze model, and a screen that is not quite where the config says."
     screen:ScreenConfig                 # the screen as the user described it (what mappers are given)
-    kappa_deg:tuple = (1.5, 5.0)        # visual − optical axis, [pitch, yaw] degrees
+    kappa_deg:tuple = (1.5, 5.0)        # optical − visual axis, [pitch, yaw] degrees (as `vtlab.gaze.synth` renders it)
     noise_deg:float = 1.0               # single-frame scatter of the base model's estimate (per axis)
     camera_error_cm:tuple = (0.8, -0.6) # true camera offset − described camera offset
     head_mm:tuple = (0., 80., 600.)     # mean face centre in camera coordinates
@@ -374,7 +374,7 @@ def look_at(self:SimulatedUser, targets_norm:np.ndarray)->list:
     for xy in np.asarray(targets_norm, dtype=np.float64):
         head = np.asarray(self.head_mm) + self.rng.normal(0, self.head_jitter_mm, 3)
         visual = screen_to_camera_mm(xy, self.true_screen) - head
-        optical = vector_to_pitchyaw(visual) - np.radians(self.kappa_deg)
+        optical = vector_to_pitchyaw(visual) + np.radians(self.kappa_deg)
         est = optical + np.radians(self.rng.normal(0, self.noise_deg, 2))
         head_pyr = np.r_[vector_to_pitchyaw(-head) * 180 / np.pi + self.rng.normal(0, 3, 2), self.rng.normal(0, 2)]
         u, v = self.focal_px * head[:2] / head[2] + np.asarray(self.frame_size) / 2
