@@ -46,12 +46,14 @@ class SynthConfig(JsonConfig):
     blur_max_px:float=1.0        # Gaussian blur sigma at 224² drawn uniformly in [0, blur_max_px]
     compression:str='lzf'        # HDF5 filter of face_patch, as released ('lzf' or 'gzip')
     randomize:bool=False         # domain randomization: photo backgrounds, skin shading and texture, iris texture, glasses, hair, JPEG
+    lid_jitter_mm:float=0.       # per-sample eyelid offsets (squint, smile, heavy lids) up to this many mm, independent of gaze; 0: lids follow gaze pitch only
 
     def __post_init__(self):
         for k in ('subjects', 'per_subject', 'size'):
             if getattr(self, k) < 1: raise ValueError(f'SynthConfig: {k} must be >= 1, got {getattr(self, k)}')
         if self.size < 32: raise ValueError(f'SynthConfig: size must be >= 32 px, got {self.size}')
         if self.zoom <= 0: raise ValueError(f'SynthConfig: zoom must be > 0, got {self.zoom}')
+        if self.lid_jitter_mm < 0: raise ValueError(f'SynthConfig: lid_jitter_mm must be >= 0, got {self.lid_jitter_mm}')
         if self.compression not in ('lzf', 'gzip'): raise ValueError(f"SynthConfig: compression must be 'lzf' or 'gzip', got {self.compression!r}")
 
     @property
@@ -171,6 +173,9 @@ def sample_conditions(
         pupil_mm=rng.uniform(1.3, 3.0, n), background=rng.uniform(20, 235, (n, 3)),
         clutter=rng.uniform(0, 1, (n, 3, 8)), cam_index=rng.integers(0, 18, n),
         noise_offset=rng.integers(0, 256, n), roll=rng.uniform(-1, 1, n) * d(cfg.head_roll_deg))
+    if cfg.lid_jitter_mm > 0:   # drawn last, so the draws above are those of a run without it
+        j = cfg.lid_jitter_mm    # mostly narrower than the subject's neutral lids: heavy upper lids, a smile's raised lower lid
+        c['lids_mm'] = np.stack([rng.uniform(-j, j / 3, n), rng.uniform(-0.8 * j, j / 3, n)], -1)
     return c | _randomization(rng, n) if cfg.randomize else c
 
 # %% ../../nbs/11a_gaze.synth.ipynb #cc77e38e
@@ -226,7 +231,7 @@ class FaceRenderer:
 
 # %% ../../nbs/11a_gaze.synth.ipynb #309edadb
 @patch
-def _eye(self:FaceRenderer, side:int, target_h, cam_h, light_h, pupil_mm:float)->dict:
+def _eye(self:FaceRenderer, side:int, target_h, cam_h, light_h, pupil_mm:float, lids_mm=(0., 0.))->dict:
     "3-D points of one eye (head frame); `side` −1 is the subject's right eye (image left)."
     s = self.s
     E = np.array([side * s.iod_mm / 2, s.eye_y_mm, s.eyeball_r_mm - 3.])
@@ -238,8 +243,8 @@ def _eye(self:FaceRenderer, side:int, target_h, cam_h, light_h, pupil_mm:float)-
     r_e, r_i = s.eyeball_r_mm, s.iris_r_mm
     plane = E + np.sqrt(r_e ** 2 - r_i ** 2) * d
     sin_pitch = np.sin(optical[0])
-    up = np.clip(s.upper_open_mm + 6.0 * sin_pitch, 1.0, 11.)
-    lo = np.clip(s.lower_open_mm - 2.5 * sin_pitch, 1.2, 8.)
+    up = np.clip(s.upper_open_mm + lids_mm[0] + 6.0 * sin_pitch, 1.0, 11.)   # lids follow pitch, plus this sample's expression
+    lo = np.clip(s.lower_open_mm + lids_mm[1] - 2.5 * sin_pitch, 1.2, 8.)
     t = self.t
     x = E[0] + side * t * s.eye_width_mm / 2
     tilt = -s.tilt_mm * t
@@ -263,7 +268,7 @@ def _layout(self:FaceRenderer, c:dict, R:np.ndarray, fc:np.ndarray, K:np.ndarray
     target_h = R.T @ (g_cam * c['target_mm'])               # target relative to the face centre, head frame
     cam_h = R.T @ (-fc)
     light_h = R.T @ _unit(np.array([0.8 * c['light_xy'][0], 0.8 * c['light_xy'][1], -1.]))
-    eyes = [self._eye(side, target_h, cam_h, light_h, c['pupil_mm']) for side in (-1, 1)]
+    eyes = [self._eye(side, target_h, cam_h, light_h, c['pupil_mm'], c.get('lids_mm', (0., 0.))) for side in (-1, 1)]
     pts = [self._static] + [p for e in eyes for p in e.values()]   # one projection for everything
     uv = self._project(np.concatenate(pts), R, fc, K)
     static = {k: uv[sl] for k, sl in self._slices.items()}
@@ -695,6 +700,8 @@ def preview_grid(
     w = max(r.shape[1] for r in rows)
     return np.concatenate([np.pad(r, ((0, 0), (0, w - r.shape[1]), (0, 0))) for r in rows], 0)
 
+
+# %% ../../nbs/11a_gaze.synth.ipynb #7233b46a
 def _synth_parser()->CommandParser:
     d = SynthConfig()
     p = CommandParser('vtlab_synth_gaze', 'Render a synthetic gaze dataset in the ETH-XGaze HDF5 layout.')
@@ -707,13 +714,15 @@ def _synth_parser()->CommandParser:
     p.add_argument('--test-subjects', type=nonneg_int, default=d.test_subjects, help='extra unlabelled subjects in test/')
     p.add_argument('--zoom', type=float_in(0.25, 4), default=d.zoom, help='focal multiplier: 1 = ETH-XGaze framing; 1.5 = 1.5x bigger eyes')
     p.add_argument('--kappa-std-deg', type=nonneg_float, default=d.kappa_std_deg, help='per-subject kappa std (0: none)')
+    p.add_argument('--lid-jitter-mm', type=nonneg_float, default=d.lid_jitter_mm, help='per-sample eyelid offsets up to this many mm, independent of gaze (0: none)')
     p.add_argument('--randomize', action='store_true', help='domain randomization: photo backgrounds, skin shading and texture, glasses, hair, JPEG')
     p.add_argument('--workers', type=positive_int, default=None, help='processes (default: usable cores)')
     return p
 
 def _synth(a)->None:
     try: cfg = SynthConfig(subjects=a.subjects, per_subject=a.per_subject, size=a.size, seed=a.seed, val_subjects=a.val_subjects,
-                           test_subjects=a.test_subjects, zoom=a.zoom, kappa_std_deg=a.kappa_std_deg, randomize=a.randomize)
+                           test_subjects=a.test_subjects, zoom=a.zoom, kappa_std_deg=a.kappa_std_deg, randomize=a.randomize,
+                           lid_jitter_mm=a.lid_jitter_mm)
     except ValueError as e: raise UsageError(str(e)) from None
     out = Path(a.out) if a.out else data_dir('synth_gaze')
     logging.getLogger('vtlab.gaze.synth').info(f'rendering {cfg.subjects + cfg.test_subjects} subjects x {cfg.per_subject} samples at {cfg.size}px into {out}')
