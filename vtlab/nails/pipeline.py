@@ -65,10 +65,12 @@ def _parabola_offset(l:np.ndarray, c:np.ndarray, r:np.ndarray)->np.ndarray:
 
 def _max_filter(hm:np.ndarray, r:int)->np.ndarray:
     "Maximum over each cell's (2r+1)² neighbourhood of every map in `hm` (F, h, w); outside the map counts as -inf (cv2.dilate's border)."
-    p = np.pad(hm, ((0, 0), (r, r), (r, r)), constant_values=-np.inf)
-    out = hm.copy()
-    for dy in range(2 * r + 1):
-        for dx in range(2 * r + 1): np.maximum(out, p[:, dy:dy + hm.shape[1], dx:dx + hm.shape[2]], out=out)
+    rows = hm.copy()                 # a box maximum is separable: along x, then along y; shifted slices, no padding
+    for k in range(1, r + 1):
+        np.maximum(rows[..., k:], hm[..., :-k], out=rows[..., k:]); np.maximum(rows[..., :-k], hm[..., k:], out=rows[..., :-k])
+    out = rows.copy()
+    for k in range(1, r + 1):
+        np.maximum(out[:, k:], rows[:, :-k], out=out[:, k:]); np.maximum(out[:, :-k], rows[:, k:], out=out[:, :-k])
     return out
 
 def find_peaks(
@@ -82,31 +84,37 @@ def find_peaks(
     hm = np.ascontiguousarray(heatmaps, np.float32)
     fs, ys, xs = np.nonzero((hm >= _max_filter(hm, nms_radius)) & (hm >= threshold))   # finger-major, then row-major
     if not len(fs): return np.zeros((0, 4), np.float32)
-    p = np.pad(hm, ((0, 0), (1, 1), (1, 1)), mode='edge')
-    dx = _parabola_offset(p[fs, ys + 1, xs], p[fs, ys + 1, xs + 1], p[fs, ys + 1, xs + 2])
-    dy = _parabola_offset(p[fs, ys, xs + 1], p[fs, ys + 1, xs + 1], p[fs, ys + 2, xs + 1])
-    out = np.stack([fs.astype(np.float32), xs + dx, ys + dy, hm[fs, ys, xs]], 1).astype(np.float32)
+    h, w = hm.shape[1:]
+    c = hm[fs, ys, xs]                # neighbours at clipped indices: the edge cell repeats, as with edge padding
+    dx = _parabola_offset(hm[fs, ys, np.maximum(xs - 1, 0)], c, hm[fs, ys, np.minimum(xs + 1, w - 1)])
+    dy = _parabola_offset(hm[fs, np.maximum(ys - 1, 0), xs], c, hm[fs, np.minimum(ys + 1, h - 1), xs])
+    out = np.stack([fs.astype(np.float32), xs + dx, ys + dy, c], 1).astype(np.float32)
     return out[np.argsort(-out[:, 3], kind='stable')][:max_peaks]
 
 # %% ../../nbs/36_nails.pipeline.ipynb #c1db4b67
 def peaks_to_detections(peaks:np.ndarray, sizes:np.ndarray, frame_wh:tuple, in_wh:tuple, stride:int=8)->list[NailDetection]:
     "Map pass-1 peaks (heatmap cells) to frame-pixel detections, reading each size at its peak cell."
-    sx, sy = frame_wh[0] / in_wh[0], frame_wh[1] / in_wh[1]
-    dets = []
-    for f, x, y, s in peaks:
-        f = int(f)
-        ix = int(np.clip(round(x), 0, sizes.shape[2] - 1)); iy = int(np.clip(round(y), 0, sizes.shape[1] - 1))
-        cx_in, cy_in = (x + 0.5) * stride - 0.5, (y + 0.5) * stride - 0.5
-        dets.append(NailDetection(f, float(s), np.array([(cx_in + 0.5) * sx - 0.5, (cy_in + 0.5) * sy - 0.5]),
-                                  float(sizes[f, iy, ix]) * math.sqrt(sx * sy)))
-    return dets
+    if not len(peaks): return []
+    sx, sy = np.float32(frame_wh[0] / in_wh[0]), np.float32(frame_wh[1] / in_wh[1])
+    p = np.asarray(peaks, np.float32)
+    f = p[:, 0].astype(np.intp)                   # one array expression per quantity: no per-peak numpy calls
+    ix = np.clip(np.rint(p[:, 1]), 0, sizes.shape[2] - 1).astype(np.intp)
+    iy = np.clip(np.rint(p[:, 2]), 0, sizes.shape[1] - 1).astype(np.intp)
+    half, st = np.float32(0.5), np.float32(stride)
+    centers = np.stack([((p[:, 1] + half) * st - half + half) * sx - half, ((p[:, 2] + half) * st - half + half) * sy - half], 1)
+    size = sizes[f, iy, ix].astype(np.float64) * math.sqrt(float(sx) * float(sy))
+    return [NailDetection(int(a), float(s), c, float(z)) for a, s, c, z in zip(f, p[:, 3], centers, size)]
 
 def merge_fingers(dets:list[NailDetection], merge_frac:float=0.5)->list[NailDetection]:
     "Drop weaker detections that sit on a stronger one (any finger)."
+    order = sorted(dets, key=lambda d: -d.score)
+    if len(order) < 2: return order
+    c = np.stack([d.center for d in order]); s = np.array([d.size_px for d in order])
+    far = np.sqrt(((c[:, None] - c[None]) ** 2).sum(-1)) > merge_frac * np.maximum(s[:, None], s[None])
     kept = []
-    for d in sorted(dets, key=lambda d: -d.score):
-        if all(np.linalg.norm(d.center - k.center) > merge_frac * max(k.size_px, d.size_px) for k in kept): kept.append(d)
-    return kept
+    for i in range(len(order)):
+        if far[i, kept].all(): kept.append(i)
+    return [order[i] for i in kept]
 
 # %% ../../nbs/36_nails.pipeline.ipynb #babb9839
 class Smoother:

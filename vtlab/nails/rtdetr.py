@@ -21,9 +21,9 @@ from .sampler import MSDeformableAttention, gather_rows, score_gaps, set_sampler
 # %% auto #0
 __all__ = ['PRESETS', 'OUTPUTS', 'FINGER_OUTPUTS', 'RTDetrSegConfig', 'rtdetr_config', 'ConvNormAct', 'CSPBlock', 'Attention',
            'MLP', 'sincos_2d', 'inverse_sigmoid', 'AIFILayer', 'HybridEncoder', 'DecoderLayer', 'make_anchors',
-           'RTDetrSeg', 'preprocess', 'nail_scene', 'break_ties', 'tie_free_model', 'save_model', 'load_state',
-           'load_model', 'ExportWrapper', 'output_names', 'export_module', 'onnx_parity', 'export_onnx', 'bench_rtdetr',
-           'set_sampler', 'score_gaps']
+           'RTDetrSeg', 'box_prior', 'preprocess', 'nail_scene', 'break_ties', 'tie_free_model', 'save_model',
+           'load_state', 'load_model', 'ExportWrapper', 'output_names', 'export_module', 'onnx_parity', 'export_onnx',
+           'bench_rtdetr', 'set_sampler', 'score_gaps']
 
 # %% ../../nbs/31_nails.rtdetr.ipynb #47d2c6bf
 _all_ = ['set_sampler', 'score_gaps']  # re-exported: the conversion chain needs them with the model
@@ -46,6 +46,7 @@ class RTDetrSegConfig(JsonConfig):
     dec_layers:int = 3               # decoder layers (RT-DETR-R18 uses 3)
     dec_points:int = 4               # sampling points per head and level
     mask_dim:int = 256               # channels of the per-pixel mask features (masks at stride 8)
+    mask_box_prior:bool = False      # add a learned multiple of each query's box ellipse to its mask logits (`box_prior`)
     num_fingers:int = 0              # 0, or 5: extra fixed finger slots, one learned query per finger
     sampler:str = 'grid_sample'      # deformable attention sampler: 'grid_sample' to train, export switches to 'gather'
 
@@ -226,6 +227,7 @@ class RTDetrSeg(nn.Module):
         self.bbox_heads = nn.ModuleList([MLP(d, d, 4, 3) for _ in range(c.dec_layers)])
         self.pixel_head = nn.Sequential(ConvNormAct(d, d, 3), nn.Conv2d(d, c.mask_dim, 1))
         self.mask_embed = MLP(d, d, c.mask_dim, 3)
+        if c.mask_box_prior: self.mask_prior_scale = nn.Parameter(torch.tensor(4.0))
         if c.num_fingers:
             self.finger_queries = nn.Embedding(c.num_fingers, d)
             self.finger_boxes = nn.Embedding(c.num_fingers, 4)   # logits of (cx, cy, w, h)
@@ -240,6 +242,27 @@ class RTDetrSeg(nn.Module):
         prior = -math.log((1 - 0.01) / 0.01)
         for head in (self.enc_score_head, *self.score_heads): nn.init.constant_(head.bias, prior)
         for mlp in (self.enc_bbox_head, *self.bbox_heads): nn.init.zeros_(mlp[-1].weight); nn.init.zeros_(mlp[-1].bias)
+
+# %% ../../nbs/31_nails.rtdetr.ipynb #5b81a01a
+def box_prior(
+    boxes:torch.Tensor, # (B, Q, 4) cxcywh in [0, 1]
+    hw:tuple,           # (h, w) of the mask grid
+)->torch.Tensor:        # (B, Q, h, w): 1 at the box centre, 0 on the inscribed ellipse, clamped at -3 far outside
+    "Where each mask cell's centre lies relative to the ellipse inscribed in its query's box."
+    h, w = hw
+    ys = (torch.arange(h, dtype=boxes.dtype) + 0.5) / h
+    xs = (torch.arange(w, dtype=boxes.dtype) + 0.5) / w
+    cx, cy, bw, bh = (boxes[..., i, None, None] for i in range(4))
+    dx, dy = (xs.view(1, 1, 1, w) - cx) / (bw / 2 + 1e-3), (ys.view(1, 1, h, 1) - cy) / (bh / 2 + 1e-3)
+    return (1 - dx * dx - dy * dy).clamp(min=-3.0)
+
+@patch
+def mask_logits(self:RTDetrSeg, tgt:torch.Tensor, pixel:torch.Tensor, boxes:torch.Tensor)->torch.Tensor:
+    "(B, Q, h, w) mask logits: `mask_embed(query) · pixel`, plus `mask_prior_scale · box_prior` when the config asks."
+    b, m, hm, wm = pixel.shape
+    masks = (self.mask_embed(tgt) @ pixel.flatten(2)).reshape(b, -1, hm, wm)
+    if self.config.mask_box_prior: masks = masks + self.mask_prior_scale * box_prior(boxes.detach(), (hm, wm))
+    return masks
 
 # %% ../../nbs/31_nails.rtdetr.ipynb #e8bd589f
 @patch
@@ -273,8 +296,7 @@ def forward(self:RTDetrSeg,
         aux.append(dict(logits=score_head(tgt), boxes=boxes))
         ref = boxes.detach()
     pixel = self.pixel_head(levels[0])                                             # (B, mask_dim, H/8, W/8)
-    b, m, hm, wm = pixel.shape
-    masks = (self.mask_embed(tgt) @ pixel.flatten(2)).reshape(b, -1, hm, wm)
+    masks = self.mask_logits(tgt, pixel, boxes)
     logits = aux[-1]['logits']
     out = dict(scores=logits.sigmoid(), boxes=boxes, mask_logits=masks, enc_scores=enc_scores, topk_index=topk_index)
     if c.num_fingers:
