@@ -17,8 +17,8 @@ from .synth import SynthConfig, SynthSample, photo_negative, render_sample, samp
 from .rtdetr import RTDetrSeg, rtdetr_config, save_model, set_sampler
 
 # %% auto #0
-__all__ = ['DetrCache', 'frame_targets', 'build_detr_cache', 'batch_targets', 'hungarian_match', 'detr_loss', 'train_detr',
-           'detr_nail_masks', 'detr_onnx', 'evaluate_detr']
+__all__ = ['DetrCache', 'frame_targets', 'build_detr_cache', 'batch_targets', 'hungarian_match', 'detr_loss', 'start_model',
+           'train_detr', 'detr_nail_masks', 'detr_onnx', 'evaluate_detr']
 
 # %% ../../nbs/31a_nails.detr_train.ipynb #b065ccc7
 @dataclasses.dataclass
@@ -147,6 +147,22 @@ def _augment(x:torch.Tensor, g:torch.Generator)->torch.Tensor:
     bright = 0.15 * (torch.rand(b, 1, 1, 1, generator=g) - 0.5)
     return (x * gain + bright).clamp(0, 1)
 
+# %% ../../nbs/31a_nails.detr_train.ipynb #b659b602
+def start_model(
+    init:Path|str|None, # a checkpoint folder to continue from, or None for a new model
+    preset:str, input_hw:tuple, # a new model's preset and input size
+    mask_box_prior:bool=False,  # turn the box prior on; a checkpoint without it gets it, mask head restarted
+)->RTDetrSeg:
+    "The model a training run starts from."
+    from vtlab.nails.rtdetr import RTDetrSegConfig, load_model
+    if not init: return RTDetrSeg(rtdetr_config(preset, input_size=tuple(input_hw), mask_box_prior=mask_box_prior))
+    model = load_model(init)
+    if not mask_box_prior or model.config.mask_box_prior: return model
+    cfg = RTDetrSegConfig(**{**dataclasses.asdict(model.config), 'mask_box_prior': True})
+    new = RTDetrSeg(cfg); new.load_state_dict(model.state_dict(), strict=False)   # all but mask_prior_scale
+    torch.nn.init.zeros_(new.mask_embed[-1].weight); torch.nn.init.zeros_(new.mask_embed[-1].bias)  # masks = prior at first
+    return new
+
 # %% ../../nbs/31a_nails.detr_train.ipynb #34b0ef2b
 def train_detr(
     c:DetrCache,            # training frames
@@ -156,12 +172,12 @@ def train_detr(
     preset:str='tiny', seed:int=0, max_steps:int=0, # max_steps > 0 also caps the steps (tests)
     log_every:int=20,
     init:Path|str|None=None, # continue from this checkpoint folder (same input size)
+    mask_box_prior:bool=False, # add the box-ellipse prior to the mask logits (`start_model`)
 )->dict:                    # steps, seconds, last losses
     "Train RT-DETR-seg on a `DetrCache` for a fixed time; save it."
-    from vtlab.nails.rtdetr import load_model
     torch.manual_seed(seed)
     H, W = c.x.shape[1:3]
-    model = (load_model(init) if init else RTDetrSeg(rtdetr_config(preset, input_size=(H, W)))).train()
+    model = start_model(init, preset, (H, W), mask_box_prior).train()
     if model.config.input_size != (H, W): raise ValueError(f'{init}: model input {model.config.input_size} differs from the cache frames {(H, W)}')
     set_sampler(model, 'grid_sample')
     mask_hw = (H // 8, W // 8)
