@@ -250,8 +250,8 @@ def box_prior(
 )->torch.Tensor:        # (B, Q, h, w): 1 at the box centre, 0 on the inscribed ellipse, clamped at -3 far outside
     "Where each mask cell's centre lies relative to the ellipse inscribed in its query's box."
     h, w = hw
-    ys = (torch.arange(h, dtype=boxes.dtype) + 0.5) / h
-    xs = (torch.arange(w, dtype=boxes.dtype) + 0.5) / w
+    ys = (torch.arange(h, dtype=boxes.dtype, device=boxes.device) + 0.5) / h   # on the boxes' device (GPU training)
+    xs = (torch.arange(w, dtype=boxes.dtype, device=boxes.device) + 0.5) / w
     cx, cy, bw, bh = (boxes[..., i, None, None] for i in range(4))
     dx, dy = (xs.view(1, 1, 1, w) - cx) / (bw / 2 + 1e-3), (ys.view(1, 1, h, 1) - cy) / (bh / 2 + 1e-3)
     return (1 - dx * dx - dy * dy).clamp(min=-3.0)
