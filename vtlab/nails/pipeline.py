@@ -220,6 +220,7 @@ def _session(path:Path|str, threads:int=1):
     path = Path(path)
     if not path.is_file(): raise ValueError(f'{path}: ONNX model not found (train with nbs/runs/train_nails.ipynb)')
     so = ort.SessionOptions(); so.intra_op_num_threads, so.inter_op_num_threads = threads, 1; so.log_severity_level = 3
+    so.add_session_config_entry('session.intra_op.allow_spinning', '0')   # with threads > 1: no core stolen between calls
     return ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
 
 SHIPPED_WEIGHTS = Path(vtlab.nails.__file__).parent/'weights'  # trained pass-1/pass-2 weights, package data

@@ -162,10 +162,12 @@ class ModelRunner:
     def __repr__(self): return f'{type(self).__name__}({Path(self.path).name}, input {self.input_shape}, {self.backend})'
 
 def default_threads(backend:str='litert')->int:
-    "Threads per model: 1 for LiteRT (measured faster below), up to 2 for ONNX Runtime's larger gaze network."
-    # The face models are small and the loop runs its stages one after another: on the shared 2-core machine one
-    # XNNPACK thread beat two on all three models (`bench_runners`), and two threads spin-wait badly under load.
-    return 1 if backend == 'litert' else max(1, min(2, usable_cores()))
+    "Threads per model: 1. The gaze loop runs its models beside each other (the iris model on a second thread)."
+    # On the shared 2-core machine one XNNPACK thread beat two on all three face models (`bench_runners`). For ONNX
+    # Runtime, a second thread saved the 96-px gaze network about 0.25 ms but its pool spin-waited after each call
+    # and took a core from the face mesh and the iris model: the loop's p50 went from 9.0-11.0 ms to 6.0-6.5 ms
+    # with one thread (nbs/17f_gaze.runtime_bench.ipynb has the measurement).
+    return 1
 
 # %% ../../nbs/05_vision.models.ipynb #1b388b9d
 class TFLiteRunner(ModelRunner):
@@ -216,6 +218,7 @@ class OnnxRunner(ModelRunner):
                  path:Path|str,          # the .onnx file
                  threads:int|None=None,  # intra-op threads (default `default_threads('onnxruntime')`)
                  provider:str='auto',    # 'auto', 'cpu', 'cuda' or 'coreml'
+                 spin:bool=False,        # let idle pool threads spin-wait for the next call (fast alone, steals cores from a pipeline's other stages)
                 ):
         import onnxruntime as ort
         self.path = Path(path)
@@ -223,6 +226,7 @@ class OnnxRunner(ModelRunner):
         so = ort.SessionOptions()
         so.intra_op_num_threads, so.inter_op_num_threads = threads or default_threads('onnxruntime'), 1
         so.log_severity_level = 3
+        so.add_session_config_entry('session.intra_op.allow_spinning', '1' if spin else '0')
         self.sess = ort.InferenceSession(str(self.path), so, providers=onnx_providers(provider))
         inp = self.sess.get_inputs()[0]
         self._in, self.input_shape = inp.name, tuple(inp.shape)
