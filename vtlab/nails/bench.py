@@ -71,10 +71,12 @@ def trained_single_pass(
     "Accuracy and latency of a trained RT-DETR-seg on the same held-out frames as the two-pass pipeline."
     import cv2
     from vtlab.nails.detr_train import detr_onnx, evaluate_detr
+    from vtlab.nails.rtdetr import RTDetrSegConfig
     from vtlab.nails.evaluate import held_out_config
     from vtlab.nails.pipeline import _session
     from vtlab.nails.synth import render_sample, sample_seed
     onnx = detr_onnx(checkpoint)
+    thr = RTDetrSegConfig.load(Path(checkpoint)/'config.json').score_threshold   # chosen on validation frames (`choose_score_threshold`)
     sess = _session(onnx, threads)
     H, W = sess.get_inputs()[0].shape[2:]
     frames = [render_sample(sample_seed(HELD_OUT_SEED, 10_000 + i), held_out_config()).image for i in range(n_time + 2)]
@@ -85,8 +87,8 @@ def trained_single_pass(
         sess.run(['scores', 'boxes', 'mask_logits'], {'image': x}); ts.append((time.perf_counter() - t0) * 1e3)
     ts = np.array(ts[2:])
     return dict(model='RT-DETR-seg tiny (trained)', checkpoint=str(checkpoint), input_hw=[H, W], p50_ms=round(float(np.median(ts)), 3),
-                p95_ms=round(float(np.percentile(ts, 95)), 3), samples=n_time,
-                accuracy=evaluate_detr(onnx, n_eval, cfg=held_out_config(), threads=threads))
+                p95_ms=round(float(np.percentile(ts, 95)), 3), samples=n_time, score_threshold=thr,
+                accuracy=evaluate_detr(onnx, n_eval, cfg=held_out_config(), score_threshold=thr, threads=threads))
 
 # %% ../../nbs/36b_nails.bench.ipynb #3ba112ba
 def _single_pass_rows(res:dict, two_pass_ms:float, rtdetr, n_eval:int, n_time:int, threads:int)->None:
@@ -165,7 +167,7 @@ def bench_summary(res:dict)->str:
         out.append(f"still hand: frame-to-frame mask IoU {tp['still_hand']['mean_iou']:.3f} mean, {tp['still_hand']['min_iou']:.3f} min")
     if isinstance(res.get('single_pass_trained'), dict):
         t = res['single_pass_trained']; a = t['accuracy']
-        out.append(f"{t['model']} {t['input_hw']}: IoU over all true nails {a['mask_iou_all_gt']:.3f}, matched {a['mask_iou']:.3f}, "
+        out.append(f"{t['model']} {t['input_hw']}, score >= {t.get('score_threshold', 0.5):g}: IoU over all true nails {a['mask_iou_all_gt']:.3f}, matched {a['mask_iou']:.3f}, "
                    f"P {a['precision']:.3f}, R {a['recall']:.3f}, p50 {t['p50_ms']:.2f} ms -> two-pass is {res['speedup_two_pass_vs_trained_single_pass']}x faster")
     if isinstance(res.get('single_pass'), dict):
         out.append(f"single pass {res['single_pass']['model']} {res['single_pass']['input_hw']}: p50 {res['single_pass']['p50_ms']:.2f} ms "

@@ -17,8 +17,9 @@ from .synth import SynthConfig, SynthSample, photo_negative, render_sample, samp
 from .rtdetr import RTDetrSeg, rtdetr_config, save_model, set_sampler
 
 # %% auto #0
-__all__ = ['DetrCache', 'frame_targets', 'build_detr_cache', 'batch_targets', 'hungarian_match', 'detr_loss', 'start_model',
-           'train_detr', 'detr_nail_masks', 'detr_onnx', 'evaluate_detr']
+__all__ = ['VALIDATION_SEED', 'THRESHOLDS', 'DetrCache', 'frame_targets', 'build_detr_cache', 'batch_targets', 'hungarian_match',
+           'detr_loss', 'start_model', 'train_detr', 'detr_nail_masks', 'detr_onnx', 'detr_outputs', 'score_outputs',
+           'evaluate_detr', 'panoptic_quality', 'choose_score_threshold']
 
 # %% ../../nbs/31a_nails.detr_train.ipynb #b065ccc7
 @dataclasses.dataclass
@@ -246,17 +247,16 @@ def detr_onnx(
     write_json(stamp, dict(weights_sha256=sha))
     return onnx
 
-def evaluate_detr(
+# %% ../../nbs/31a_nails.detr_train.ipynb #84f5cc69
+def detr_outputs(
     onnx_path:Path|str,     # RT-DETR-seg ONNX (fixed input size, outputs scores, boxes, mask_logits, ...)
-    n:int=100,              # held-out frames
-    seed:int=999,           # dataset seed of the held-out set
-    cfg:SynthConfig|None=None, # renderer settings of the held-out set
-    score_threshold:float=0.5,
+    n:int,                  # frames
+    seed:int,               # dataset seed of the frames
+    cfg:SynthConfig|None=None, # renderer settings
     threads:int=1,
-)->dict:                    # summarize_matches of the frames
-    "Mask IoU, precision and recall of RT-DETR-seg on held-out synthetic frames, scored like the two-pass pipeline."
+)->list[tuple]:             # per frame: (SynthSample, scores (Q, 1), boxes (Q, 4), mask logits (Q, h, w))
+    "Render frames and run RT-DETR-seg on them (ONNX Runtime), keeping every output for scoring at any threshold."
     import onnxruntime as ort
-    from vtlab.nails.evaluate import gt_masks, match_nails, summarize_matches
     so = ort.SessionOptions(); so.intra_op_num_threads = threads; so.log_severity_level = 3
     sess = ort.InferenceSession(str(onnx_path), so, providers=['CPUExecutionProvider'])
     H, W = sess.get_inputs()[0].shape[2:]
@@ -265,7 +265,49 @@ def evaluate_detr(
         s = render_sample(sample_seed(seed, i), cfg)
         x = cv2.resize(s.image, (W, H), interpolation=cv2.INTER_LINEAR).transpose(2, 0, 1)[None].astype(np.float32) / 255
         sc, bx, ml = sess.run(['scores', 'boxes', 'mask_logits'], {'image': x})
-        pred = detr_nail_masks(sc[0], bx[0], ml[0], (s.image.shape[1], s.image.shape[0]), score_threshold)
-        vis, ign = gt_masks(s)
-        rows.append(match_nails(pred, vis, ign))
-    return summarize_matches(rows)
+        rows.append((s, sc[0], bx[0], ml[0]))
+    return rows
+
+def score_outputs(rows:list[tuple], score_threshold:float)->dict:
+    "`summarize_matches` of `detr_outputs` rows with queries kept at `score_threshold`: scored like the two-pass pipeline."
+    from vtlab.nails.evaluate import gt_masks, match_nails, summarize_matches
+    return summarize_matches([match_nails(detr_nail_masks(sc, bx, ml, (s.image.shape[1], s.image.shape[0]), score_threshold), *gt_masks(s))
+                              for s, sc, bx, ml in rows])
+
+def evaluate_detr(
+    onnx_path:Path|str,     # RT-DETR-seg ONNX
+    n:int=100,              # held-out frames
+    seed:int=999,           # dataset seed of the held-out set
+    cfg:SynthConfig|None=None, # renderer settings of the held-out set
+    score_threshold:float=0.5, # the checkpoint's `config.score_threshold`
+    threads:int=1,
+)->dict:                    # summarize_matches of the frames
+    "Mask IoU, precision and recall of RT-DETR-seg on held-out synthetic frames, scored like the two-pass pipeline."
+    return score_outputs(detr_outputs(onnx_path, n, seed, cfg, threads), score_threshold)
+
+# %% ../../nbs/31a_nails.detr_train.ipynb #29a6087f
+VALIDATION_SEED = 555   # validation frames: training-photo backgrounds; no training cache and no held-out set renders from 555
+THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+
+def panoptic_quality(m:dict)->float:
+    "Summed IoU of the matched nails over TP + FP/2 + FN/2 (Kirillov et al.'s PQ): IoU over all true nails that false nails also cost."
+    return float(m['mask_iou_all_gt'] * (m['tp'] + m['fn']) / max(m['tp'] + 0.5 * (m['fp'] + m['fn']), 1))
+
+def choose_score_threshold(
+    checkpoint:Path|str,    # an RT-DETR-seg folder (`save_model`); its config.json gets the threshold
+    n:int=100,              # validation frames
+    seed:int=VALIDATION_SEED,
+    thresholds:tuple=THRESHOLDS,
+    threads:int=1,
+)->dict:                    # the chosen threshold and the sweep (threshold → summarize_matches)
+    "Set the checkpoint's score threshold to the one with the best panoptic quality on validation frames."
+    from vtlab.nails.rtdetr import RTDetrSegConfig
+    ckpt = Path(checkpoint)
+    rows = detr_outputs(detr_onnx(ckpt), n, seed, SynthConfig(), threads)
+    sweep = {float(t): {**(m := score_outputs(rows, t)), 'panoptic_quality': panoptic_quality(m)} for t in thresholds}
+    best = max(sweep, key=lambda t: (sweep[t]['panoptic_quality'], t))   # ties: the higher threshold (fewer false nails)
+    cfg = RTDetrSegConfig.load(ckpt/'config.json')
+    dataclasses.replace(cfg, score_threshold=best).save(ckpt/'config.json')
+    res = dict(score_threshold=best, frames=n, seed=seed, by='panoptic_quality', sweep={str(t): v for t, v in sweep.items()})
+    write_json(ckpt/'score_threshold.json', res)
+    return res

@@ -49,6 +49,7 @@ class RTDetrSegConfig(JsonConfig):
     mask_box_prior:bool = False      # add a learned multiple of each query's box ellipse to its mask logits (`box_prior`)
     num_fingers:int = 0              # 0, or 5: extra fixed finger slots, one learned query per finger
     sampler:str = 'grid_sample'      # deformable attention sampler: 'grid_sample' to train, export switches to 'gather'
+    score_threshold:float = 0.5      # the score a query needs to be a nail (`choose_score_threshold` sets it from validation frames)
 
     def __post_init__(self):
         self.input_size = tuple(self.input_size)
@@ -60,8 +61,8 @@ class RTDetrSegConfig(JsonConfig):
         if self.hidden_dim % self.num_heads:
             raise ValueError(f'RTDetrSegConfig: hidden_dim {self.hidden_dim} not divisible by num_heads {self.num_heads}')
         if self.num_fingers not in (0, 5): raise ValueError(f'RTDetrSegConfig: num_fingers must be 0 or 5, got {self.num_fingers}')
-        if self.num_queries > self.num_positions:
-            raise ValueError(f'RTDetrSegConfig: num_queries {self.num_queries} > {self.num_positions} encoder positions')
+        if not 0 < self.score_threshold < 1: raise ValueError(f'RTDetrSegConfig: score_threshold must be in (0, 1), got {self.score_threshold}')
+        if self.num_queries > self.num_positions: raise ValueError(f'RTDetrSegConfig: num_queries {self.num_queries} > {self.num_positions} encoder positions')
 
     @property
     def spatial_shapes(self)->list[tuple[int, int]]:
