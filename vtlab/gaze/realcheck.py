@@ -121,7 +121,7 @@ def _chart(fig, res:dict)->None:
 def _parser()->CommandParser:
     p = CommandParser('vtlab_bench_gaze_real', 'Label-free checks of a gaze model on real photos: mirror consistency, '
                       'looks-at-camera, and stability under small shifts and zooms.')
-    p.add_argument('--model', metavar='FILE.onnx', help="gaze model: an .onnx file, 'default' (the shipped one) or 'wiring'")
+    p.add_argument('--model', metavar='FILE.onnx', help="gaze model: an .onnx file, a shipped one ('default', 'eth224') or 'wiring'")
     p.add_out(help='folder for gaze_real.json and the pictures (default outputs/bench)')
     return p
 

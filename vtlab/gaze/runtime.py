@@ -25,9 +25,10 @@ from .screen import ScreenConfig, gaze_to_screen
 from .smoothing import Smoother, make_smoother
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'SHIPPED_DIR', 'RECORD_KEYS', 'NOSTRIL_POINTS', 'ASTRONAUT_FACE_CENTRE', 'Frame', 'FrameSource',
-           'GazeModel', 'default_gaze_model', 'default_gaze_weights', 'resolve_gaze_model', 'GazeSample', 'StageClock',
-           'face_centre_offsets', 'GazePipeline', 'astronaut_motion', 'astronaut_frame', 'astronaut_video']
+__all__ = ['IMAGE_SUFFIXES', 'SHIPPED_DIR', 'SHIPPED_MODELS', 'RECORD_KEYS', 'NOSTRIL_POINTS', 'ASTRONAUT_FACE_CENTRE', 'Frame',
+           'FrameSource', 'GazeModel', 'shipped_gaze_model', 'default_gaze_model', 'default_gaze_weights',
+           'resolve_gaze_model', 'GazeSample', 'StageClock', 'face_centre_offsets', 'GazePipeline', 'astronaut_motion',
+           'astronaut_frame', 'astronaut_video']
 
 # %% ../../nbs/17_gaze.runtime.ipynb #799c685d
 @dataclasses.dataclass
@@ -124,28 +125,36 @@ class GazeModel:
         return np.asarray(out, np.float64).reshape(len(patches), -1)[:, :2]
 
 # %% ../../nbs/17_gaze.runtime.ipynb #41edb87a
-SHIPPED_DIR = Path(vtlab.gaze.__file__).parent/'weights'   # the trained model vtlab ships: package data
+SHIPPED_DIR = Path(vtlab.gaze.__file__).parent/'weights'   # the trained models vtlab ships: package data
+SHIPPED_MODELS = {'default': 'gaze_default.onnx',   # 96-px eye band: the real-time loop's model
+                  'eth224': 'gaze_eth224.onnx'}     # 224 px, ETH-XGaze framing (focal 960 px at 600 mm)
 
-def default_gaze_model()->Path:
-    "The trained gaze model vtlab ships (ONNX, with its contract), run by the real-time loop when none is given."
-    p = SHIPPED_DIR/'gaze_default.onnx'
+def shipped_gaze_model(name:str='default')->Path:
+    "A trained gaze model vtlab ships (ONNX, with its contract), by name (`SHIPPED_MODELS`)."
+    if name not in SHIPPED_MODELS: raise ValueError(f'{name!r}: no shipped gaze model by that name; use one of {list(SHIPPED_MODELS)}')
+    p = SHIPPED_DIR/SHIPPED_MODELS[name]
     if not p.is_file(): raise ValueError(f'{p}: the shipped gaze model is missing (a broken install?); pass a model or --model wiring')
     return p
+
+def default_gaze_model()->Path:
+    "The shipped model the real-time loop runs when none is given."
+    return shipped_gaze_model('default')
 
 def default_gaze_weights()->Path:
     "The shipped model's torch weights (safetensors + its config), for personal fine-tuning."
     return SHIPPED_DIR/'gaze_default.safetensors'
 
 def resolve_gaze_model(
-    spec:Path|str|None=None, # None or 'default': the shipped model; 'wiring': the random-weight model (built with torch); else an ONNX path
+    spec:Path|str|None=None, # None: the default model; a `SHIPPED_MODELS` name; 'wiring': random weights (built with torch); else an ONNX path
 )->Path:
     "The gaze ONNX a user means."
-    if spec is None or str(spec) == 'default': return default_gaze_model()
+    if spec is None: return default_gaze_model()
+    if str(spec) in SHIPPED_MODELS: return shipped_gaze_model(str(spec))
     if str(spec) == 'wiring':
         from vtlab.gaze.export import wiring_gaze_model   # torch, once: the file is cached
         return wiring_gaze_model()
     p = Path(spec)
-    if not p.is_file(): raise ValueError(f'{spec}: no such gaze model (an .onnx file, "default" or "wiring")')
+    if not p.is_file(): raise ValueError(f'{spec}: no such gaze model (an .onnx file, {", ".join(map(repr, SHIPPED_MODELS))} or \'wiring\')')
     return p
 
 # %% ../../nbs/17_gaze.runtime.ipynb #03cc09e8

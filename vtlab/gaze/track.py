@@ -92,8 +92,9 @@ def _stream_spec(s:str)->str:
     return s
 
 def _model_spec(s:str)->Path|str:
-    "An argparse type: an ONNX gaze model, or 'wiring' (random weights)."
-    return s if s == 'wiring' else existing_file('.onnx')(s)
+    "An argparse type: an ONNX gaze model, a shipped model's name (`SHIPPED_MODELS`), or 'wiring' (random weights)."
+    from vtlab.gaze.runtime import SHIPPED_MODELS
+    return s if s == 'wiring' or s in SHIPPED_MODELS else existing_file('.onnx')(s)
 
 def _path(s:str)->Path:
     "An argparse type: a file or folder that exists."
@@ -111,8 +112,8 @@ def track_parser()->CommandParser:
     p = CommandParser('vtlab_track', 'Real-time gaze tracking: webcam, video or image folder → screen gaze samples, published on 127.0.0.1.',
                       epilog='examples:\n  vtlab_track --source 0 --calib calib/ --stream ws\n  vtlab_track --source video.mp4 --stream stdout --frames 300')
     p.add_argument('--source', default='0', help='webcam index, video file or image folder')
-    p.add_argument('--model', type=_model_spec, default=None, metavar='FILE.onnx|wiring',
-                   help="gaze model (default: the shipped or trained model; 'wiring': random weights, for plumbing only)")
+    p.add_argument('--model', type=_model_spec, default=None, metavar='FILE.onnx|NAME',
+                   help="gaze model: an .onnx file, a shipped one ('default': 96-px eye band; 'eth224': 224 px, ETH-XGaze framing) or 'wiring' (random weights, for plumbing only)")
     p.add_argument('--calib', type=_path, default=None, metavar='DIR|FILE', help='calibration folder or camera.json (intrinsics, screen, personal calibration)')
     p.add_argument('--screen', type=_screen_spec, default=None, metavar='WxH[@WCMxHCM]', help='screen size in px (and cm); default 1920x1080 on a 34.5 cm panel')
     p.add_argument('--hfov', type=float_in(1, 179), default=60.0, metavar='DEG', help="camera's horizontal field of view, without --calib")
@@ -160,7 +161,7 @@ def load_calib(path:Path)->tuple:
 # %% ../../nbs/17e_gaze.track.ipynb #25405f96
 def _pipeline(args)->tuple:
     "The pipeline and frame source the arguments ask for; bad input as a `UsageError` naming the argument."
-    from vtlab.gaze.runtime import FrameSource, GazeModel, GazePipeline, default_gaze_model
+    from vtlab.gaze.runtime import FrameSource, GazeModel, GazePipeline, resolve_gaze_model
     camera = mapper = None
     screen = args.screen
     if args.calib:
@@ -171,7 +172,7 @@ def _pipeline(args)->tuple:
     if args.model == 'wiring':
         from vtlab.gaze.export import wiring_gaze_model   # builds it with torch, once
         model_path = wiring_gaze_model()
-    else: model_path = args.model or default_gaze_model()
+    else: model_path = resolve_gaze_model(args.model)   # None: the default; a shipped model's name; a path
     try: model = GazeModel(model_path)
     except Exception as e: raise UsageError(f'--model {model_path}: {e}') from None
     try: source = FrameSource(args.source, max_frames=args.frames)   # a bad source fails before anything starts
