@@ -260,7 +260,7 @@ def face_centre_offsets(reference:np.ndarray)->dict[str, np.ndarray]:
 class GazePipeline:
     "The real-time gaze loop: `process(frame, t)` → `GazeSample`."
     def __init__(self,
-                 gaze_model:GazeModel|Path|str|None=None, # a GazeModel, an ONNX path, 'wiring', or None: the shipped model
+                 gaze_model:GazeModel|Path|str|None=None, # a GazeModel, an ONNX path, a shipped model's name ('default', 'eth224'), 'wiring', or None: 'default'
                  screen:ScreenConfig|None=None,
                  camera:CameraIntrinsics|None=None,  # intrinsics; None guesses from `hfov_deg` on the first frame
                  hfov_deg:float=60.0,                # field-of-view guess when no calibration is given

@@ -11,7 +11,6 @@ from typing import Sequence
 import numpy as np
 from ..core import atomic_write, data_dir, in_checkout, project_root, sha256_file, user_cache_dir, write_json
 from ..cli import CommandParser, existing_file, run_command, UsageError
-from ..profiling import usable_cores
 
 # %% auto #0
 __all__ = ['MEDIAPIPE_WHEEL', 'MODEL_FILES', 'FACE_MODELS', 'HAND_MODELS', 'DEFAULT_BACKEND', 'ModelFile', 'models_dir',
