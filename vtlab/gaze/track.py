@@ -169,10 +169,7 @@ def _pipeline(args)->tuple:
         except ValueError as e: raise UsageError(f'--calib {e}') from None
         screen = screen or calib_screen
         if mapper is not None and args.screen: mapper.screen = args.screen
-    if args.model == 'wiring':
-        from vtlab.gaze.export import wiring_gaze_model   # builds it with torch, once
-        model_path = wiring_gaze_model()
-    else: model_path = resolve_gaze_model(args.model)   # None: the default; a shipped model's name; a path
+    model_path = resolve_gaze_model(args.model)   # None: the default; a shipped model's name; 'wiring' (built with torch, once); a path
     try: model = GazeModel(model_path)
     except Exception as e: raise UsageError(f'--model {model_path}: {e}') from None
     try: source = FrameSource(args.source, max_frames=args.frames)   # a bad source fails before anything starts

@@ -256,9 +256,8 @@ def detr_outputs(
     threads:int=1,
 )->list[tuple]:             # per frame: (SynthSample, scores (Q, 1), boxes (Q, 4), mask logits (Q, h, w))
     "Render frames and run RT-DETR-seg on them (ONNX Runtime), keeping every output for scoring at any threshold."
-    import onnxruntime as ort
-    so = ort.SessionOptions(); so.intra_op_num_threads = threads; so.log_severity_level = 3
-    sess = ort.InferenceSession(str(onnx_path), so, providers=['CPUExecutionProvider'])
+    from vtlab.nails.pipeline import _session   # the two-pass pipeline's session options
+    sess = _session(onnx_path, threads)
     H, W = sess.get_inputs()[0].shape[2:]
     rows = []
     for i in range(n):
