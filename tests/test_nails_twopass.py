@@ -28,7 +28,7 @@ def smoke_models(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('train')
     env = {'VTLAB_OUTPUTS': str(tmp/'outputs'), 'VTLAB_DATA': str(tmp/'data')}
     run_cmd(['papermill', str(ROOT/'nbs'/'runs'/'train_nails.ipynb'), str(tmp/'train_nails.out.ipynb'),
-             '-p', 'n_frames', '10', '-p', 'steps1', '8', '-p', 'steps2', '8', '-p', 'n_eval', '3', '-k', 'python3', '--language', 'python', '--no-progress-bar'],
+             '-p', 'n_frames', '10', '-p', 'steps1', '8', '-p', 'steps2', '8', '-p', 'n_eval', '3', '-p', 'patch2', '48', '-k', 'python3', '--language', 'python', '--no-progress-bar'],
             env=env, timeout=900)
     return tmp, env
 
@@ -42,6 +42,8 @@ def test_train_notebook_writes_models(smoke_models):
     assert set(score['two_pass']) >= {'mask_iou', 'precision', 'recall'}
     rows = (models/'pass1'/'metrics.csv').read_text().splitlines()
     assert rows[0].startswith('step,') and rows[-1].split(',')[0] == '8'
+    from vtlab.nails.pipeline import pass2_patch_side
+    assert pass2_patch_side(models/'pass2.onnx') == 48   # `-p patch2 48`: the side travels with the exported model
 
 
 def test_bench_cli(smoke_models):

@@ -132,7 +132,7 @@ def bench_nails(
     handfree, noise = evaluate_handfree(pipe), evaluate_handfree(pipe, noise_frames())
     still = temporal_stability(NailPipeline(pass1, pass2, cfg), still_clip(30)[0])
     lat = time_pipeline(NailPipeline(pass1, pass2, cfg), n_time)
-    res = dict(frame_wh=[640, 480], pipeline_config=cfg.to_dict(), held_out_seed=HELD_OUT_SEED,
+    res = dict(frame_wh=[640, 480], pipeline_config=dict(cfg.to_dict(), patch=pipe.patch), held_out_seed=HELD_OUT_SEED,
                two_pass=dict(accuracy=acc, pass2_from_true_centres=oracle, handfree_photos=handfree, noise=noise,
                              still_hand=still, latency_ms=lat),
                onnxruntime=ort.__version__, usable_cores=PlatformCapabilities.detect().usable_cores)

@@ -12,7 +12,7 @@ import numpy as np
 from .base import FINGERS, HELD_OUT_SEED, NailDetection, crop_patch
 from .synth import SynthConfig, SynthSample, random_hand_pose, render_hands, render_sample, sample_seed
 from .photos import handfree_frames
-from .pipeline import NailFrameResult, NailPipeline, PipelineConfig, _session, shipped_onnx
+from .pipeline import NailFrameResult, NailPipeline, PipelineConfig, _session, pass2_patch_side, shipped_onnx
 
 # %% auto #0
 __all__ = ['match_nails', 'summarize_matches', 'held_out_config', 'gt_masks', 'evaluate_pipeline', 'evaluate_pass2_oracle',
@@ -90,11 +90,11 @@ def evaluate_pipeline(
 # %% ../../nbs/36a_nails.evaluate.ipynb #edfdc764
 def evaluate_pass2_oracle(
     pass2:Path|str|None=None, # pass-2 ONNX
-    n:int=100, seed:int=HELD_OUT_SEED, patch:int=64, cfg:SynthConfig|None=None,
+    n:int=100, seed:int=HELD_OUT_SEED, cfg:SynthConfig|None=None,
 )->dict:
     "Pass 2 alone on patches cut at the true nail centres and sizes: the mask IoU pass 2 can reach."
     cfg = cfg or held_out_config()
-    sess = _session(pass2 or shipped_onnx('pass2'))
+    sess = _session(pass2 or shipped_onnx('pass2')); patch = pass2_patch_side(sess)
     ious = []
     for i in range(n):
         s = render_sample(sample_seed(seed, i), cfg)

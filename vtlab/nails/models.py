@@ -18,7 +18,7 @@ from .base import NUM_FINGERS
 
 # %% auto #0
 __all__ = ['PASS1_OUTPUTS', 'PASS2_OUTPUTS', 'conv_bn', 'SepConv', 'Pass1Config', 'Pass1Net', 'Pass2Config', 'Pass2Net',
-           'model_kind', 'save_model', 'load_model', 'export_onnx']
+           'at_patch', 'model_kind', 'save_model', 'load_model', 'export_onnx']
 
 # %% ../../nbs/34_nails.models.ipynb #071e779b
 def conv_bn(cin:int, cout:int, k:int=3, stride:int=1, groups:int=1)->nn.Sequential:
@@ -124,6 +124,16 @@ class Pass2Net(nn.Module):
         return torch.sigmoid(o['mask']), torch.sigmoid(o['conf']), o['offset'], F.normalize(o['orient'], dim=1, eps=1e-6)
 
 PASS2_OUTPUTS = ('mask', 'confidence', 'offset', 'orientation')
+
+# %% ../../nbs/34_nails.models.ipynb #956f51c5
+def at_patch(
+    model:Pass2Net, # a pass-2 network
+    patch:int,      # the new patch side (multiple of 16)
+)->Pass2Net:        # a copy with the same weights, configured (and exported) for `patch`
+    "The same pass-2 weights at another patch side."
+    new = Pass2Net(dataclasses.replace(model.cfg, patch=patch))
+    new.load_state_dict(model.state_dict())
+    return new.train(model.training)
 
 # %% ../../nbs/34_nails.models.ipynb #3b1fa4d2
 _KINDS = {'pass1': (Pass1Net, Pass1Config), 'pass2': (Pass2Net, Pass2Config)}

@@ -20,7 +20,7 @@ from .base import PATCH_SIDE_FACTOR, PATCH_SIDE_MIN, PATCH_SIDE_MAX, NailDetecti
 # %% auto #0
 __all__ = ['SHIPPED_WEIGHTS', 'MIN_FRAME_SIDE', 'MAX_FRAME_SIDE', 'MAX_FRAME_ASPECT', 'PipelineConfig', 'pass1_input',
            'find_peaks', 'peaks_to_detections', 'merge_fingers', 'Smoother', 'AdaptiveResolution', 'NailFrameResult',
-           'shipped_onnx', 'default_model_paths', 'NailPipeline', 'as_rgb_frame', 'overlay']
+           'pass2_patch_side', 'shipped_onnx', 'default_model_paths', 'NailPipeline', 'as_rgb_frame', 'overlay']
 
 # %% ../../nbs/36_nails.pipeline.ipynb #b37125b2
 @dataclass
@@ -32,7 +32,6 @@ class PipelineConfig(JsonConfig):
     nms_radius:int = 1          # heatmap cells: a peak must be the maximum of its (2r+1)² neighbourhood
     max_nails:int = 10          # at most this many patches per frame
     merge_frac:float = 0.5      # peaks of different fingers closer than this × size are one nail
-    patch:int = 64              # pass-2 patch side px
     side_factor:float = PATCH_SIDE_FACTOR
     side_min:float = PATCH_SIDE_MIN
     side_max:float = PATCH_SIDE_MAX
@@ -223,6 +222,16 @@ def _session(path:Path|str, threads:int=1):
     so.add_session_config_entry('session.intra_op.allow_spinning', '0')   # with threads > 1: no core stolen between calls
     return ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
 
+def pass2_patch_side(
+    model, # a pass-2 ONNX path or an ONNX Runtime session of one
+)->int:    # the patch side P of its fixed (n, 3, P, P) input
+    "The patch side a pass-2 model was exported for, read from the model itself (never a runtime default)."
+    sess = model if hasattr(model, 'get_inputs') else _session(model)
+    shape = sess.get_inputs()[0].shape
+    if len(shape) != 4 or not isinstance(shape[2], int) or shape[2] != shape[3]:
+        raise ValueError(f'{getattr(model, "_model_path", model)}: not a pass-2 model: input shape {shape}, expected (n, 3, P, P) with a fixed P')
+    return shape[2]
+
 SHIPPED_WEIGHTS = Path(vtlab.nails.__file__).parent/'weights'  # trained pass-1/pass-2 weights, package data
 
 def shipped_onnx(
@@ -264,6 +273,7 @@ class NailPipeline:
         self.detector = pass1 if hasattr(pass1, 'detect') else None
         self.s1 = None if self.detector else _session(pass1 or shipped_onnx('pass1'), self.cfg.threads)
         self.s2 = _session(pass2 or shipped_onnx('pass2'), self.cfg.threads)
+        self.patch = pass2_patch_side(self.s2)   # the side pass 2 was trained at travels with the model
         self.prof = profiler or FrameProfiler()
         self.smoother = Smoother(self.cfg.ema_alpha, self.cfg.mask_alpha, self.cfg.max_missed)
         self.adaptive = AdaptiveResolution(self.cfg.target_fps, self.cfg.pass1_side) if self.cfg.target_fps > 0 else None
@@ -299,7 +309,7 @@ def run_pass1(self:NailPipeline, frame:np.ndarray)->tuple:
 @patch
 def run_pass2(self:NailPipeline, frame:np.ndarray, dets:list[NailDetection])->list[NailDetection]:
     "Cut patches, run pass 2, keep confident nails with refined centre and orientation."
-    c, P = self.cfg, self.cfg.patch
+    c, P = self.cfg, self.patch
     if not dets: return []
     with self.prof.measure('patches'):
         for d in dets: d.side = c.patch_side(d.size_px)
@@ -365,7 +375,7 @@ def process(self:NailPipeline,
         with self.prof.measure('smooth'): shown = self.smoother.blend_masks(dets, [d.new_mask for d in dets])
         for d in dets: del d.new_mask
         dets = shown
-    res = NailFrameResult(dets, (W, H), hand, True, in_wh, self.cfg.patch, self.cfg.mask_threshold)
+    res = NailFrameResult(dets, (W, H), hand, True, in_wh, self.patch, self.cfg.mask_threshold)
     self.last = res
     self.prof.tick_frame()
     if self.adaptive is not None: self.side = self.adaptive.update(time.perf_counter() - t0)

@@ -47,7 +47,7 @@ def models_dir()->Path:
     return outputs_dir('models', 'nails', 'tfjs')
 
 
-def _reference_inputs(in_wh:tuple, batch:int)->tuple[np.ndarray, np.ndarray]:
+def _reference_inputs(in_wh:tuple, batch:int, patch:int)->tuple[np.ndarray, np.ndarray]:
     "A held-out rendered frame's pass-1 input and `batch` patches cut at its true nails (NCHW, [0, 1])."
     from vtlab.nails.base import HELD_OUT_SEED, crop_patch
     from vtlab.nails.synth import render_sample, sample_seed
@@ -58,7 +58,7 @@ def _reference_inputs(in_wh:tuple, batch:int)->tuple[np.ndarray, np.ndarray]:
         if len(s.visible_nails) >= 2: break
     x1 = pass1_input(s.image, in_wh)
     nails = list(s.visible_nails)
-    ps = [crop_patch(s.image, (n['cx'], n['cy']), PipelineConfig().patch_side(n['length']), 64)[0]
+    ps = [crop_patch(s.image, (n['cx'], n['cy']), PipelineConfig().patch_side(n['length']), patch)[0]
           for n in (nails * batch)[:batch]]
     return x1, np.ascontiguousarray(np.stack(ps).transpose(0, 3, 1, 2), np.float32) / 255
 
@@ -282,12 +282,13 @@ def prepare_models(
 )->dict:                     # the manifest (also written to models_dir()/manifest.json)
     "Convert the trained passes to TF.js (validated), cached by the ONNX files' sha256; write the client's manifest."
     from vtlab.nails.base import pass1_input_size
-    from vtlab.nails.pipeline import default_model_paths, PipelineConfig
+    from vtlab.nails.pipeline import default_model_paths, PipelineConfig, pass2_patch_side
     d1, d2 = default_model_paths()
     p1, p2 = Path(pass1 or d1), Path(pass2 or d2)
     for p in (p1, p2):
         if not p.is_file(): raise ValueError(f'{p}: ONNX model not found (vtlab.nails.pipeline.default_model_paths())')
-    cfg = PipelineConfig()
+    cfg = PipelineConfig(); P = pass2_patch_side(p2)
+    config = dict(cfg.to_dict(), patch=P)   # the runtime settings, and the patch side the pass-2 model was trained at
     sides = sorted({int(x) for x in (pass1_sides or ())} | {cfg.pass1_side})
     bad = [x for x in sides if x % 64 or not 64 <= x <= 1024]
     if bad: raise ValueError(f'prepare_models: pass1_sides must be multiples of 64 in 64..1024, got {bad}')
@@ -299,20 +300,20 @@ def prepare_models(
         except ValueError: old = {}
         if (old.get('key') == key and set(sides) <= {v['side'] for v in old['pass1']['variants']}
                 and all((out/v['tfjs'].removeprefix('models/')).exists() for v in [*old['pass1']['variants'], *old['pass2']['variants']])):
-            if old.get('config') != cfg.to_dict(): old['config'] = cfg.to_dict(); write_json(man_path, old)   # new runtime settings, same models
+            if old.get('config') != config: old['config'] = config; write_json(man_path, old)   # new runtime settings, same models
             return old   # a cache holding more sizes than asked for serves too
     from vtlab.nails.convert import require_tools
     require_tools(['tf', 'tfjs-wasm'])   # names what is missing (.venv-convert, node, npm packages) and how to get it
     log(f'converting nail models for the browser ({p1.name} at sides {sides}, {p2.name}) -> {out}')
     work = out/'work'; work.mkdir(parents=True, exist_ok=True)
-    man = dict(key=key, frame_wh=list(frame_wh), config=cfg.to_dict(), sources=dict(pass1=str(p1), pass2=str(p2)))
+    man = dict(key=key, frame_wh=list(frame_wh), config=config, sources=dict(pass1=str(p1), pass2=str(p2)))
     variants = []
     for side, in_wh in in_whs.items():
-        x1, x2 = _reference_inputs(in_wh, max(PASS2_BATCHES))
+        x1, x2 = _reference_inputs(in_wh, max(PASS2_BATCHES), P)
         v = _install(out, f'pass1_{side}', _convert_one(f'pass1_{side}', p1, [1, 3, in_wh[1], in_wh[0]], x1, work, log), p1)
         variants.append(dict(v, side=side))
     man['pass1'] = dict(next(v for v in variants if v['side'] == cfg.pass1_side), variants=variants)
-    p2s = [dict(_install(out, f'pass2_b{b}', _convert_one(f'pass2_b{b}', p2, [b, 3, 64, 64], x2[:b], work, log), p2), batch=b) for b in PASS2_BATCHES]
+    p2s = [dict(_install(out, f'pass2_b{b}', _convert_one(f'pass2_b{b}', p2, [b, 3, P, P], x2[:b], work, log), p2), batch=b) for b in PASS2_BATCHES]
     man['pass2'] = dict(p2s[0], variants=p2s)
     write_json(man_path, man)
     return man

@@ -6,10 +6,11 @@
 (function (root) {
   'use strict';
 
-  // vtlab.nails.pipeline.PipelineConfig defaults (the server also sends the Python values in manifest.json)
+  // vtlab.nails.pipeline.PipelineConfig defaults (the server also sends the Python values in manifest.json, with `patch`,
+  // the side the pass-2 model was trained at: it travels with the model, so it has no default here)
   const DEFAULT_CONFIG = {
     pass1_side: 256, hand_threshold: 0.9, peak_threshold: 0.3, nms_radius: 1, max_nails: 10, merge_frac: 0.5,
-    patch: 64, side_factor: 2.2, side_min: 16.0, side_max: 200.0, conf_threshold: 0.5, track_conf_threshold: 0.3,
+    side_factor: 2.2, side_min: 16.0, side_max: 200.0, conf_threshold: 0.5, track_conf_threshold: 0.3,
     mask_threshold: 0.5, refine_center: true, ema_alpha: 0.6, mask_alpha: 0.7, max_missed: 2, skip: 1, target_fps: 0.0, threads: 1,
   };
 
