@@ -57,8 +57,9 @@ test: models convert-venv-if-possible
 	$(BIN)/python tools/docs.py
 	$(BIN)/python -m pytest tests/ -q
 
-test-slow: venv
-	$(BIN)/nbdev_test --n_workers 2 --flags slow --timing --skip_folder_re '^(runs|[_.].*)$$'
+# The notebooks with their slow cells too (training runs, the TF.js conversion); copies in _proc_slow/, not the docs' _proc/.
+test-slow: models convert-venv-if-possible
+	$(BIN)/python tools/nbrun.py --n-workers 2 --flags slow --timing --out _proc_slow
 
 # The documentation site: every notebook executed (reusing _proc/ copies whose notebook has not changed since),
 # with its outputs and plots, plus an API reference, as static HTML in _docs/. Never nbdev_docs (see tools/guard_nbdev_docs.py).

@@ -3,7 +3,7 @@
 `@pytest.mark.needs('chromium', 'convert-venv', ...)` marks a test that runs a program beside Python (the names
 of `vtlab.sysdeps.TOOLS`). When one is missing the test is skipped with the command that enables it, except
 where `$VTLAB_REQUIRE_TOOLS` is set (CI: `.ci/run`), where a missing program fails the test instead."""
-import os, shutil, subprocess, sys
+import os, shutil, subprocess, sys, tempfile
 from pathlib import Path
 import pytest
 
@@ -22,6 +22,20 @@ def run_cmd(cmd:list[str], env:dict|None=None, timeout:float=600, **kw)->subproc
 def outputs(tmp_path):
     "A private outputs/ folder, passed to commands through $VTLAB_OUTPUTS."
     return tmp_path/'outputs'
+
+@pytest.fixture(scope='session', autouse=True)
+def scratch_tmpdir(tmp_path_factory):
+    "One temporary folder for the whole run, which `tempfile` and every child process (`$TMPDIR`) use; deleted at the end.\n"
+    "Commands and notebooks under test make their own temporary files and may leave them (a SIGKILL test cannot clean up)."
+    tmp_path_factory.getbasetemp()  # pytest's own folders (kept for failed tests) stay where they were
+    old_env, old_tempdir = os.environ.get('TMPDIR'), tempfile.tempdir
+    path = Path(tempfile.mkdtemp(prefix='vtlab-pytest-'))
+    os.environ['TMPDIR'], tempfile.tempdir = str(path), str(path)
+    yield path
+    tempfile.tempdir = old_tempdir
+    if old_env is None: os.environ.pop('TMPDIR', None)
+    else: os.environ['TMPDIR'] = old_env
+    shutil.rmtree(path, ignore_errors=True)
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'needs(*tools): programs from vtlab.sysdeps.TOOLS the test runs; '

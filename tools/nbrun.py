@@ -7,8 +7,13 @@ Execution is nbdev's own: the notebook is read through `NBProcessor` with the fr
 flagged with a `tst_flags` directive of settings.ini (`#| slow`, `#| gpu`) or `#| eval: false` are skipped
 unless `--flags` names them, each notebook runs in its own execnb `CaptureShell` in its own folder, stopping at
 the first error, several at a time in worker processes (`--n-workers`, as `nbdev_test --n_workers`). The
-folders nbdev_test is told to skip in the Makefile are skipped here too: `runs/` (papermill notebooks) and
+folders the project skips with `nbdev_test --skip_folder_re` are skipped here too: `runs/` (papermill notebooks) and
 `_*`/`.*` folders, plus any folder holding a `.notest` file.
+
+Each notebook also gets its own scratch folder: `TMPDIR` (and Python's `tempfile.tempdir`) point into a fresh
+folder for the run, which is deleted when the notebook ends, passed or failed. Notebook tests make their
+temporary files with `tempfile.mkdtemp()` and leave them, as a reader running a notebook by hand would expect
+to find them; without this, every test run left about 1 GB in /tmp (and once filled the disk CI shares).
 
 Unlike nbdev_test, each executed notebook is written to `--out` (default `_proc/`, git-ignored) at the same
 relative path, failed ones included (they end at the failing cell, whose error is its output). The copy
@@ -19,7 +24,7 @@ records the notebook's sha1, the flags, whether it passed and how long it took, 
 Exit code 1 when a notebook fails, listing them, as nbdev_test does.
 """
 from __future__ import annotations
-import argparse, hashlib, json, os, re, sys, time
+import argparse, contextlib, hashlib, json, os, re, shutil, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +40,32 @@ def notebooks(nbs:Path)->list[Path]:
         out.append(p)
     return out
 
+def rel(fn:Path, base:Path)->Path:
+    "`fn` relative to `base`, or its bare name when it lies elsewhere (a notebook named on the command line)."
+    return fn.relative_to(base) if fn.is_relative_to(base) else Path(fn.name)
+
 def sha1(path:Path)->str: return hashlib.sha1(path.read_bytes()).hexdigest()
+
+def folder_mb(path:Path)->float:
+    "Megabytes of the files under `path` (files that vanish while it counts are skipped)."
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            with contextlib.suppress(OSError): total += os.lstat(os.path.join(root, f)).st_size
+    return total / 1e6
+
+@contextlib.contextmanager
+def scratch(name:str):
+    "A fresh temporary folder that `tempfile` and child processes (`TMPDIR`) use inside the block, deleted after it."
+    old_env, old_tempdir = os.environ.get('TMPDIR'), tempfile.tempdir
+    path = Path(tempfile.mkdtemp(prefix=f'vtlab-nbrun-{name}-'))
+    os.environ['TMPDIR'], tempfile.tempdir = str(path), str(path)
+    try: yield path
+    finally:
+        tempfile.tempdir = old_tempdir
+        if old_env is None: os.environ.pop('TMPDIR', None)
+        else: os.environ['TMPDIR'] = old_env
+        shutil.rmtree(path, ignore_errors=True)
 
 def _directive_tags(directives:dict)->list[str]:
     "Cell tags for a renderer: the directive names, plus nbconvert's remove_input/remove_output for echo/output false."
@@ -65,25 +95,28 @@ def run_notebook(fn:Path, out:Path, skip_flags:list[str], force_flags:list[str],
             direc = getattr(cell, 'directives_', {}) or {}
             if direc.get('eval:', [''])[0].lower() == 'false': return True
             return flags & direc.keys()
-        k = CaptureShell(fn)
-        try:
-            with working_directory(fn.parent): k.run_all(nb, exc_stop=True, preproc=_no_eval)
-        except BaseException:
-            ok, err = False, k.prettytb(fname=fn)
-            sys.stderr.write(err + '\n')
+        with scratch(fn.stem) as tmp:
+            k = CaptureShell(fn)
+            try:
+                with working_directory(fn.parent): k.run_all(nb, exc_stop=True, preproc=_no_eval)
+            except BaseException:
+                ok, err = False, k.prettytb(fname=fn)
+                sys.stderr.write(err + '\n')
+            scratch_mb = folder_mb(tmp)
+    else: scratch_mb = 0.0
     secs = time.time() - start
     for cell in nb.cells:
         tags = _directive_tags(getattr(cell, 'directives_', {}) or {})
         if tags: cell.setdefault('metadata', {})['tags'] = tags
-    nb.metadata['vtlab_nbrun'] = dict(notebook=str(fn.relative_to(basepath)), source_sha1=sha1(fn), ok=ok,
-                                      seconds=round(secs, 1), skip_flags=sorted(flags), finished=time.strftime('%Y-%m-%d %H:%M:%S'))
+    nb.metadata['vtlab_nbrun'] = dict(notebook=str(rel(fn, basepath)), source_sha1=sha1(fn), ok=ok,
+                                      seconds=round(secs, 1), scratch_mb=round(scratch_mb, 1), skip_flags=sorted(flags), finished=time.strftime('%Y-%m-%d %H:%M:%S'))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f'.{out.name}.tmp')
     write_nb(nb, tmp); os.replace(tmp, out)
     return ok, secs
 
 def _run_one(fn:Path, out_dir:Path=None, nbs:Path=None, **kw):
-    return run_notebook(fn, out_dir/fn.relative_to(nbs), **kw)
+    return run_notebook(fn, out_dir/rel(fn, nbs), **kw)
 
 def is_current(fn:Path, copy:Path, flags:list[str])->bool:
     "Whether `copy` is a passing executed copy of `fn` as it is now, run with the same skip flags."
@@ -111,7 +144,7 @@ def main(argv:list[str]|None=None)->int:
         keep = {args.out/f.relative_to(nbs) for f in files}
         for stale in args.out.rglob('*.ipynb') if args.out.exists() else []:
             if stale not in keep: stale.unlink()
-    todo = [f for f in files if not (args.reuse and is_current(f, args.out/f.relative_to(nbs), flags))]
+    todo = [f for f in files if not (args.reuse and is_current(f, args.out/rel(f, nbs), flags))]
     print(f'nbrun: {len(todo)} of {len(files)} notebooks to run ({len(files) - len(todo)} executed copies reused) -> {args.out}')
     if not todo: return 0
     t0 = time.time()
