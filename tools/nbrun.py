@@ -11,7 +11,9 @@ folders the project skips with `nbdev_test --skip_folder_re` are skipped here to
 `_*`/`.*` folders, plus any folder holding a `.notest` file.
 
 Each notebook also gets its own scratch folder: `TMPDIR` (and Python's `tempfile.tempdir`) point into a fresh
-folder for the run, which is deleted when the notebook ends, passed or failed. Notebook tests make their
+folder for the run, which is deleted when the notebook ends, passed or failed. The scratch folders lie in one
+folder of the whole run, deleted at its end: a library that remembered a notebook's temporary folder (torch's
+compile cache does) and makes it again later in the same worker leaves nothing behind either. Notebook tests make their
 temporary files with `tempfile.mkdtemp()` and leave them, as a reader running a notebook by hand would expect
 to find them; without this, every test run left about 1 GB in /tmp (and once filled the disk CI shares).
 
@@ -55,10 +57,10 @@ def folder_mb(path:Path)->float:
     return total / 1e6
 
 @contextlib.contextmanager
-def scratch(name:str):
-    "A fresh temporary folder that `tempfile` and child processes (`TMPDIR`) use inside the block, deleted after it."
+def scratch(name:str, root:Path|None=None):
+    "A fresh temporary folder (in `root`) that `tempfile` and child processes (`$TMPDIR`) use inside the block, deleted after it."
     old_env, old_tempdir = os.environ.get('TMPDIR'), tempfile.tempdir
-    path = Path(tempfile.mkdtemp(prefix=f'vtlab-nbrun-{name}-'))
+    path = Path(tempfile.mkdtemp(prefix=f'{name}-' if root else f'vtlab-nbrun-{name}-', dir=root))
     os.environ['TMPDIR'], tempfile.tempdir = str(path), str(path)
     try: yield path
     finally:
@@ -74,7 +76,7 @@ def _directive_tags(directives:dict)->list[str]:
     if directives.get('output:', [''])[0].lower() == 'false': tags.append('remove_output')
     return tags
 
-def run_notebook(fn:Path, out:Path, skip_flags:list[str], force_flags:list[str], basepath:Path)->tuple[bool, float]:
+def run_notebook(fn:Path, out:Path, skip_flags:list[str], force_flags:list[str], basepath:Path, scratch_root:Path|None=None)->tuple[bool, float]:
     "Execute `fn` as nbdev's `test_nb` does and write the executed copy to `out`; (passed, seconds)."
     from fastcore.basics import str2bool
     from fastcore.xtras import working_directory
@@ -95,7 +97,7 @@ def run_notebook(fn:Path, out:Path, skip_flags:list[str], force_flags:list[str],
             direc = getattr(cell, 'directives_', {}) or {}
             if direc.get('eval:', [''])[0].lower() == 'false': return True
             return flags & direc.keys()
-        with scratch(fn.stem) as tmp:
+        with scratch(fn.stem, scratch_root) as tmp:
             k = CaptureShell(fn)
             try:
                 with working_directory(fn.parent): k.run_all(nb, exc_stop=True, preproc=_no_eval)
@@ -153,9 +155,12 @@ def main(argv:list[str]|None=None)->int:
     # worker's `__main__` with IPython's (a second notebook in the same worker would not find `__main__._run_one`).
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import nbrun
-    with working_directory(nbs):  # where nbdev_test runs its workers from
-        results = parallel(nbrun._run_one, todo, out_dir=args.out.resolve(), nbs=nbs, skip_flags=skip_flags, force_flags=force_flags,
-                           basepath=cfg.config_path, n_workers=min(args.n_workers, len(todo)) if len(todo) > 1 else 0, pause=0.01)
+    root = Path(tempfile.mkdtemp(prefix='vtlab-nbrun-'))   # every notebook's scratch folder lies in it
+    try:
+        with working_directory(nbs):  # where nbdev_test runs its workers from
+            results = parallel(nbrun._run_one, todo, out_dir=args.out.resolve(), nbs=nbs, skip_flags=skip_flags, force_flags=force_flags,
+                               basepath=cfg.config_path, scratch_root=root, n_workers=min(args.n_workers, len(todo)) if len(todo) > 1 else 0, pause=0.01)
+    finally: shutil.rmtree(root, ignore_errors=True)
     passed, times = zip(*results)
     if args.timing:
         for i, t in sorted(enumerate(times), key=lambda o: o[1], reverse=True): print(f'{todo[i].name}: {int(t)} secs')
