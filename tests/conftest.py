@@ -3,7 +3,7 @@
 `@pytest.mark.needs('chromium', 'convert-venv', ...)` marks a test that runs a program beside Python (the names
 of `vtlab.sysdeps.TOOLS`). When one is missing the test is skipped with the command that enables it, except
 where `$VTLAB_REQUIRE_TOOLS` is set (CI: `.ci/run`), where a missing program fails the test instead."""
-import os, shutil, subprocess, sys, tempfile
+import os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
 
@@ -28,14 +28,9 @@ def scratch_tmpdir(tmp_path_factory):
     "One temporary folder for the whole run, which `tempfile` and every child process (`$TMPDIR`) use; deleted at the end.\n"
     "Commands and notebooks under test make their own temporary files and may leave them (a SIGKILL test cannot clean up)."
     tmp_path_factory.getbasetemp()  # pytest's own folders (kept for failed tests) stay where they were
-    old_env, old_tempdir = os.environ.get('TMPDIR'), tempfile.tempdir
-    path = Path(tempfile.mkdtemp(prefix='vtlab-pytest-'))
-    os.environ['TMPDIR'], tempfile.tempdir = str(path), str(path)
-    yield path
-    tempfile.tempdir = old_tempdir
-    if old_env is None: os.environ.pop('TMPDIR', None)
-    else: os.environ['TMPDIR'] = old_env
-    shutil.rmtree(path, ignore_errors=True)
+    sys.path.insert(0, str(ROOT/'tools'))   # as the house tests do
+    from nbrun import scratch               # the notebook runner's scratch folder, here for the whole run
+    with scratch('pytest') as path: yield path
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'needs(*tools): programs from vtlab.sysdeps.TOOLS the test runs; '

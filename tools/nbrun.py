@@ -62,7 +62,7 @@ def folder_mb(path:Path)->float:
 def scratch(name:str, root:Path|None=None):
     "A fresh temporary folder (in `root`) that `tempfile` and child processes (`$TMPDIR`) use inside the block, deleted after it."
     old_env, old_tempdir = os.environ.get('TMPDIR'), tempfile.tempdir
-    path = Path(tempfile.mkdtemp(prefix=f'{name}-' if root else f'vtlab-nbrun-{name}-', dir=root))
+    path = Path(tempfile.mkdtemp(prefix=f'{name}-' if root else f'vtlab-{name}-', dir=root))
     os.environ['TMPDIR'], tempfile.tempdir = str(path), str(path)
     try: yield path
     finally:
@@ -99,7 +99,7 @@ def run_notebook(fn:Path, out:Path, skip_flags:list[str], force_flags:list[str],
             direc = getattr(cell, 'directives_', {}) or {}
             if direc.get('eval:', [''])[0].lower() == 'false': return True
             return flags & direc.keys()
-        with scratch(fn.stem, scratch_root) as tmp:
+        with scratch(f'nbrun-{fn.stem}', scratch_root) as tmp:
             k = CaptureShell(fn)
             try:
                 with working_directory(fn.parent): k.run_all(nb, exc_stop=True, preproc=_no_eval)
