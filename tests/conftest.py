@@ -23,14 +23,20 @@ def outputs(tmp_path):
     "A private outputs/ folder, passed to commands through $VTLAB_OUTPUTS."
     return tmp_path/'outputs'
 
-@pytest.fixture(scope='session', autouse=True)
-def scratch_tmpdir(tmp_path_factory):
-    "One temporary folder for the whole run, which `tempfile` and every child process (`$TMPDIR`) use; deleted at the end.\n"
-    "Commands and notebooks under test make their own temporary files and may leave them (a SIGKILL test cannot clean up)."
-    tmp_path_factory.getbasetemp()  # pytest's own folders (kept for failed tests) stay where they were
-    sys.path.insert(0, str(ROOT/'tools'))   # as the house tests do
-    from nbrun import scratch               # the notebook runner's scratch folder, here for the whole run
-    with scratch('pytest') as path: yield path
+_scratch = []
+
+def pytest_sessionstart(session):
+    "One temporary folder for the whole run, collection included, which `tempfile` and every child process (`$TMPDIR`)\n"
+    "use; deleted at the end. Commands and notebooks under test make their own temporary files and may leave them (a\n"
+    "SIGKILL test cannot clean up), and importing torch while collecting makes one too."
+    factory = getattr(session.config, '_tmp_path_factory', None)
+    if factory is not None: factory.getbasetemp()   # pytest's own folders (kept for failed tests) stay where they were
+    sys.path.insert(0, str(ROOT/'tools'))            # as the house tests do
+    from nbrun import scratch                        # the notebook runner's scratch folder, here for the whole run
+    _scratch.append(scratch('pytest')); _scratch[-1].__enter__()
+
+def pytest_sessionfinish(session, exitstatus):
+    while _scratch: _scratch.pop().__exit__(None, None, None)
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'needs(*tools): programs from vtlab.sysdeps.TOOLS the test runs; '
