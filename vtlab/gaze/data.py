@@ -4,22 +4,22 @@
 
 # %% ../../nbs/11_gaze.data.ipynb #1a878cac
 from __future__ import annotations
-import argparse, bisect, json, logging, os, time
+import argparse, bisect, json, logging, math, os, time
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from fastcore.basics import patch
+from fastcore.basics import patch, store_attr
 from torch.utils.data import Dataset
 
 from ..core import outputs_dir, write_json, setup_logging
-from .geometry import (vector_to_pitchyaw, NormalizationContract, NORMALIZATION_METADATA_KEY, IMAGENET_MEAN,
+from .geometry import (vector_to_pitchyaw, pitchyaw_to_vector, NormalizationContract, NORMALIZATION_METADATA_KEY, IMAGENET_MEAN,
                                  IMAGENET_STD, vtlab_contract)
 
 # %% auto #0
-__all__ = ['ETHXGazeDataset', 'GazeAugment', 'gaze360_to_pitchyaw', 'Gaze360Dataset', 'MPIIFaceGazeDataset',
-           'CombinedGazeDataset', 'bench_gaze_data']
+__all__ = ['ETHXGazeDataset', 'turn_camera', 'camera_turn', 'GazeAugment', 'gaze360_to_pitchyaw', 'Gaze360Dataset',
+           'MPIIFaceGazeDataset', 'CombinedGazeDataset', 'bench_gaze_data']
 
 # %% ../../nbs/11_gaze.data.ipynb #5bcb3281
 def _check_labels(path, key:str, arr:np.ndarray, n:int)->np.ndarray:
@@ -154,12 +154,19 @@ def _patches(self:ETHXGazeDataset)->list:
     return self._handles
 
 # %% ../../nbs/11_gaze.data.ipynb #7a318a95
+def _transformed(tf, patch:np.ndarray, gaze:np.ndarray, labelled:bool=True)->tuple[np.ndarray, np.ndarray]:
+    "A dataset's transform on one sample: label-moving transforms (`moves_gaze`, as `GazeAugment` below) get a real label too."
+    if tf is None: return patch, gaze
+    if labelled and getattr(tf, 'moves_gaze', False): patch, gaze = tf(patch, gaze)
+    else: patch = tf(patch)
+    return np.ascontiguousarray(patch), gaze
+
 @patch
 def __getitem__(self:ETHXGazeDataset, i:int)->dict:
     k, row = self.locate(int(i))
     patch = self._patches()[k](row)
-    if self.transform is not None: patch = np.ascontiguousarray(self.transform(patch))
-    return _sample_dict(patch, self.gaze[k][row], self.has_gaze[k], self.head[k][row], self.subjects[k], row)
+    patch, gaze = _transformed(self.transform, patch, self.gaze[k][row], self.has_gaze[k])
+    return _sample_dict(patch, gaze, self.has_gaze[k], self.head[k][row], self.subjects[k], row)
 
 @patch
 def __getstate__(self:ETHXGazeDataset):
@@ -185,32 +192,69 @@ def _contract(self:ETHXGazeDataset)->NormalizationContract|None:
 ETHXGazeDataset.contract = _contract
 
 # %% ../../nbs/11_gaze.data.ipynb #f3a1b412
+def turn_camera(
+    patch:np.ndarray,          # (H, W, 3) patch of a camera with focal `focal_px`, principal point at the centre
+    gaze:np.ndarray|None,      # [pitch, yaw] radians in that camera's frame, or None
+    R:np.ndarray,              # (3, 3) the turn: old camera coordinates → new
+    focal_px:float,            # the patch's focal length, px
+    zoom:float=1.0,            # the new camera's focal length is zoom × focal_px
+    interpolation:int=1,       # OpenCV flag (1: bilinear, as the runtime's normalization warps)
+)->tuple[np.ndarray, np.ndarray|None]: # the new patch and its gaze label
+    "What the same camera sees after turning by `R` and zooming: the homography K'·R·K⁻¹, and the gaze R·g."
+    import cv2
+    h, w = patch.shape[:2]
+    K = np.array([[focal_px, 0, w / 2], [0, focal_px, h / 2], [0, 0, 1.]])
+    Kz = np.array([[zoom * focal_px, 0, w / 2], [0, zoom * focal_px, h / 2], [0, 0, 1.]])
+    out = cv2.warpPerspective(patch, Kz @ R @ np.linalg.inv(K), (w, h), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
+    if gaze is None: return out, None
+    return out, vector_to_pitchyaw(R @ pitchyaw_to_vector(np.asarray(gaze, np.float64))).astype(np.float32)
+
+def camera_turn(
+    dx_px:float, dy_px:float,  # where the patch centre's content moves, px
+    roll_deg:float,            # roll about the optical axis (positive: the image turns clockwise as displayed)
+    focal_px:float,            # the patch's focal length, px
+)->np.ndarray:                 # (3, 3) rotation for `turn_camera`
+    "The camera turn that moves the patch centre's content by (dx, dy) px, then rolls it."
+    a, b, c = math.atan2(dx_px, focal_px), math.atan2(dy_px, focal_px), math.radians(roll_deg)
+    Ry = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+    Rx = np.array([[1, 0, 0], [0, math.cos(b), math.sin(b)], [0, -math.sin(b), math.cos(b)]])
+    Rz = np.array([[math.cos(c), -math.sin(c), 0], [math.sin(c), math.cos(c), 0], [0, 0, 1]])
+    return Rz @ Rx @ Ry
+
+# %% ../../nbs/11_gaze.data.ipynb #2ca46ecb
 class GazeAugment:
-    "Random photometric and small geometric jitter of a uint8 (H, W, 3) BGR face patch."
+    "Random photometric jitter, blur, and a small turn, roll and zoom of the virtual camera, on a uint8 BGR patch and its label."
+    moves_gaze = True   # datasets call `aug(patch, gaze)` and get (patch, gaze) back
     def __init__(self,
                  brightness:float=0.25,   # brightness offset up to ±this × 255
                  contrast:float=0.3,      # contrast factor in [1 − c, 1 + c]
                  saturation:float=0.3,    # saturation factor in [1 − s, 1 + s]
                  channel_gain:float=0.08, # per-channel gain in [1 − g, 1 + g] (white balance)
-                 max_shift:float=0.04,    # translation up to ±this × size
-                 scale:float=0.05,        # zoom in [1 − s, 1 + s] about the centre
+                 max_shift:float=0.04,    # the camera turns so the centre moves up to ±this × size
+                 scale:float=0.05,        # zoom in [1 − s, 1 + s]
+                 roll_deg:float=5.0,      # roll up to ±this
+                 focal_px:float|None=None,# the patch's focal length (its contract's); None: a face-box crop, whose shifts keep the label
                  blur_p:float=0.3,        # probability of a Gaussian blur
                  blur_sigma:float=1.2,    # its sigma in [0.2, blur_sigma] px at 224² (scaled with the patch)
+                 flip_p:float=0.0,        # probability of a mirrored patch (yaw negated; only with a label)
                  generator:torch.Generator|None=None, # for reproducible tests; None uses torch's (per-worker) default
                 ):
-        self.brightness, self.contrast, self.saturation, self.channel_gain = brightness, contrast, saturation, channel_gain
-        self.max_shift, self.scale, self.blur_p, self.blur_sigma, self.generator = max_shift, scale, blur_p, blur_sigma, generator
+        store_attr()
 
-    def __call__(self, patch:np.ndarray)->np.ndarray:
+    def __call__(self, patch:np.ndarray, gaze:np.ndarray|None=None):
+        "The augmented patch, or (patch, gaze) when a label is given."
         import cv2
         if patch.dtype != np.uint8 or patch.ndim != 3 or patch.shape[2] != 3:
             raise ValueError(f'GazeAugment: expected a uint8 (H, W, 3) patch, got {patch.dtype} {patch.shape}')
-        r = (torch.rand(10, generator=self.generator) * 2 - 1).numpy()  # ten numbers in [-1, 1)
+        r = (torch.rand(12, generator=self.generator) * 2 - 1).numpy().astype(np.float64)  # twelve numbers in [-1, 1)
         h, w = patch.shape[:2]
-        s = 1 + self.scale * r[0]
-        M = np.array([[s, 0, (1 - s) * w / 2 + self.max_shift * w * r[1]],
-                      [0, s, (1 - s) * h / 2 + self.max_shift * h * r[2]]], np.float32)
-        img = cv2.warpAffine(patch, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        f = self.focal_px or 960 / 224 * w           # a face-box crop has no focal length: any plausible one moves pixels alike
+        R = camera_turn(self.max_shift * w * r[1], self.max_shift * h * r[2], self.roll_deg * r[10], f)
+        img, g = turn_camera(patch, None if gaze is None else gaze, R, f, 1 + self.scale * r[0])
+        if gaze is not None and self.focal_px is None:   # no virtual camera: only the roll turns the label
+            g = turn_camera(patch[:1, :1], gaze, camera_turn(0, 0, self.roll_deg * r[10], f), f)[1]
+        if gaze is not None and r[11] * 0.5 + 0.5 < self.flip_p:   # the mirror image: x → −x in the camera frame, so yaw → −yaw
+            img, g = np.ascontiguousarray(img[:, ::-1]), np.array([g[0], -g[1]], np.float32)
         if r[3] * 0.5 + 0.5 < self.blur_p:
             sigma = (0.2 + (self.blur_sigma - 0.2) * (r[4] * 0.5 + 0.5)) * w / 224
             img = cv2.GaussianBlur(img, (0, 0), sigma)
@@ -221,7 +265,7 @@ class GazeAugment:
         c = 1 + self.contrast * r[6]
         f = (f - f.mean()) * c + f.mean() + self.brightness * 255 * r[3]    # contrast about the mean, brightness
         np.clip(f, 0, 255, out=f); f += 0.5                                # round, not truncate
-        return f.astype(np.uint8)
+        return f.astype(np.uint8) if gaze is None else (f.astype(np.uint8), g)
 
 # %% ../../nbs/11_gaze.data.ipynb #69ddfbc2
 def gaze360_to_pitchyaw(
@@ -290,8 +334,8 @@ def __getitem__(self:Gaze360Dataset, i:int)->dict:
     if img is None: raise ValueError(f'{p}: missing or unreadable image (metadata row {row})')
     if img.shape[:2] != (self.patch_size, self.patch_size):
         img = cv2.resize(img, (self.patch_size, self.patch_size), interpolation=cv2.INTER_AREA)
-    if self.transform is not None: img = np.ascontiguousarray(self.transform(img))
-    return _sample_dict(img, self.pitchyaw[row], True, np.zeros(2, np.float32),
+    img, gaze = _transformed(self.transform, img, self.pitchyaw[row])
+    return _sample_dict(img, gaze, True, np.zeros(2, np.float32),
                         f'gaze360_{self.recordings[self.rec[row]]}_{self.pid[row]}', row)
 
 # %% ../../nbs/11_gaze.data.ipynb #a243db91
@@ -345,8 +389,8 @@ def __getitem__(self:MPIIFaceGazeDataset, i:int)->dict:
     s = self.patch_size / 224  # focal_norm is given for a 224² patch, as in ETH-XGaze
     nf = normalize_face(img, self.K[person], rvec, fc, self.focal_norm * s, self.distance_norm, (self.patch_size,) * 2)
     g = normalize_gaze((gt - fc) / np.linalg.norm(gt - fc), nf.R)
-    patch = nf.patch if self.transform is None else np.ascontiguousarray(self.transform(nf.patch))
-    return _sample_dict(patch, vector_to_pitchyaw(g).astype(np.float32), True, nf.head_pitchyaw.astype(np.float32),
+    patch, gaze = _transformed(self.transform, nf.patch, vector_to_pitchyaw(g).astype(np.float32))
+    return _sample_dict(patch, gaze, True, nf.head_pitchyaw.astype(np.float32),
                         f'mpiifacegaze_{person}', line)
 
 # %% ../../nbs/11_gaze.data.ipynb #b551c48b

@@ -51,7 +51,8 @@ class _RunOptim:
     channels_last:bool = True         # channels-last memory layout (faster convolutions)
     compile:bool = False              # torch.compile the model
     grad_clip:float = 1.0             # max gradient norm (0 = off)
-    augment:bool = False              # GazeAugment (photometric + small shifts/scales + blur), training only
+    mirror:bool = False               # mirror half the training patches (yaw negated): a mirror-symmetric network
+    augment:bool = False              # GazeAugment (colour, blur, a small turn/roll/zoom of the virtual camera with the label turned alike), training only
 
 # %% ../../nbs/14a_gaze.train_config.ipynb #b6dbe6aa
 @dataclass
