@@ -15,7 +15,7 @@ from .face import CameraIntrinsics
 from .runtime import GazeModel, GazePipeline, default_gaze_model
 
 # %% auto #0
-__all__ = ['synth_config_for', 'closed_loop', 'heldout_patches', 'demo_step']
+__all__ = ['synth_config_for', 'closed_loop', 'render_heldout', 'heldout_patches', 'demo_step']
 
 # %% ../../nbs/19_gaze.closedloop.ipynb #208e07c7
 def synth_config_for(contract:NormalizationContract, **kw)->SynthConfig:
@@ -69,6 +69,24 @@ def _summary(gm:GazeModel, rt:list, tp:list, centre:list, n:int)->dict:
                 errors_runtime_deg=[round(x, 3) for x in rt], errors_true_pose_deg=[round(x, 3) for x in tp])
 
 # %% ../../nbs/19_gaze.closedloop.ipynb #072de7e9
+def render_heldout(
+    gm:GazeModel,                       # the model whose framing the patches take
+    n:int=300,                          # patches
+    subjects:int=6,                     # fresh people
+    seed:int=0,
+    **synth_kw,                         # passed to `synth_config_for` (e.g. randomize=True)
+)->tuple[np.ndarray, np.ndarray]:       # (n, P, P, 3) uint8 BGR patches and their (n, 2) gaze labels
+    "Normalized patches rendered at a model's own framing, of people no training run has seen, with their gaze."
+    from vtlab.gaze.synth import FaceRenderer, sample_subject, sample_conditions
+    cfg = synth_config_for(gm.contract, **synth_kw)
+    patches, gaze = [], []
+    for k in range(subjects):
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 4_000_000 + k]))
+        r, m = FaceRenderer(sample_subject(rng), cfg, rng), n // subjects
+        c = sample_conditions(rng, m, cfg)
+        patches += [r.render({key: v[i] for key, v in c.items()}) for i in range(m)]; gaze.append(c['gaze'])
+    return np.stack(patches), np.concatenate(gaze)
+
 def heldout_patches(
     model:GazeModel|Path|str|None=None, # the gaze model (default: `default_gaze_model()`)
     n:int=300,                          # patches
@@ -77,17 +95,9 @@ def heldout_patches(
     **synth_kw,                         # passed to `synth_config_for` (e.g. randomize=True)
 )->dict:                                # mean / median / p95 angular error in degrees
     "A model's error on normalized patches rendered at its own framing, of people no training run has seen."
-    from vtlab.gaze.synth import FaceRenderer, sample_subject, sample_conditions
     gm = model if isinstance(model, GazeModel) else GazeModel(model or default_gaze_model())
-    cfg = synth_config_for(gm.contract, **synth_kw)
-    errs = []
-    for k in range(subjects):
-        rng = np.random.default_rng(np.random.SeedSequence([seed, 4_000_000 + k]))
-        r, m = FaceRenderer(sample_subject(rng), cfg, rng), n // subjects
-        c = sample_conditions(rng, m, cfg)
-        patches = np.stack([r.render({key: v[i] for key, v in c.items()}) for i in range(m)])
-        errs += angular_error_deg(gm(patches), c['gaze']).tolist()
-    return _stats(errs)
+    patches, gaze = render_heldout(gm, n, subjects, seed, **synth_kw)
+    return _stats(angular_error_deg(gm(patches), gaze).tolist())
 
 # %% ../../nbs/19_gaze.closedloop.ipynb #9ff9abc6
 def _video_latency(n_frames:int=150)->dict:

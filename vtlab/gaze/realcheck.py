@@ -16,8 +16,8 @@ from .photos import TEST_PHOTOS, load_photo
 from .runtime import GazeModel, GazePipeline, GazeSample, default_gaze_model
 
 # %% auto #0
-__all__ = ['SHIFTS_PX', 'SCALES', 'photo_pipeline', 'estimate', 'check_photo', 'real_photo_checks', 'draw_gaze', 'photo_panels',
-           'bench_main']
+__all__ = ['SHIFTS_PX', 'SCALES', 'photo_pipeline', 'estimate', 'check_photo', 'real_photo_checks', 'rendered_checks',
+           'patch_sensitivity', 'draw_gaze', 'photo_panels', 'bench_main']
 
 # %% ../../nbs/19a_gaze.realcheck.ipynb #658b38e5
 def photo_pipeline(gm:GazeModel)->GazePipeline:
@@ -75,6 +75,56 @@ def real_photo_checks(
     return dict(model=str(gm.path), contract=gm.contract.describe(), wiring_model=gm.wiring_only, photos=per,
                 mirror_err_deg=worst('mirror_err_deg'), looks_at_camera_err_deg=worst('looks_at_camera_err_deg'),
                 stability_max_deg=worst('stability_max_deg'))
+
+# %% ../../nbs/19a_gaze.realcheck.ipynb #8aab8cf4
+def rendered_checks(
+    model:GazeModel|Path|str|None=None, # the gaze model (default: `default_gaze_model()`)
+    n:int=24,                           # rendered frames
+    seed:int=5,                         # draws the people and the scenes
+    randomize:bool=False,               # domain-randomized rendering
+)->dict:                                # median / p95 / max of the mirror and stability errors, degrees
+    "The mirror and shift/zoom checks of `check_photo` on rendered camera frames, over many frames."
+    from vtlab.gaze.closedloop import synth_config_for
+    from vtlab.gaze.synth import render_camera_frames
+    gm = model if isinstance(model, GazeModel) else GazeModel(model or default_gaze_model())
+    frames, _, _ = render_camera_frames(n, synth_config_for(gm.contract, randomize=randomize), seed=seed)
+    pipe, mirror, stab = photo_pipeline(gm), [], []
+    for f in frames:
+        try: r = check_photo(pipe, f)
+        except ValueError: continue          # no face found
+        if r['mirror_err_deg'] is not None: mirror.append(r['mirror_err_deg'])
+        if r['stability_max_deg'] is not None: stab.append(r['stability_max_deg'])
+    q = lambda e: dict(median=float(np.median(e)), p95=float(np.percentile(e, 95)), max=float(np.max(e)), n=len(e)) if e else None
+    return dict(model=str(gm.path), frames=n, mirror_err_deg=q(mirror), stability_max_deg=q(stab))
+
+# %% ../../nbs/19a_gaze.realcheck.ipynb #b0995e76
+def patch_sensitivity(
+    model:GazeModel|Path|str|None=None, # the gaze model (default: `default_gaze_model()`)
+    n:int=120,                          # held-out rendered patches (`vtlab.gaze.closedloop.render_heldout`)
+    seed:int=11,
+)->dict:                                # per perturbation: median and p90 of the unexplained gaze change, degrees
+    "How far a model's gaze moves when its input patch is resampled, blurred, re-encoded or noised, beyond what the label does."
+    from vtlab.gaze.closedloop import render_heldout
+    from vtlab.gaze.data import camera_turn, turn_camera
+    gm = model if isinstance(model, GazeModel) else GazeModel(model or default_gaze_model())
+    X, Y = render_heldout(gm, n, seed=seed)
+    f, rng = gm.contract.focal_norm_px or 4.29 * X.shape[1], np.random.default_rng(seed)
+    jpeg = lambda p: cv2.imdecode(cv2.imencode('.jpg', p, [cv2.IMWRITE_JPEG_QUALITY, 90])[1], cv2.IMREAD_COLOR)
+    perts = {'turn_half_px': lambda p, g: turn_camera(p, g, camera_turn(0.5, 0, 0, f), f),
+             'turn_1px': lambda p, g: turn_camera(p, g, camera_turn(1, 0, 0, f), f),
+             'roll_2deg': lambda p, g: turn_camera(p, g, camera_turn(0, 0, 2, f), f),
+             'zoom_3pct': lambda p, g: turn_camera(p, g, np.eye(3), f, 1.03),
+             'blur_half_px': lambda p, g: (cv2.GaussianBlur(p, (0, 0), 0.5), g),
+             'jpeg_90': lambda p, g: (jpeg(p), g),
+             'noise_2': lambda p, g: (np.clip(p + rng.normal(0, 2, p.shape), 0, 255).astype(np.uint8), g)}
+    P0, out = gm(X), {}
+    for name, fn in perts.items():
+        moved = [fn(p, g) for p, g in zip(X, Y)]
+        P1, Y1 = gm(np.stack([m[0] for m in moved])), np.stack([m[1] for m in moved])
+        expect = vector_to_pitchyaw(pitchyaw_to_vector(P0) + pitchyaw_to_vector(Y1) - pitchyaw_to_vector(Y))  # the prediction, moved as the label moved
+        d = angular_error_deg(P1, expect)
+        out[name] = dict(median=float(np.median(d)), p90=float(np.percentile(d, 90)))
+    return dict(model=str(gm.path), patches=len(X), heldout_mean_deg=float(angular_error_deg(P0, Y).mean()), moves_deg=out)
 
 # %% ../../nbs/19a_gaze.realcheck.ipynb #40bfd28a
 def draw_gaze(
