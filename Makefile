@@ -55,7 +55,7 @@ test: models convert-venv-if-possible
 	tools/unchanged "README.md (must be generated from nbs/index.ipynb)" $(BIN)/python tools/nb2readme.py
 	$(BIN)/python tools/nbrun.py --n-workers 2 --timing
 	$(BIN)/python tools/docs.py
-	$(BIN)/python -m pytest tests/ -q
+	$(BIN)/python -m pytest tests/ -q --durations=15
 
 # The notebooks with their slow cells too (training runs, the TF.js conversion); copies in _proc_slow/, not the docs' _proc/.
 test-slow: models convert-venv-if-possible
