@@ -18,7 +18,7 @@ from .geometry import (vector_to_pitchyaw, pitchyaw_to_vector, NormalizationCont
                                  IMAGENET_STD, vtlab_contract)
 
 # %% auto #0
-__all__ = ['ETHXGazeDataset', 'turn_camera', 'camera_turn', 'GazeAugment', 'gaze360_to_pitchyaw', 'Gaze360Dataset',
+__all__ = ['ETHXGazeDataset', 'turn_camera', 'turn_gaze', 'camera_turn', 'GazeAugment', 'gaze360_to_pitchyaw', 'Gaze360Dataset',
            'MPIIFaceGazeDataset', 'CombinedGazeDataset', 'bench_gaze_data']
 
 # %% ../../nbs/11_gaze.data.ipynb #5bcb3281
@@ -206,8 +206,11 @@ def turn_camera(
     K = np.array([[focal_px, 0, w / 2], [0, focal_px, h / 2], [0, 0, 1.]])
     Kz = np.array([[zoom * focal_px, 0, w / 2], [0, zoom * focal_px, h / 2], [0, 0, 1.]])
     out = cv2.warpPerspective(patch, Kz @ R @ np.linalg.inv(K), (w, h), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
-    if gaze is None: return out, None
-    return out, vector_to_pitchyaw(R @ pitchyaw_to_vector(np.asarray(gaze, np.float64))).astype(np.float32)
+    return out, None if gaze is None else turn_gaze(gaze, R)
+
+def turn_gaze(gaze:np.ndarray, R:np.ndarray)->np.ndarray:
+    "A [pitch, yaw] label in the frame of a camera turned by `R`: the gaze vector R·g."
+    return vector_to_pitchyaw(R @ pitchyaw_to_vector(np.asarray(gaze, np.float64))).astype(np.float32)
 
 def camera_turn(
     dx_px:float, dy_px:float,  # where the patch centre's content moves, px
@@ -252,7 +255,7 @@ class GazeAugment:
         R = camera_turn(self.max_shift * w * r[1], self.max_shift * h * r[2], self.roll_deg * r[10], f)
         img, g = turn_camera(patch, None if gaze is None else gaze, R, f, 1 + self.scale * r[0])
         if gaze is not None and self.focal_px is None:   # no virtual camera: only the roll turns the label
-            g = turn_camera(patch[:1, :1], gaze, camera_turn(0, 0, self.roll_deg * r[10], f), f)[1]
+            g = turn_gaze(gaze, camera_turn(0, 0, self.roll_deg * r[10], f))
         if gaze is not None and r[11] * 0.5 + 0.5 < self.flip_p:   # the mirror image: x → −x in the camera frame, so yaw → −yaw
             img, g = np.ascontiguousarray(img[:, ::-1]), np.array([g[0], -g[1]], np.float32)
         if r[3] * 0.5 + 0.5 < self.blur_p:
