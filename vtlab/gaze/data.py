@@ -209,8 +209,8 @@ def turn_camera(
     return out, None if gaze is None else turn_gaze(gaze, R)
 
 def turn_gaze(gaze:np.ndarray, R:np.ndarray)->np.ndarray:
-    "A [pitch, yaw] label in the frame of a camera turned by `R`: the gaze vector R·g."
-    return vector_to_pitchyaw(R @ pitchyaw_to_vector(np.asarray(gaze, np.float64))).astype(np.float32)
+    "A [pitch, yaw] label (or (N, 2) labels) in the frame of a camera turned by `R`: the gaze vector R·g."
+    return vector_to_pitchyaw(pitchyaw_to_vector(np.asarray(gaze, np.float64)) @ R.T).astype(np.float32)
 
 def camera_turn(
     dx_px:float, dy_px:float,  # where the patch centre's content moves, px

@@ -105,23 +105,24 @@ def patch_sensitivity(
 )->dict:                                # per perturbation: median and p90 of the unexplained gaze change, degrees
     "How far a model's gaze moves when its input patch is resampled, blurred, re-encoded or noised, beyond what the label does."
     from vtlab.gaze.closedloop import render_heldout
-    from vtlab.gaze.data import camera_turn, turn_camera
+    from vtlab.gaze.data import camera_turn, turn_camera, turn_gaze
     gm = model if isinstance(model, GazeModel) else GazeModel(model or default_gaze_model())
     X, Y = render_heldout(gm, n, seed=seed)
     f, rng = gm.contract.focal_norm_px or 4.29 * X.shape[1], np.random.default_rng(seed)
     jpeg = lambda p: cv2.imdecode(cv2.imencode('.jpg', p, [cv2.IMWRITE_JPEG_QUALITY, 90])[1], cv2.IMREAD_COLOR)
-    perts = {'turn_half_px': lambda p, g: turn_camera(p, g, camera_turn(0.5, 0, 0, f), f),
-             'turn_1px': lambda p, g: turn_camera(p, g, camera_turn(1, 0, 0, f), f),
-             'roll_2deg': lambda p, g: turn_camera(p, g, camera_turn(0, 0, 2, f), f),
-             'zoom_3pct': lambda p, g: turn_camera(p, g, np.eye(3), f, 1.03),
-             'blur_half_px': lambda p, g: (cv2.GaussianBlur(p, (0, 0), 0.5), g),
-             'jpeg_90': lambda p, g: (jpeg(p), g),
-             'noise_2': lambda p, g: (np.clip(p + rng.normal(0, 2, p.shape), 0, 255).astype(np.uint8), g)}
+    turn = lambda p, R, zoom=1.0: (turn_camera(p, None, R, f, zoom)[0], R)
+    perts = {'turn_half_px': lambda p: turn(p, camera_turn(0.5, 0, 0, f)),   # each gives the new patch and the camera's turn R
+             'turn_1px': lambda p: turn(p, camera_turn(1, 0, 0, f)),
+             'roll_2deg': lambda p: turn(p, camera_turn(0, 0, 2, f)),
+             'zoom_3pct': lambda p: turn(p, np.eye(3), 1.03),
+             'blur_half_px': lambda p: (cv2.GaussianBlur(p, (0, 0), 0.5), np.eye(3)),
+             'jpeg_90': lambda p: (jpeg(p), np.eye(3)),
+             'noise_2': lambda p: (np.clip(p + rng.normal(0, 2, p.shape), 0, 255).astype(np.uint8), np.eye(3))}
     P0, out = gm(X), {}
     for name, fn in perts.items():
-        moved = [fn(p, g) for p, g in zip(X, Y)]
-        P1, Y1 = gm(np.stack([m[0] for m in moved])), np.stack([m[1] for m in moved])
-        expect = vector_to_pitchyaw(pitchyaw_to_vector(P0) + pitchyaw_to_vector(Y1) - pitchyaw_to_vector(Y))  # the prediction, moved as the label moved
+        moved = [fn(p) for p in X]
+        P1, R = gm(np.stack([m[0] for m in moved])), moved[0][1]
+        expect = turn_gaze(P0, R)     # the prediction, turned as the label turns
         d = angular_error_deg(P1, expect)
         out[name] = dict(median=float(np.median(d)), p90=float(np.percentile(d, 90)))
     return dict(model=str(gm.path), patches=len(X), heldout_mean_deg=float(angular_error_deg(P0, Y).mean()), moves_deg=out)
