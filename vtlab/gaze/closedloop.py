@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from .geometry import (NormalizationContract, angular_error_deg, normalize_face, denormalize_gaze,
-                                 pitchyaw_to_vector, vector_to_pitchyaw)
+                                 pitchyaw_to_vector, vector_to_pitchyaw, vtlab_focal_px)
 from .synth import SynthConfig, render_camera_frames
 from .face import CameraIntrinsics
 from .runtime import GazeModel, GazePipeline, default_gaze_model
@@ -21,7 +21,7 @@ __all__ = ['synth_config_for', 'closed_loop', 'render_heldout', 'heldout_patches
 def synth_config_for(contract:NormalizationContract, **kw)->SynthConfig:
     "The `SynthConfig` whose patches a model with this contract was trained on (patch side and zoom), plus `kw`."
     if not contract.virtual_camera: raise ValueError(f'synth_config_for: {contract.describe()}: vtlab renders virtual-camera patches only')
-    zoom = contract.focal_norm_px / (960. * contract.patch_px / 224.)
+    zoom = contract.focal_norm_px / vtlab_focal_px(contract.patch_px)
     return SynthConfig(size=contract.patch_px, zoom=round(zoom, 6), **kw)
 
 # %% ../../nbs/19_gaze.closedloop.ipynb #3c99a551

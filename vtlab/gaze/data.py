@@ -15,7 +15,7 @@ from torch.utils.data import Dataset
 
 from ..core import outputs_dir, write_json, setup_logging
 from .geometry import (vector_to_pitchyaw, pitchyaw_to_vector, NormalizationContract, NORMALIZATION_METADATA_KEY, IMAGENET_MEAN,
-                                 IMAGENET_STD, vtlab_contract)
+                                 IMAGENET_STD, vtlab_contract, vtlab_focal_px)
 
 # %% auto #0
 __all__ = ['ETHXGazeDataset', 'turn_camera', 'turn_gaze', 'camera_turn', 'GazeAugment', 'gaze360_to_pitchyaw', 'Gaze360Dataset',
@@ -251,7 +251,7 @@ class GazeAugment:
             raise ValueError(f'GazeAugment: expected a uint8 (H, W, 3) patch, got {patch.dtype} {patch.shape}')
         r = (torch.rand(12, generator=self.generator) * 2 - 1).numpy().astype(np.float64)  # twelve numbers in [-1, 1)
         h, w = patch.shape[:2]
-        f = self.focal_px or 960 / 224 * w           # a face-box crop has no focal length: any plausible one moves pixels alike
+        f = self.focal_px or vtlab_focal_px(w)       # a face-box crop has no focal length: any plausible one moves pixels alike
         R = camera_turn(self.max_shift * w * r[1], self.max_shift * h * r[2], self.roll_deg * r[10], f)
         img, g = turn_camera(patch, None if gaze is None else gaze, R, f, 1 + self.scale * r[0])
         if gaze is not None and self.focal_px is None:   # no virtual camera: only the roll turns the label

@@ -16,7 +16,8 @@ from ..core import JsonConfig
 __all__ = ['NORMALIZATION_METADATA_KEY', 'IMAGENET_MEAN', 'IMAGENET_STD', 'FACE_CENTRES', 'PUBLISHED_CONTRACTS', 'EYE_BAND',
            'pitchyaw_to_vector', 'vector_to_pitchyaw', 'angular_error_deg', 'as_rotation_matrix', 'head_pose_pitchyaw',
            'head_rotation_from_pitchyaw', 'NormalizedFace', 'normalization_matrices', 'normalize_face',
-           'normalize_gaze', 'denormalize_gaze', 'NormalizationContract', 'vtlab_contract', 'resolve_contract']
+           'normalize_gaze', 'denormalize_gaze', 'NormalizationContract', 'vtlab_focal_px', 'vtlab_contract',
+           'resolve_contract']
 
 # %% ../../nbs/10_gaze.geometry.ipynb #1ec9770b
 def _is_torch(x)->bool:
@@ -357,15 +358,22 @@ PUBLISHED_CONTRACTS = {
 
 EYE_BAND = (0.125, 0.04, 0.5, 0.96)  # (top, left, bottom, right) of a vtlab-framed face patch that holds both eyes
 
+def vtlab_focal_px(
+    patch_px:float,  # side of the patch
+    zoom:float=1.0,  # focal multiplier (`vtlab_synth_gaze --zoom`)
+)->float:            # focal length, px
+    "vtlab's framing: ETH-XGaze's normalized camera (960 px at 224 px) scaled to the patch, times `zoom`."
+    return 960. * patch_px / 224. * zoom
+
 def vtlab_contract(
     patch_px:int=224,              # side of the patches
     zoom:float=1.0,                # focal multiplier over ETH-XGaze's framing (`vtlab_synth_gaze --zoom`)
     crop:tuple|None=None,          # the part of the patch the network sees
-    focal_norm_px:float|None=None, # overrides 960·patch_px/224·zoom
+    focal_norm_px:float|None=None, # overrides `vtlab_focal_px(patch_px, zoom)`
     distance_norm_mm:float=600.,
 )->NormalizationContract:
     "vtlab's own framing (`vtlab_synth_gaze`: ETH-XGaze's virtual camera scaled to the patch) as vtlab networks read it."
-    f = focal_norm_px if focal_norm_px is not None else 960. * patch_px / 224. * zoom
+    f = focal_norm_px if focal_norm_px is not None else vtlab_focal_px(patch_px, zoom)
     return NormalizationContract(f, distance_norm_mm, patch_px, 'rgb', crop, IMAGENET_MEAN, IMAGENET_STD,
                                  'eye_corners+mouth_corners', f'vtlab synthetic faces: f {f:.1f} px at {patch_px} px, {distance_norm_mm:g} mm')
 

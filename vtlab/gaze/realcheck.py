@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from ..core import outputs_dir
 from ..cli import CommandParser, UsageError, run_command, write_bench, existing_file, output_file
-from .geometry import angular_error_deg, pitchyaw_to_vector, vector_to_pitchyaw
+from .geometry import angular_error_deg, pitchyaw_to_vector, vector_to_pitchyaw, vtlab_focal_px
 from .photos import TEST_PHOTOS, load_photo
 from .runtime import GazeModel, GazePipeline, GazeSample, default_gaze_model
 
@@ -108,7 +108,7 @@ def patch_sensitivity(
     from vtlab.gaze.data import camera_turn, turn_camera, turn_gaze
     gm = model if isinstance(model, GazeModel) else GazeModel(model or default_gaze_model())
     X, Y = render_heldout(gm, n, seed=seed)
-    f, rng = gm.contract.focal_norm_px or 4.29 * X.shape[1], np.random.default_rng(seed)
+    f, rng = gm.contract.focal_norm_px or vtlab_focal_px(X.shape[1]), np.random.default_rng(seed)
     jpeg = lambda p: cv2.imdecode(cv2.imencode('.jpg', p, [cv2.IMWRITE_JPEG_QUALITY, 90])[1], cv2.IMREAD_COLOR)
     turn = lambda p, R, zoom=1.0: (turn_camera(p, None, R, f, zoom)[0], R)
     perts = {'turn_half_px': lambda p: turn(p, camera_turn(0.5, 0, 0, f)),   # each gives the new patch and the camera's turn R

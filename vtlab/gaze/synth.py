@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from ..core import JsonConfig, data_dir, write_json
 from ..cli import CommandParser, UsageError, run_command, positive_int, nonneg_int, nonneg_float, int_in, float_in
 from .geometry import (pitchyaw_to_vector, vector_to_pitchyaw, head_rotation_from_pitchyaw, angular_error_deg,
-                                 NormalizationContract, vtlab_contract)
+                                 NormalizationContract, vtlab_contract, vtlab_focal_px)
 
 # %% auto #0
 __all__ = ['SynthConfig', 'Subject', 'sample_subject', 'sample_conditions', 'FaceRenderer', 'sample_scene',
@@ -62,7 +62,7 @@ class SynthConfig(JsonConfig):
         return max(1, self.subjects // 5) if self.subjects > 1 else 0
 
     @property
-    def focal_px(self)->float: return 960. * self.size / 224. * self.zoom
+    def focal_px(self)->float: return vtlab_focal_px(self.size, self.zoom)
 
     @property
     def contract(self)->NormalizationContract:
