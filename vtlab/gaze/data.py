@@ -252,15 +252,19 @@ class GazeAugment:
         r = (torch.rand(12, generator=self.generator) * 2 - 1).numpy().astype(np.float64)  # twelve numbers in [-1, 1)
         h, w = patch.shape[:2]
         f = self.focal_px or vtlab_focal_px(w)       # a face-box crop has no focal length: any plausible one moves pixels alike
-        R = camera_turn(self.max_shift * w * r[1], self.max_shift * h * r[2], self.roll_deg * r[10], f)
-        img, g = turn_camera(patch, None if gaze is None else gaze, R, f, 1 + self.scale * r[0])
-        if gaze is not None and self.focal_px is None:   # no virtual camera: only the roll turns the label
-            g = turn_gaze(gaze, camera_turn(0, 0, self.roll_deg * r[10], f))
+        img, g = patch, None if gaze is None else np.asarray(gaze, np.float32)
+        if self.max_shift or self.scale or self.roll_deg:   # (all zero, e.g. `--mirror` alone: no warp at all)
+            R = camera_turn(self.max_shift * w * r[1], self.max_shift * h * r[2], self.roll_deg * r[10], f)
+            img, g = turn_camera(patch, gaze, R, f, 1 + self.scale * r[0])
+            if gaze is not None and self.focal_px is None:   # no virtual camera: only the roll turns the label
+                g = turn_gaze(gaze, camera_turn(0, 0, self.roll_deg * r[10], f))
         if gaze is not None and r[11] * 0.5 + 0.5 < self.flip_p:   # the mirror image: x → −x in the camera frame, so yaw → −yaw
             img, g = np.ascontiguousarray(img[:, ::-1]), np.array([g[0], -g[1]], np.float32)
         if r[3] * 0.5 + 0.5 < self.blur_p:
             sigma = (0.2 + (self.blur_sigma - 0.2) * (r[4] * 0.5 + 0.5)) * w / 224
             img = cv2.GaussianBlur(img, (0, 0), sigma)
+        if not (self.brightness or self.contrast or self.saturation or self.channel_gain):
+            return img if gaze is None else (img, g)
         f = img.astype(np.float32)
         grey = f.mean(2, keepdims=True)
         f = grey + (1 + self.saturation * r[5]) * (f - grey)                # saturation about the pixel's grey
