@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from ..cli import (CommandParser, CommandFailed, UsageError, bar_chart, existing_file, hist_chart, nonneg_int,
-                       run_command, write_bench)
+                       nonneg_float, run_command, write_bench)
 from ..core import in_checkout, outputs_dir, project_root
 from ..profiling import usable_cores
 
@@ -149,6 +149,18 @@ def _interleaved(pipes:dict, peer:PeerWorker|None, frames:list, warmup:int)->tup
             if pipe.iris is not None and s.face: r['iris'].append(pipe.iris.compute_ms)
     return rec, peer_rec, loads
 
+def _paced(pipe, frames:list, hz:float, warmup:int)->dict:
+    "One pipeline alone, handed each frame at a camera's pace (`hz`) and idle in between, as in a live loop."
+    pipe.tracker.reset()
+    if pipe.iris is not None: pipe.iris.lost()
+    wall, period, t_start = [], 1 / hz, time.perf_counter()
+    for i, f in enumerate(frames[:warmup] + frames):
+        t0 = time.perf_counter()
+        pipe.process(f.image, f.t)
+        if i >= warmup: wall.append((time.perf_counter() - t0) * 1e3)
+        time.sleep(max(0., t_start + (i + 1) * period - time.perf_counter()))   # until the next frame arrives
+    return dict(hz=hz, seconds=time.perf_counter() - t_start, end_to_end=_pct(wall), latency_ms=[round(v, 3) for v in wall])
+
 # %% ../../nbs/17f_gaze.runtime_bench.ipynb #6795774c
 def bench_gaze_runtime(
     n_frames:int=300,               # frames of the astronaut video
@@ -157,8 +169,9 @@ def bench_gaze_runtime(
     warmup:int=10,                  # frames each configuration (and the peer) runs before timing
     peer_python:Path|str|None=None, # the peer's Python (default `find_peer_python()`); needs `peer=True`
     peer:bool=True,                 # run the peer when it is installed
+    pace_hz:float|None=60.,         # then `tracking` alone, a frame every 1/pace_hz s (None or 0: not)
 )->dict:
-    "Time the gaze loop's configurations and the peer, interleaved frame by frame on the astronaut video."
+    "Time the gaze loop's configurations and the peer, interleaved frame by frame on the astronaut video; then the default loop at a camera's pace."
     from vtlab.gaze.runtime import FrameSource, GazePipeline, astronaut_video, default_gaze_model
     configs = configs or BENCH_CONFIGS
     model = Path(model or default_gaze_model())
@@ -169,12 +182,15 @@ def bench_gaze_runtime(
     out = dict(video=str(video), frames=len(frames), model=str(model), wiring_model=next(iter(pipes.values())).gaze_model.wiring_only,
                goal=GOAL, load_average_before=_load(), configs={})
     worker = PeerWorker(python) if python else None
-    try: rec, peer_rec, loads = _interleaved(pipes, worker, frames, warmup)
+    try:
+        try: rec, peer_rec, loads = _interleaved(pipes, worker, frames, warmup)
+        finally:
+            if worker: worker.close()
+        for name, r in rec.items(): out['configs'][name] = _config_result(name, configs[name], pipes[name], r['wall'], r['cpu'], r['iris'], r['samples'])
+        if pace_hz and 'tracking' in pipes: out['paced'] = dict(config='tracking', **_paced(pipes['tracking'], frames, pace_hz, warmup))
     finally:
-        if worker: worker.close()
         for p in pipes.values():
             if p.iris is not None: p.iris.close()
-    for name, r in rec.items(): out['configs'][name] = _config_result(name, configs[name], pipes[name], r['wall'], r['cpu'], r['iris'], r['samples'])
     if {'tracking', 'exact_iris'} <= set(rec): out['tracking_vs_exact_iris'] = _agreement(rec['tracking']['samples'], rec['exact_iris']['samples'])
     out['peer'] = (dict(name='gazefollower', python=str(python), version=worker.info.get('version'), frames=len(peer_rec),
                         with_face=sum(r['face'] for r in peer_rec), with_gaze=sum(r['gaze'] for r in peer_rec),
@@ -220,6 +236,10 @@ def format_bench(res:dict)->str:
                      f"p95 {peer['end_to_end']['p95_ms']:.1f} ms ({peer['with_gaze']}/{peer['frames']} frames with a gaze); "
                      f"vtlab is {res['peer_ratio']['p50']:.1f}× faster at p50, {res['peer_ratio']['p95']:.1f}× at p95")
     else: lines.append(f"peer {peer['name']}: {peer['status']}")
+    if 'paced' in res:
+        pc = res['paced']
+        lines.append(f"{pc['config']} alone at a {pc['hz']:g} Hz camera's pace (idle between frames): end to end p50 "
+                     f"{pc['end_to_end']['p50_ms']:.2f} ms, p95 {pc['end_to_end']['p95_ms']:.2f} ms")
     if 'meets_goal' in res:
         lines.append(f"goal: p50 ≤ {GOAL['p50_ms']:g} ms, p95 ≤ {GOAL['p95_ms']:g} ms, ≥ {GOAL['peer_ratio']:g}× the peer: "
                      + ', '.join(f"{k} {'met' if v else 'NOT met'}" for k, v in res['meets_goal'].items()))
@@ -231,9 +251,11 @@ def _chart(fig, res:dict)->None:
     "Left: the loop's latency histograms; right: end-to-end p50 of every configuration and the peer."
     a, b = fig.subplots(1, 2, gridspec_kw=dict(width_ratios=[3, 2]))
     c = res['configs']
-    hist_chart(a, {f'vtlab {n}': c[n]['latency_ms'] for n in ('tracking', 'exact_iris') if n in c}, unit='ms',
-               title=f"end-to-end latency, {res['frames']} frames interleaved")
+    h = {f'vtlab {n}': c[n]['latency_ms'] for n in ('tracking', 'exact_iris') if n in c}
+    if 'paced' in res: h[f"vtlab {res['paced']['config']} at {res['paced']['hz']:g} Hz"] = res['paced']['latency_ms']
+    hist_chart(a, h, unit='ms', title=f"end-to-end latency, {res['frames']} frames")
     p50 = {f'vtlab {n}': v['end_to_end']['p50_ms'] for n, v in c.items()}
+    if 'paced' in res: p50[f"vtlab {res['paced']['config']} at {res['paced']['hz']:g} Hz"] = res['paced']['end_to_end']['p50_ms']
     if 'end_to_end' in res['peer']: p50[f"{res['peer']['name']} (peer)"] = res['peer']['end_to_end']['p50_ms']
     bar_chart(b, p50, unit='ms', title='p50 end to end')
     ld = res.get('load_during')
@@ -252,6 +274,8 @@ def bench_main(argv:list[str]|None=None)->int:
     p.add_argument('--peer-python', type=existing_file(), default=None, metavar='PYTHON',
                    help='python of a venv with gazefollower (default: $VTLAB_PEER_PYTHON, this python, or .venv-peer in a checkout)')
     p.add_argument('--no-peer', action='store_true', help='leave the peer out even when it is installed')
+    p.add_argument('--pace-hz', type=nonneg_float, default=60., metavar='HZ',
+                   help="then time the default loop alone, a frame every 1/HZ s as a camera gives them (0: not)")
     p.add_out(help='folder for gaze_runtime.json and gaze_runtime.png (default: outputs/bench)')
     def body(args):
         names = [n.strip() for n in args.configs.split(',') if n.strip()]
@@ -261,7 +285,7 @@ def bench_main(argv:list[str]|None=None)->int:
             from vtlab.gaze.runtime import GazeModel
             try: GazeModel(args.model)
             except Exception as e: raise UsageError(f'--model {args.model}: {e}') from None
-        try: res = bench_gaze_runtime(args.frames, args.model, {n: BENCH_CONFIGS[n] for n in names}, args.warmup, args.peer_python, not args.no_peer)
+        try: res = bench_gaze_runtime(args.frames, args.model, {n: BENCH_CONFIGS[n] for n in names}, args.warmup, args.peer_python, not args.no_peer, args.pace_hz)
         except RuntimeError as e:
             if args.peer_python and 'gazefollower' in str(e): raise UsageError(f'--peer-python {args.peer_python}: {e}') from None
             raise
