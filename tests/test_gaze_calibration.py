@@ -24,7 +24,11 @@ def test_bench_calibration_end_to_end(tmp_path):
     # (4 users, 40 targets: vtlab_bench_calibration) few-shot 9 at 91 px / 1.49 deg -- the degree criterion of
     # 'Acceptable' (< 2.5 deg) holds, its pixel criterion (< 80 px) does not; the bound is the measurement with a margin
     assert r['few-shot 9']['deg_mae'] < 2.5 and r['few-shot 9']['px_mae'] < 130, r['few-shot 9']
-    assert res['per_user'][0]['_frames']['missed'] <= 3 and not res['wiring_model']
+    # each held-out target is a 6-frame fixation; its mean point is never further off than its frames on average
+    for m, v in r.items(): assert v['fixation']['px_mae'] <= v['px_mae'] + 1e-9, m
+    assert r['ridge 25']['fixation']['px_mae'] < 0.95 * r['ridge 25']['px_mae'], r['ridge 25']   # and averaging does remove noise
+    frames = res['per_user'][0]['_frames']
+    assert frames['fixations'] == 20 and frames['test'] >= 6 * 20 - 3 and frames['missed'] <= 6 and not res['wiring_model']
     assert (tmp_path/'calibration.png').stat().st_size > 10_000
 
 def test_runtime_and_training_build_identical_features(tmp_path):

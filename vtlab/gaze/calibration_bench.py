@@ -16,13 +16,12 @@ from .screen import ScreenConfig, screen_to_camera_mm
 from .synth import SynthConfig, FaceRenderer, sample_subject, sample_conditions, _roll
 from .face import CameraIntrinsics
 from .runtime import GazeModel, GazePipeline, default_gaze_model
-from .calibration import (ACCURACY_TABLE, GeometricMapper, RidgeMapper, MLPMapper, calibration_targets, rating,
-                                    format_results)
+from .calibration import (ACCURACY_TABLE, GeometricMapper, RidgeMapper, MLPMapper, calibration_targets, rating)
 from .closedloop import synth_config_for
 
 # %% auto #0
-__all__ = ['MAPPER_METHODS', 'PERSONAL_METHODS', 'CURVE_POINTS', 'RenderedUser', 'run_frames', 'screen_errors', 'evaluate_user',
-           'heatmap', 'bench_calibration', 'format_table', 'bench_main', 'demo_step']
+__all__ = ['MAPPER_METHODS', 'PERSONAL_METHODS', 'CURVE_POINTS', 'RenderedUser', 'run_frames', 'screen_errors', 'fixation_errors',
+           'evaluate_user', 'heatmap', 'bench_calibration', 'format_table', 'bench_main', 'demo_step']
 
 # %% ../../nbs/18c_gaze.calibration_bench.ipynb #d69b9e05
 @dataclasses.dataclass
@@ -53,34 +52,54 @@ class RenderedUser:
         return CameraIntrinsics(self.K[0, 0], self.K[1, 1], self.K[0, 2], self.K[1, 2], *self.size_wh)
 
 # %% ../../nbs/18c_gaze.calibration_bench.ipynb #22286f8c
-def _observe(self:RenderedUser, xy:np.ndarray)->tuple[np.ndarray, dict]:
-    "One frame of the user fixating the normalized screen point `xy`, and its truth."
+def _pose(self:RenderedUser, xy:np.ndarray)->tuple:
+    "Where the head is and where it faces while the user looks at `xy`: (face centre mm, facing [pitch, yaw], roll °)."
     r = self.rng
     fc = np.asarray(self.head_mm, float) + r.normal(0, self.head_jitter_mm, 3)
     target = screen_to_camera_mm(xy, self.true_screen)
     centre = screen_to_camera_mm(np.array([0.5, 0.5]), self.true_screen)
     aim = 0.7 * centre + 0.3 * target - fc                          # the head roughly faces the screen, follows the eyes a little
-    facing = vector_to_pitchyaw(aim) + np.radians(r.normal(0, 3, 2))
-    hR = head_rotation_from_pitchyaw(facing) @ _roll(r.normal(0, 3))
+    return fc, vector_to_pitchyaw(aim) + np.radians(r.normal(0, 3, 2)), r.normal(0, 3)
+
+def _observe(self:RenderedUser, xy:np.ndarray, pose:tuple|None=None, pupil_mm:float|None=None)->tuple[np.ndarray, dict]:
+    "One frame of the user fixating the normalized screen point `xy` (with a head pose drawn anew, or `pose`), and its truth."
+    r = self.rng
+    fc, facing, roll = pose if pose is not None else self._pose(xy)
+    target = screen_to_camera_mm(xy, self.true_screen)
+    hR = head_rotation_from_pitchyaw(facing) @ _roll(roll)
     visual = (target - fc) / np.linalg.norm(target - fc)
     c = dict(self.scene, gaze=vector_to_pitchyaw(visual), target_mm=float(np.linalg.norm(target - fc)),
-             noise_offset=int(r.integers(0, 256)), pupil_mm=float(r.uniform(1.5, 2.5)),
+             noise_offset=int(r.integers(0, 256)), pupil_mm=float(r.uniform(1.5, 2.5)) if pupil_mm is None else pupil_mm,
              blur=self.scene['blur'] * self.K[0, 0] / fc[2] / (self.synth.focal_px / 600.))
     frame = self.renderer.render_view(c, hR, fc, self.K, self.size_wh, r)
     return frame, dict(target_norm=np.asarray(xy, float), head_mm=fc, visual_cam=visual)
-RenderedUser.observe = _observe
+
+def _fixate(self:RenderedUser, xy:np.ndarray, frames:int,
+            sway_mm:float=1.5,   # head movement from frame to frame within the fixation
+            sway_deg:float=0.3,  # head rotation likewise
+           )->list[tuple[np.ndarray, dict]]:
+    "`frames` consecutive frames of one fixation on `xy`: one head pose, swaying a little, fresh camera noise each frame."
+    r = self.rng
+    fc, facing, roll = self._pose(xy)
+    pupil = float(r.uniform(1.5, 2.5))
+    return [self.observe(xy, (fc + r.normal(0, sway_mm, 3), facing + np.radians(r.normal(0, sway_deg, 2)), roll + r.normal(0, sway_deg)), pupil)
+            for _ in range(frames)]
+RenderedUser._pose, RenderedUser.observe, RenderedUser.fixate = _pose, _observe, _fixate
 
 # %% ../../nbs/18c_gaze.calibration_bench.ipynb #67a9e8aa
-def run_frames(pipe:GazePipeline, user:RenderedUser, targets:np.ndarray)->dict:
+def run_frames(pipe:GazePipeline, user:RenderedUser, targets:np.ndarray,
+               fixation_frames:int=1, # frames per target: 1, a head pose drawn anew each; more, one fixation (`RenderedUser.fixate`)
+              )->dict:
     "Render the user looking at each target, run the frames through `pipe`; records, patches and truth of the frames with a face."
-    out = dict(records=[], patches=[], R=[], visual_n=[], targets=[], heads=[], missed=0)
-    for xy in np.asarray(targets, float):
-        frame, t = user.observe(xy)
-        s = pipe.process(frame, 0.0)
-        if not s.face or s.gaze_pitch is None: out['missed'] += 1; continue
-        out['records'].append(s.to_record(user.size_wh)); out['patches'].append(pipe.last_patch); out['R'].append(pipe.last_R)
-        out['visual_n'].append(pipe.last_R @ t['visual_cam']); out['targets'].append(t['target_norm']); out['heads'].append(t['head_mm'])
-    for k in ('patches', 'R', 'visual_n', 'targets', 'heads'): out[k] = np.array(out[k])
+    out = dict(records=[], patches=[], R=[], visual_n=[], targets=[], heads=[], fixation=[], missed=0)
+    for i, xy in enumerate(np.asarray(targets, float)):
+        for frame, t in (user.fixate(xy, fixation_frames) if fixation_frames > 1 else [user.observe(xy)]):
+            s = pipe.process(frame, 0.0)
+            if not s.face or s.gaze_pitch is None: out['missed'] += 1; continue
+            out['records'].append(s.to_record(user.size_wh)); out['patches'].append(pipe.last_patch); out['R'].append(pipe.last_R)
+            out['visual_n'].append(pipe.last_R @ t['visual_cam']); out['targets'].append(t['target_norm']); out['heads'].append(t['head_mm'])
+            out['fixation'].append(i)
+    for k in ('patches', 'R', 'visual_n', 'targets', 'heads', 'fixation'): out[k] = np.array(out[k])
     return out
 
 def screen_errors(pred:np.ndarray, targets:np.ndarray, heads:np.ndarray, screen:ScreenConfig, true_screen:ScreenConfig)->dict:
@@ -90,6 +109,16 @@ def screen_errors(pred:np.ndarray, targets:np.ndarray, heads:np.ndarray, screen:
     deg = np.nan_to_num(angular_error_deg(screen_to_camera_mm(pred, true_screen) - heads, screen_to_camera_mm(targets, true_screen) - heads), nan=90.)
     m = dict(px_mae=float(px.mean()), px_p90=float(np.percentile(px, 90)), deg_mae=float(deg.mean()), deg_p90=float(np.percentile(deg, 90)))
     return m | dict(rating=rating(m))
+
+def fixation_errors(pred:np.ndarray, runs:dict, screen:ScreenConfig, true_screen:ScreenConfig)->dict:
+    "`screen_errors` of each fixation's mean predicted point (where a smoothed cursor settles), from `run_frames` output."
+    pred, idx = np.asarray(pred, float), runs['fixation']
+    groups = [idx == k for k in np.unique(idx)]
+    with np.errstate(invalid='ignore'):
+        import warnings; warnings.simplefilter('ignore', RuntimeWarning)   # a fixation whose every frame mapped off to NaN stays NaN
+        mean = np.array([np.nanmean(pred[g], 0) for g in groups])
+    return screen_errors(mean, np.array([runs['targets'][g][0] for g in groups]), np.array([runs['heads'][g].mean(0) for g in groups]),
+                         screen, true_screen)
 
 # %% ../../nbs/18c_gaze.calibration_bench.ipynb #f48b3ea6
 MAPPER_METHODS = {   # name: (mapper factory, calibration points)
@@ -115,13 +144,15 @@ def evaluate_user(
     frames_per_target:int=3,          # calibration frames per dot
     torch_model=None,                 # the torch twin of the pipeline's model, for personal fine-tuning (None: skipped)
     curve:bool=False,                 # also score few-shot and refine at every `CURVE_POINTS` count
-)->dict:                              # method → errors on the held-out targets
+    fixation_frames:int=6,            # frames per held-out target, one fixation (0.1 s at 60 Hz)
+)->dict:                              # method → errors on the held-out targets, per frame and (`fixation`) per fixation
     "Calibrate one rendered user with every method and score it on held-out targets."
     rng = np.random.default_rng(user.seed + 17)
-    test = run_frames(pipe, user, rng.uniform(0.05, 0.95, (n_test, 2)))
+    test = run_frames(pipe, user, rng.uniform(0.05, 0.95, (n_test, 2)), fixation_frames)
     points = sorted({n for _, n in MAPPER_METHODS.values() if n} | (set(CURVE_POINTS) if curve else set()))
     cal = {n: run_frames(pipe, user, np.repeat(calibration_targets(n), frames_per_target, axis=0)) for n in points}
-    err = lambda pred: screen_errors(pred, test['targets'], test['heads'], user.screen, user.true_screen)
+    err = lambda pred: (screen_errors(pred, test['targets'], test['heads'], user.screen, user.true_screen)
+                        | dict(fixation=fixation_errors(pred, test, user.screen, user.true_screen)))
     res = {}
     for name, (make, n) in MAPPER_METHODS.items():
         m = make(user.screen)
@@ -132,7 +163,7 @@ def evaluate_user(
             for name, make in (('few-shot', lambda s: RidgeMapper(s)), ('geometric+refine', lambda s: GeometricMapper(s, refine=True))):
                 res[f'{name} {n} (curve)'] = err(make(user.screen).fit(cal[n]['records'], cal[n]['targets']).predict(test['records']))
     if torch_model is not None: res |= _personal(torch_model, cal[9], test, user, err)
-    res['_frames'] = dict(test=len(test['targets']), missed=test['missed'] + sum(c['missed'] for c in cal.values()))
+    res['_frames'] = dict(test=len(test['targets']), fixations=len(np.unique(test['fixation'])), missed=test['missed'] + sum(c['missed'] for c in cal.values()))
     return res
 
 # %% ../../nbs/18c_gaze.calibration_bench.ipynb #94dd156e
@@ -182,19 +213,24 @@ def bench_calibration(
     pipe = GazePipeline(gaze_model=gm, camera=people[0].camera, smoother='none', tracking=False, iris=False)
     per = [evaluate_user(pipe, u, n_test, torch_model=torch_model, curve=(i == 0)) for i, u in enumerate(people)]
     names = [k for k in per[0] if not k.startswith('_') and '(curve)' not in k]
-    mean = {k: {m: float(np.mean([p[k][m] for p in per])) for m in ('px_mae', 'px_p90', 'deg_mae', 'deg_p90')} for k in names}
-    mean = {k: v | dict(rating=rating(v), points=MAPPER_METHODS.get(k, (None, 9))[1]) for k, v in mean.items()}
-    curve = {name: {n: per[0][f'{name} {n} (curve)']['px_mae'] for n in CURVE_POINTS} for name in ('few-shot', 'geometric+refine')}
+    avg = lambda rs: (v := {m: float(np.mean([r[m] for r in rs])) for m in ('px_mae', 'px_p90', 'deg_mae', 'deg_p90')}) | dict(rating=rating(v))
+    mean = {k: avg([p[k] for p in per]) | dict(fixation=avg([p[k]['fixation'] for p in per]), points=MAPPER_METHODS.get(k, (None, 9))[1])
+            for k in names}
+    pick = lambda e, fix: (e['fixation'] if fix else e)['px_mae']
+    curve = {f"{name}{', per fixation' if fix else ''}": {n: pick(per[0][f'{name} {n} (curve)'], fix) for n in CURVE_POINTS}
+             for name in ('few-shot', 'geometric+refine') for fix in (False, True)}
     return dict(model=str(gm.path), contract=gm.contract.describe(), wiring_model=gm.wiring_only, users=users, n_test=n_test,
                 screen=screen.to_dict(), results=mean, px_mae_vs_points=curve, heatmap_px=heatmap(pipe, people[0]).tolist(),
                 per_user=[{k: v for k, v in p.items() if '(curve)' not in k} for p in per], accuracy_table=ACCURACY_TABLE,
                 kappa_deg=[u.kappa_deg for u in people], wall_s=round(time.perf_counter() - t0, 1),
-                note='per single frame, held-out random targets; frames rendered at 640x480 and run through GazePipeline')
+                note='held-out random targets, a fixation of 6 frames each: errors per single frame, and (fixation) of the mean '
+                     'point over each fixation; frames rendered at 640x480 and run through GazePipeline')
 
 # %% ../../nbs/18c_gaze.calibration_bench.ipynb #127a9898
 def _chart(fig, res:dict)->None:
     a, b = fig.subplots(1, 2)
-    for name, c in res['px_mae_vs_points'].items(): a.plot([int(k) for k in c], list(c.values()), 'o-', label=name)
+    for i, (name, c) in enumerate(res['px_mae_vs_points'].items()):
+        a.plot([int(k) for k in c], list(c.values()), 'o--' if 'fixation' in name else 'o-', color=f'C{i // 2}', label=name)
     for lim, ls, lab in ((80, ':', 'Acceptable'), (40, '--', 'Good'), (20, '-.', 'Excellent')): a.axhline(lim, color='gray', ls=ls, lw=0.8, label=lab)
     a.set(xlabel='calibration points', ylabel='pixel MAE, held-out targets', title='error vs. points (one rendered user)'); a.legend(fontsize=7)
     s = res['screen']
@@ -202,8 +238,12 @@ def _chart(fig, res:dict)->None:
     fig.colorbar(im, ax=b, label='px error'); b.set_title('few-shot 9: error over the screen')
 
 def format_table(res:dict)->str:
-    "The results as a markdown table."
-    return format_results({k: dict(v, n_points=v['points']) for k, v in res['results'].items()})
+    "The results as a markdown table: per single frame, and per fixation (its frames' mean point)."
+    lines = ['| method | points | px mean | px p90 | deg mean | rating | fixation: px mean | px p90 | deg mean | rating |',
+             '|---|---:|---:|---:|---:|---|---:|---:|---:|---|']
+    row = lambda r: f"{r['px_mae']:.1f} | {r['px_p90']:.1f} | {r['deg_mae']:.2f} | {r['rating']}"
+    lines += [f"| {k} | {v['points']} | {row(v)} | {row(v['fixation'])} |" for k, v in res['results'].items()]
+    return '\n'.join(lines)
 
 # %% ../../nbs/18c_gaze.calibration_bench.ipynb #a2a5009b
 def _parser()->CommandParser:
@@ -247,5 +287,7 @@ def demo_step(out_dir:Path)->dict:
     keep = {k: r[k] for k in ('geometric', 'geometric+refine 9', 'few-shot 9')}
     write_json(Path(out_dir)/'calibration.json', keep)
     f = keep['few-shot 9']
-    return dict(headline=f"rendered user through the runtime, few-shot 9 points: {f['px_mae']:.0f} px / {f['deg_mae']:.2f}° on "
-                         f"held-out targets ({f['rating']}; uncalibrated geometry {keep['geometric']['px_mae']:.0f} px)", results=keep)
+    x = f['fixation']
+    return dict(headline=f"rendered user through the runtime, few-shot 9 points on held-out targets: {f['px_mae']:.0f} px / "
+                         f"{f['deg_mae']:.2f}° per frame ({f['rating']}), {x['px_mae']:.0f} px / {x['deg_mae']:.2f}° per 6-frame fixation "
+                         f"({x['rating']}); uncalibrated geometry {keep['geometric']['px_mae']:.0f} px", results=keep)
