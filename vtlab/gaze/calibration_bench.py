@@ -4,7 +4,7 @@
 
 # %% ../../nbs/18c_gaze.calibration_bench.ipynb #285710f4
 from __future__ import annotations
-import dataclasses, json, time
+import dataclasses, json, time, warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -114,8 +114,8 @@ def fixation_errors(pred:np.ndarray, runs:dict, screen:ScreenConfig, true_screen
     "`screen_errors` of each fixation's mean predicted point (where a smoothed cursor settles), from `run_frames` output."
     pred, idx = np.asarray(pred, float), runs['fixation']
     groups = [idx == k for k in np.unique(idx)]
-    with np.errstate(invalid='ignore'):
-        import warnings; warnings.simplefilter('ignore', RuntimeWarning)   # a fixation whose every frame mapped off to NaN stays NaN
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', RuntimeWarning)   # a fixation whose every frame mapped off to NaN stays NaN
         mean = np.array([np.nanmean(pred[g], 0) for g in groups])
     return screen_errors(mean, np.array([runs['targets'][g][0] for g in groups]), np.array([runs['heads'][g].mean(0) for g in groups]),
                          screen, true_screen)
