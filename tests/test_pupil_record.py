@@ -61,21 +61,26 @@ def test_20s_recording_matches_timing_and_gaze_path(sim, tmp_path):
     probe = probe_video(out/'video.mp4')
     assert probe['frames'] == len(timing['frame_index']) > 300, (probe, len(timing['frame_index']))
     assert (np.diff(timing['frame_index']) == 1).all()
-    # the marker sits where the stand-in's known gaze path says, on frames spread over the recording
+    # The marker sits on the gaze sample the stand-in sent nearest in time to the frame (what `gaze_at` promises),
+    # on frames spread over the recording. Not on the path at the frame's own time: gaze comes every 5 ms and the
+    # frame falls up to 1.7 ms from the nearest sample; in a saccade (up to 7.5 px/ms at 320 px) that is up to 12 px,
+    # which is what made a bound of 8 px against the continuous path fail now and then (8.77 px in one CI run). Over
+    # all 361 fresh frames of a 12-s recording the ring was at most 8.2 px from the path at the frame's time and at most
+    # 1.9 px from the nearest sent sample.
     fresh = np.flatnonzero(timing['duplicate'] == 0)
     check = set(fresh[np.linspace(0, len(fresh) - 1, 24).astype(int)].tolist())
     errors = []
     with av.open(str(out/'video.mp4')) as src:
         for i, frame in enumerate(src.decode(video=0)):
             if i not in check: continue
-            gx, gy = gaze_path(timing['device_ts_ns'][i] / 1e9, W, H)
+            gx, gy = gaze_path(sim.gaze_sample_time(timing['device_ts_ns'][i] / 1e9), W, H)
             if not (28 <= gx <= W - 28 and 28 <= gy <= H - 28): continue  # ring clipped by the border
             bgr = frame.to_ndarray(format='bgr24')
             fx, fy, score = _find_ring(bgr, round(gx), round(gy))
-            assert score > 60, f'frame {i}: no red ring near the gaze path at ({gx:.0f}, {gy:.0f})'
+            assert score > 60, f'frame {i}: no red ring near the sent gaze at ({gx:.0f}, {gy:.0f})'
             errors.append(np.hypot(fx - gx, fy - gy))
     assert len(errors) >= 10, errors
-    assert np.median(errors) <= 3.0 and max(errors) <= 8.0, errors
+    assert np.median(errors) <= 1.5 and max(errors) <= 3.0, errors
 
 
 def test_reconnects_through_three_dropouts_in_the_same_files(sim, tmp_path):
