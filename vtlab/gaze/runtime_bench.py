@@ -149,21 +149,30 @@ def _interleaved(pipes:dict, peer:PeerWorker|None, frames:list, warmup:int)->tup
             if pipe.iris is not None and s.face: r['iris'].append(pipe.iris.compute_ms)
     return rec, peer_rec, loads
 
-def _paced(pipe, frames:list, hz:float, warmup:int)->dict:
+
+# %% ../../nbs/17f_gaze.runtime_bench.ipynb #963ddb2e
+def _wait_until(t:float, spin_ms:float=0.)->None:
+    "Sleep until `spin_ms` before `t` (a `perf_counter` time), then busy-wait until `t`."
+    time.sleep(max(0., t - spin_ms / 1e3 - time.perf_counter()))
+    while time.perf_counter() < t: pass
+
+def _paced(pipe, frames:list, hz:float, warmup:int,
+           spin_ms:float=0., # busy-wait this long before each frame instead of sleeping (0: sleep, as a blocking camera read does)
+          )->dict:
     "One pipeline alone, handed each frame at a camera's pace (`hz`) and idle in between, as in a live loop."
-    def run(fs:list)->tuple[list, float]:            # from a forgotten face, like each interleaved run
+    def run(fs:list)->tuple[list, float, float]:     # from a forgotten face, like each interleaved run
         pipe.tracker.reset()
         if pipe.iris is not None: pipe.iris.lost()
-        wall, t_start = [], time.perf_counter()
+        wall, t_start, c_start = [], time.perf_counter(), time.process_time()
         for i, f in enumerate(fs):
             t0 = time.perf_counter()
             pipe.process(f.image, f.t)
             wall.append((time.perf_counter() - t0) * 1e3)
-            time.sleep(max(0., t_start + (i + 1) / hz - time.perf_counter()))   # until the next frame arrives
-        return wall, time.perf_counter() - t_start
+            _wait_until(t_start + (i + 1) / hz, spin_ms)   # until the next frame arrives
+        return wall, time.perf_counter() - t_start, time.process_time() - c_start
     run(frames[:warmup])
-    wall, seconds = run(frames)
-    return dict(hz=hz, seconds=seconds, end_to_end=_pct(wall), latency_ms=[round(v, 3) for v in wall])
+    wall, seconds, cpu = run(frames)
+    return dict(hz=hz, spin_ms=spin_ms, seconds=seconds, cpu_seconds=cpu, end_to_end=_pct(wall), latency_ms=[round(v, 3) for v in wall])
 
 # %% ../../nbs/17f_gaze.runtime_bench.ipynb #6795774c
 def bench_gaze_runtime(
@@ -174,6 +183,7 @@ def bench_gaze_runtime(
     peer_python:Path|str|None=None, # the peer's Python (default `find_peer_python()`); needs `peer=True`
     peer:bool=True,                 # run the peer when it is installed
     pace_hz:float|None=60.,         # then `tracking` alone, a frame every 1/pace_hz s (None or 0: not)
+    pace_spin_ms:float|None=None,   # and once more, busy-waiting this long before each frame instead of sleeping (None or 0: not)
 )->dict:
     "Time the gaze loop's configurations and the peer, interleaved frame by frame on the astronaut video; then the default loop at a camera's pace."
     from vtlab.gaze.runtime import FrameSource, GazePipeline, astronaut_video, default_gaze_model
@@ -191,7 +201,9 @@ def bench_gaze_runtime(
         finally:
             if worker: worker.close()
         for name, r in rec.items(): out['configs'][name] = _config_result(name, configs[name], pipes[name], r['wall'], r['cpu'], r['iris'], r['samples'])
-        if pace_hz and 'tracking' in pipes: out['paced'] = dict(config='tracking', **_paced(pipes['tracking'], frames, pace_hz, warmup))
+        if pace_hz and 'tracking' in pipes:
+            out['paced'] = dict(config='tracking', **_paced(pipes['tracking'], frames, pace_hz, warmup))
+            if pace_spin_ms: out['paced_spin'] = dict(config='tracking', **_paced(pipes['tracking'], frames, pace_hz, warmup, pace_spin_ms))
     finally:
         for p in pipes.values():
             if p.iris is not None: p.iris.close()
@@ -240,10 +252,14 @@ def format_bench(res:dict)->str:
                      f"p95 {peer['end_to_end']['p95_ms']:.1f} ms ({peer['with_gaze']}/{peer['frames']} frames with a gaze); "
                      f"vtlab is {res['peer_ratio']['p50']:.1f}× faster at p50, {res['peer_ratio']['p95']:.1f}× at p95")
     else: lines.append(f"peer {peer['name']}: {peer['status']}")
-    if 'paced' in res:
-        pc = res['paced']
-        lines.append(f"{pc['config']} alone at a {pc['hz']:g} Hz camera's pace (idle between frames): end to end p50 "
-                     f"{pc['end_to_end']['p50_ms']:.2f} ms, p95 {pc['end_to_end']['p95_ms']:.2f} ms")
+    for k in ('paced', 'paced_spin'):
+        if k not in res: continue
+        pc = res[k]
+        how = ('idle between frames' if not pc.get('spin_ms') else 'busy-waiting between frames, never idle' if pc['spin_ms'] >= 1e3 / pc['hz']
+               else f"busy-waiting the last {pc['spin_ms']:g} ms before each frame")
+        lines.append(f"{pc['config']} alone at a {pc['hz']:g} Hz camera's pace ({how}): end to end p50 "
+                     f"{pc['end_to_end']['p50_ms']:.2f} ms, p95 {pc['end_to_end']['p95_ms']:.2f} ms, "
+                     f"CPU {pc['cpu_seconds'] / pc['seconds']:.0%} of the wall time")
     if 'meets_goal' in res:
         lines.append(f"goal: p50 ≤ {GOAL['p50_ms']:g} ms, p95 ≤ {GOAL['p95_ms']:g} ms, ≥ {GOAL['peer_ratio']:g}× the peer: "
                      + ', '.join(f"{k} {'met' if v else 'NOT met'}" for k, v in res['meets_goal'].items()))
@@ -251,15 +267,20 @@ def format_bench(res:dict)->str:
     if ld: lines.append(f"load average during the run {ld['min']:.1f}–{ld['max']:.1f} on {res['platform']['cores']} cores")
     return '\n'.join(lines)
 
+
+# %% ../../nbs/17f_gaze.runtime_bench.ipynb #cfe72c31
 def _chart(fig, res:dict)->None:
     "Left: the loop's latency histograms; right: end-to-end p50 of every configuration and the peer."
     a, b = fig.subplots(1, 2, gridspec_kw=dict(width_ratios=[3, 2]))
     c = res['configs']
     h = {f'vtlab {n}': c[n]['latency_ms'] for n in ('tracking', 'exact_iris') if n in c}
-    if 'paced' in res: h[f"vtlab {res['paced']['config']} at {res['paced']['hz']:g} Hz"] = res['paced']['latency_ms']
+    spin = lambda pc: '' if not pc.get('spin_ms') else ', never idle' if pc['spin_ms'] >= 1e3 / pc['hz'] else f", spin {pc['spin_ms']:g} ms"
+    paced = {f"vtlab {pc['config']} at {pc['hz']:g} Hz{spin(pc)}": pc
+             for pc in (res.get('paced'), res.get('paced_spin')) if pc}
+    h.update({k: pc['latency_ms'] for k, pc in paced.items()})
     hist_chart(a, h, unit='ms', title=f"end-to-end latency, {res['frames']} frames")
     p50 = {f'vtlab {n}': v['end_to_end']['p50_ms'] for n, v in c.items()}
-    if 'paced' in res: p50[f"vtlab {res['paced']['config']} at {res['paced']['hz']:g} Hz"] = res['paced']['end_to_end']['p50_ms']
+    p50.update({k: pc['end_to_end']['p50_ms'] for k, pc in paced.items()})
     if 'end_to_end' in res['peer']: p50[f"{res['peer']['name']} (peer)"] = res['peer']['end_to_end']['p50_ms']
     bar_chart(b, p50, unit='ms', title='p50 end to end')
     ld = res.get('load_during')
@@ -280,6 +301,8 @@ def bench_main(argv:list[str]|None=None)->int:
     p.add_argument('--no-peer', action='store_true', help='leave the peer out even when it is installed')
     p.add_argument('--pace-hz', type=nonneg_float, default=60., metavar='HZ',
                    help="then time the default loop alone, a frame every 1/HZ s as a camera gives them (0: not)")
+    p.add_argument('--pace-spin-ms', type=nonneg_float, default=0., metavar='MS',
+                   help="and once more, busy-waiting the last MS ms before each frame instead of sleeping (0: not)")
     p.add_out(help='folder for gaze_runtime.json and gaze_runtime.png (default: outputs/bench)')
     def body(args):
         names = [n.strip() for n in args.configs.split(',') if n.strip()]
@@ -289,7 +312,8 @@ def bench_main(argv:list[str]|None=None)->int:
             from vtlab.gaze.runtime import GazeModel
             try: GazeModel(args.model)
             except Exception as e: raise UsageError(f'--model {args.model}: {e}') from None
-        try: res = bench_gaze_runtime(args.frames, args.model, {n: BENCH_CONFIGS[n] for n in names}, args.warmup, args.peer_python, not args.no_peer, args.pace_hz)
+        try: res = bench_gaze_runtime(args.frames, args.model, {n: BENCH_CONFIGS[n] for n in names}, args.warmup, args.peer_python, not args.no_peer,
+                                     args.pace_hz, args.pace_spin_ms)
         except RuntimeError as e:
             if args.peer_python and 'gazefollower' in str(e): raise UsageError(f'--peer-python {args.peer_python}: {e}') from None
             raise
