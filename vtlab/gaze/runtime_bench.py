@@ -156,10 +156,15 @@ def _wait_until(t:float, spin_ms:float=0.)->None:
     time.sleep(max(0., t - spin_ms / 1e3 - time.perf_counter()))
     while time.perf_counter() < t: pass
 
+def _pace_label(pc:dict)->str:
+    "How a paced run waited between frames, in words."
+    if not pc.get('spin_ms'): return 'idle between frames'
+    return 'never idle' if pc['spin_ms'] >= 1e3 / pc['hz'] else f"busy-waiting the last {pc['spin_ms']:g} ms before each frame"
+
 def _paced(pipe, frames:list, hz:float, warmup:int,
            spin_ms:float=0., # busy-wait this long before each frame instead of sleeping (0: sleep, as a blocking camera read does)
           )->dict:
-    "One pipeline alone, handed each frame at a camera's pace (`hz`) and idle in between, as in a live loop."
+    "One pipeline alone, handed each frame at a camera's pace (`hz`), idle in between as in a live loop (or busy-waiting: `spin_ms`)."
     def run(fs:list)->tuple[list, float, float]:     # from a forgotten face, like each interleaved run
         pipe.tracker.reset()
         if pipe.iris is not None: pipe.iris.lost()
@@ -255,9 +260,7 @@ def format_bench(res:dict)->str:
     for k in ('paced', 'paced_spin'):
         if k not in res: continue
         pc = res[k]
-        how = ('idle between frames' if not pc.get('spin_ms') else 'busy-waiting between frames, never idle' if pc['spin_ms'] >= 1e3 / pc['hz']
-               else f"busy-waiting the last {pc['spin_ms']:g} ms before each frame")
-        lines.append(f"{pc['config']} alone at a {pc['hz']:g} Hz camera's pace ({how}): end to end p50 "
+        lines.append(f"{pc['config']} alone at a {pc['hz']:g} Hz camera's pace ({_pace_label(pc)}): end to end p50 "
                      f"{pc['end_to_end']['p50_ms']:.2f} ms, p95 {pc['end_to_end']['p95_ms']:.2f} ms, "
                      f"CPU {pc['cpu_seconds'] / pc['seconds']:.0%} of the wall time")
     if 'meets_goal' in res:
@@ -274,8 +277,7 @@ def _chart(fig, res:dict)->None:
     a, b = fig.subplots(1, 2, gridspec_kw=dict(width_ratios=[3, 2]))
     c = res['configs']
     h = {f'vtlab {n}': c[n]['latency_ms'] for n in ('tracking', 'exact_iris') if n in c}
-    spin = lambda pc: '' if not pc.get('spin_ms') else ', never idle' if pc['spin_ms'] >= 1e3 / pc['hz'] else f", spin {pc['spin_ms']:g} ms"
-    paced = {f"vtlab {pc['config']} at {pc['hz']:g} Hz{spin(pc)}": pc
+    paced = {f"vtlab {pc['config']} at {pc['hz']:g} Hz" + (f", {_pace_label(pc)}" if pc.get('spin_ms') else ''): pc
              for pc in (res.get('paced'), res.get('paced_spin')) if pc}
     h.update({k: pc['latency_ms'] for k, pc in paced.items()})
     hist_chart(a, h, unit='ms', title=f"end-to-end latency, {res['frames']} frames")
@@ -308,6 +310,8 @@ def bench_main(argv:list[str]|None=None)->int:
         names = [n.strip() for n in args.configs.split(',') if n.strip()]
         unknown = [n for n in names if n not in BENCH_CONFIGS]
         if unknown or not names: raise UsageError(f"--configs {args.configs}: unknown {unknown or 'empty'}; known: {', '.join(BENCH_CONFIGS)}")
+        if args.pace_spin_ms and not (args.pace_hz and 'tracking' in names):
+            raise UsageError(f'--pace-spin-ms {args.pace_spin_ms:g}: needs the paced run (--pace-hz > 0 and tracking in --configs)')
         if args.model is not None:
             from vtlab.gaze.runtime import GazeModel
             try: GazeModel(args.model)
