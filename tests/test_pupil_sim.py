@@ -245,6 +245,10 @@ def test_stall_and_delivery_faults():
         delays = [t_arr - g.timestamp_unix_seconds for t_arr, g in arrivals]
         assert np.min(delays) >= 0.08  # latency_ms
         assert sim.stats['stalls'] == 1
+        # every gaze sample missing from what arrived is one the stand-in counted as skipped, none lost on the way
+        k = np.array([round((g.timestamp_unix_seconds - sim.epoch) * sim.gaze_hz) for _, g in arrivals])
+        missing = int((np.diff(k) - 1).sum())
+        assert (np.diff(k) >= 1).all() and missing == sim.stats['skipped']['gaze'] >= 0.6 * sim.gaze_hz, (missing, sim.stats['skipped'])
 
 
 # -- eye video, audio, templates, calibration, discovery ------------------------------------------------------------

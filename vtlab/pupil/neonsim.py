@@ -94,7 +94,8 @@ class NeonSim(_SimInfoMixin):
         self._loop = self._thread = self._native_thread_id = None
         self._down, self._stall_until = False, 0.0
         # samples served (taken while a session played), connections and faults
-        self.stats = dict(frames=0, gaze=0, imu=0, eye_events=0, eye_frames=0, audio_frames=0, downs=0, stalls=0)
+        self.stats = dict(frames=0, gaze=0, imu=0, eye_events=0, eye_frames=0, audio_frames=0, downs=0, stalls=0,
+                          skipped={})   # per stream: samples never sent because the schedule was missed (down, stalled, > 0.5 s late)
         self._build_parts(session_timeout_s, sr_interval_s, first_sr_delay_s, packet_loss, template, calibration)
 
 # %% ../../nbs/20_pupil.neonsim.ipynb #b0637e9f
@@ -181,7 +182,8 @@ async def _produce(self:NeonSim, stream:str):
         if wait > 0: await asyncio.sleep(wait)
         now = self.device_time()
         if now - t_i > 0.5 or self._down or now < self._stall_until:
-            i = max(i + 1, math.floor((now - self.epoch) * rate))
+            i_next = max(i + 1, math.floor((now - self.epoch) * rate))
+            self.stats['skipped'][stream] = self.stats['skipped'].get(stream, 0) + i_next - i; i = i_next
             self.rtsp.resync(stream)
             continue
         if not self.rtsp.playing(stream):  # nobody is watching: sleep until a session plays, then rejoin the schedule
