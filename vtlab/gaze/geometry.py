@@ -16,8 +16,8 @@ from ..core import JsonConfig
 __all__ = ['NORMALIZATION_METADATA_KEY', 'IMAGENET_MEAN', 'IMAGENET_STD', 'FACE_CENTRES', 'PUBLISHED_CONTRACTS', 'EYE_BAND',
            'pitchyaw_to_vector', 'vector_to_pitchyaw', 'angular_error_deg', 'as_rotation_matrix', 'head_pose_pitchyaw',
            'head_rotation_from_pitchyaw', 'NormalizedFace', 'normalization_matrices', 'normalize_face',
-           'normalize_gaze', 'denormalize_gaze', 'NormalizationContract', 'vtlab_focal_px', 'vtlab_contract',
-           'resolve_contract']
+           'normalize_gaze', 'denormalize_gaze', 'NormalizationContract', 'crop_box', 'vtlab_focal_px',
+           'vtlab_contract', 'resolve_contract']
 
 # %% ../../nbs/10_gaze.geometry.ipynb #1ec9770b
 def _is_torch(x)->bool:
@@ -312,6 +312,12 @@ def _describe(self:NormalizationContract)->str:
     crop = f', crop {self.crop}' if self.crop else ''
     return f'{self.patch_px} px, {cam}, {self.channel_order.upper()}{crop}, centre {self.face_centre}'
 NormalizationContract.describe = _describe
+
+# %% ../../nbs/10_gaze.geometry.ipynb #9587fd37
+def crop_box(crop:tuple, height:int, width:int)->tuple[int, int, int, int]:
+    "Pixel rows/columns `(y0, x0, y1, x1)` of a fractional `crop` box in a `height` × `width` patch."
+    t, l, b, r = crop
+    return round(t * height), round(l * width), round(b * height), round(r * width)
 
 # %% ../../nbs/10_gaze.geometry.ipynb #6a49ffae
 _STAMP_HINT = ('stamp the model with `vtlab_export_gaze MODEL --out MODEL.onnx --normalization '

@@ -14,19 +14,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..core import JsonConfig, atomic_write
-from .geometry import (NormalizationContract, IMAGENET_MEAN, IMAGENET_STD, EYE_BAND, vtlab_contract)
+from .geometry import (NormalizationContract, IMAGENET_MEAN, IMAGENET_STD, EYE_BAND, vtlab_contract, crop_box)
 
 # %% auto #0
-__all__ = ['BACKBONES', 'GAZE_CNN_PRESETS', 'crop_box', 'GazePreprocess', 'GazeModelConfig', 'stamp_contract', 'load_state_file',
-           'GazeCNN', 'build_backbone', 'LightweightGazeNet', 'GazeModel', 'ScreenCalibrationMLP', 'save_gaze_model',
+__all__ = ['BACKBONES', 'GAZE_CNN_PRESETS', 'GazePreprocess', 'GazeModelConfig', 'stamp_contract', 'load_state_file', 'GazeCNN',
+           'build_backbone', 'LightweightGazeNet', 'GazeModel', 'ScreenCalibrationMLP', 'save_gaze_model',
            'unwrap_model', 'load_gaze_model']
 
 # %% ../../nbs/12_gaze.models.ipynb #5ceb2e04
-def crop_box(crop:tuple, height:int, width:int)->tuple[int, int, int, int]:
-    "Pixel rows/columns `(y0, x0, y1, x1)` of a fractional `crop` box in a `height` × `width` patch."
-    t, l, b, r = crop
-    return round(t * height), round(l * width), round(b * height), round(r * width)
-
 class GazePreprocess(nn.Module):
     "uint8 (N, H, W, 3) BGR face patches → float (N, 3, S·h, S·w): cropped, resized, colour-ordered and normalized."
     def __init__(self,
