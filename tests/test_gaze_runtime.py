@@ -65,7 +65,7 @@ def test_bench_writes_json_and_histogram(outputs):
     "The runtime benchmark: every configuration on every frame, identical gaze for the exact and concurrent iris paths, a PNG."
     run_cmd(['vtlab_bench_gaze_runtime', '--frames', '40', '--warmup', '3', '--no-peer', '--out', str(outputs/'b')])
     res = json.loads((outputs/'b'/'gaze_runtime.json').read_text())
-    assert set(res['configs']) == {'tracking', 'exact_iris', 'no_tracking', 'tracking_no_iris'}
+    assert set(res['configs']) == {'tracking', 'exact_iris', 'no_tracking', 'tracking_no_iris', 'mirror_average'}
     for c in res['configs'].values():
         assert c['samples'] == 40 and len(c['latency_ms']) == 40 and c['end_to_end']['p50_ms'] > 0 and 'landmarks' in c['stages']
     assert res['configs']['no_tracking']['detections'] == 40

@@ -173,15 +173,16 @@ def _parser()->CommandParser:
     p = CommandParser('vtlab_bench_gaze_real', 'Label-free checks of a gaze model on real photos: mirror consistency, '
                       'looks-at-camera, and stability under small shifts and zooms.')
     p.add_argument('--model', metavar='FILE.onnx', help="gaze model: an .onnx file, a shipped one ('default', 'eth224') or 'wiring'")
+    p.add_argument('--mirror-average', action='store_true', help='average the gaze of each patch and its mirror image')
     p.add_out(help='folder for gaze_real.json and the pictures (default outputs/bench)')
     return p
 
 def _bench(a)->None:
     from vtlab.gaze.runtime import resolve_gaze_model
-    try: gm = GazeModel(resolve_gaze_model(a.model))
-    except ValueError as e: raise UsageError(f'--model {e}') from None
+    try: gm = GazeModel(resolve_gaze_model(a.model), mirror_average=a.mirror_average)
+    except ValueError as e: raise UsageError(f"{'--mirror-average' if 'mirror averaging' in str(e) else '--model'} {e}") from None
     except Exception as e: raise UsageError(f'--model {a.model}: not a readable ONNX gaze model ({type(e).__name__}: {e})') from None
-    res = real_photo_checks(gm)
+    res = real_photo_checks(gm) | dict(mirror_average=gm.mirror_average)
     w = write_bench('gaze_real', res, _chart, out=Path(a.out)/'gaze_real.json' if a.out else None, figsize=(10, 4.4 * len(res['photos'])))
     for title, img in photo_panels(res)[::2]:
         cv2.imwrite(str(w['json'].with_name(f"gaze_real_{title.split(':')[0]}.png")), img)

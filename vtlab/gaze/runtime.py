@@ -20,7 +20,7 @@ from .face import (BlazeFaceDetector, FaceMesh, IrisLandmarks, IrisTracker, Face
                              HeadPoseEstimator, CameraIntrinsics, FACE_CENTRE_POINTS, RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS,
                              rotate_frame)
 from .geometry import (normalize_face, denormalize_gaze, pitchyaw_to_vector, vector_to_pitchyaw,
-                                 NormalizationContract)
+                                 NormalizationContract, crop_box)
 from .screen import ScreenConfig, gaze_to_screen
 from .smoothing import Smoother, make_smoother
 
@@ -101,6 +101,7 @@ class GazeModel:
                  path:Path|str,            # an ONNX file from `vtlab_export_gaze`
                  threads:int|None=None,
                  provider:str='auto',      # ONNX Runtime provider: auto, cpu, cuda, coreml
+                 mirror_average:bool=False, # also run each patch mirrored and average (yaw negated): a mirror-symmetric answer, one more patch per call
                 ):
         self.path = Path(path)
         self.runner:ModelRunner = open_model(self.path, threads=threads, provider=provider)
@@ -114,15 +115,32 @@ class GazeModel:
             raise ValueError(f'{self.path}: the graph takes {shape[1]}x{shape[2]} patches but its contract says {P} px')
         self.patch_size = (P, P)
         self.wiring_only = meta.get('vtlab_wiring_only') == 'true'
+        self.mirror_average = bool(mirror_average)
+        if self.mirror_average: self._check_mirrorable()
 
     def _metadata(self)->dict:
         sess = getattr(self.runner, 'sess', None)
         return dict(sess.get_modelmeta().custom_metadata_map) if sess is not None else {}
 
+    def _run(self, patches:np.ndarray)->np.ndarray:
+        if self.runner.input_shape[0] == 1 and len(patches) > 1: return np.concatenate([self._run(p[None]) for p in patches])
+        return np.asarray(self.runner(patches)[0], np.float64).reshape(len(patches), -1)[:, :2]
+
     def __call__(self, patches:np.ndarray)->np.ndarray:
         if patches.ndim == 3: patches = patches[None]
-        out = self.runner(patches)[0]
-        return np.asarray(out, np.float64).reshape(len(patches), -1)[:, :2]
+        if not self.mirror_average: return self._run(patches)
+        n = len(patches)
+        out = self._run(np.concatenate([patches, patches[:, :, ::-1]]))
+        return (out[:n] + out[n:] * [1., -1.]) / 2    # the mirrored face looks the other way: same pitch, yaw negated
+
+# %% ../../nbs/17_gaze.runtime.ipynb #4e6d54fd
+@patch
+def _check_mirrorable(self:GazeModel)->None:
+    "Mirror averaging needs a crop that mirrors onto itself: as many columns cut on the left as on the right."
+    c, P = self.contract, self.contract.patch_px
+    if c.crop is None: return
+    _, x0, _, x1 = crop_box(c.crop, P, P)
+    if x0 != P - x1: raise ValueError(f'{self.path}: mirror averaging needs a horizontally centred crop; this model crops columns {x0}:{x1} of {P}')
 
 # %% ../../nbs/17_gaze.runtime.ipynb #41edb87a
 SHIPPED_DIR = Path(vtlab.gaze.__file__).parent/'weights'   # the trained models vtlab ships: package data
@@ -275,10 +293,14 @@ class GazePipeline:
                  validator=None,                     # an object with `submit(frame, sample)` (see `gaze.validator`)
                  profiler:FrameProfiler|None=None,
                  threads:int|None=None,              # threads per model
+                 mirror_average:bool=False,          # average the gaze of each patch and its mirror image (`GazeModel`)
                 ):
         self.profiler = profiler or FrameProfiler()   # (the face models must be fetched: `vtlab_fetch_models`)
         self.clock = StageClock(self.profiler)
-        self.gaze_model = gaze_model if isinstance(gaze_model, GazeModel) else GazeModel(resolve_gaze_model(gaze_model), threads)
+        if isinstance(gaze_model, GazeModel) and mirror_average and not gaze_model.mirror_average:
+            raise ValueError('GazePipeline: mirror_average is set on the GazeModel passed in (GazeModel(..., mirror_average=True))')
+        self.gaze_model = (gaze_model if isinstance(gaze_model, GazeModel)
+                           else GazeModel(resolve_gaze_model(gaze_model), threads, mirror_average=mirror_average))
         if self.gaze_model.wiring_only:
             logging.getLogger('vtlab.gaze.runtime').warning(f'{self.gaze_model.path.name}: the wiring model (random weights): its gaze means nothing')
         self.tracker = FaceTracker(BlazeFaceDetector(open_model('face_detection_short_range', threads=threads)),

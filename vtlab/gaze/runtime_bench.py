@@ -92,6 +92,7 @@ BENCH_CONFIGS = {   # name: GazePipeline keyword arguments
     'exact_iris': dict(tracking=True, iris=True, concurrent_iris=False),  # the iris model after the mesh
     'no_tracking': dict(tracking=False, iris=True),                       # the detector on every frame
     'tracking_no_iris': dict(tracking=True, iris=False),
+    'mirror_average': dict(tracking=True, iris=True, mirror_average=True), # the default loop, each patch's gaze averaged with its mirror's
 }
 GOAL = dict(p50_ms=4.0, p95_ms=8.0, peer_ratio=8.0)   # end to end with tracking and the iris stage on; × faster than the peer
 

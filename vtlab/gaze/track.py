@@ -125,6 +125,7 @@ def track_parser()->CommandParser:
     p.add_argument('--no-tracking', action='store_true', help='run the face detector on every frame')
     p.add_argument('--no-iris', action='store_true', help='skip the iris model')
     p.add_argument('--exact-iris', action='store_true', help='run the iris model after the face mesh, not beside it on a second thread')
+    p.add_argument('--mirror-average', action='store_true', help='average the gaze of each face patch and its mirror image (one more patch per frame)')
     p.add_frames(help='stop after this many frames (default: the whole source)')
     p.add_argument('--max-frames', dest='frames', type=positive_int, help=argparse.SUPPRESS)   # the flag's earlier name
     p.add_seconds(help='stop after this many seconds (default: no limit)')
@@ -170,8 +171,8 @@ def _pipeline(args)->tuple:
         screen = screen or calib_screen
         if mapper is not None and args.screen: mapper.screen = args.screen
     model_path = resolve_gaze_model(args.model)   # None: the default; a shipped model's name; 'wiring' (built with torch, once); a path
-    try: model = GazeModel(model_path)
-    except Exception as e: raise UsageError(f'--model {model_path}: {e}') from None
+    try: model = GazeModel(model_path, mirror_average=args.mirror_average)
+    except Exception as e: raise UsageError(f"{'--mirror-average' if 'mirror averaging' in str(e) else '--model'} {model_path}: {e}") from None
     try: source = FrameSource(args.source, max_frames=args.frames)   # a bad source fails before anything starts
     except ValueError as e: raise UsageError(f'--source {e}') from None
     pipe = GazePipeline(gaze_model=model, screen=screen, camera=camera, hfov_deg=args.hfov, smoother=args.smoother,
