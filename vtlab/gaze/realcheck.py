@@ -178,9 +178,10 @@ def _parser()->CommandParser:
     return p
 
 def _bench(a)->None:
-    from vtlab.gaze.runtime import resolve_gaze_model
+    from vtlab.gaze.runtime import NotMirrorable, resolve_gaze_model
     try: gm = GazeModel(resolve_gaze_model(a.model), mirror_average=a.mirror_average)
-    except ValueError as e: raise UsageError(f"{'--mirror-average' if 'mirror averaging' in str(e) else '--model'} {e}") from None
+    except NotMirrorable as e: raise UsageError(f'--mirror-average {e}') from None
+    except ValueError as e: raise UsageError(f'--model {e}') from None
     except Exception as e: raise UsageError(f'--model {a.model}: not a readable ONNX gaze model ({type(e).__name__}: {e})') from None
     res = real_photo_checks(gm) | dict(mirror_average=gm.mirror_average)
     w = write_bench('gaze_real', res, _chart, out=Path(a.out)/'gaze_real.json' if a.out else None, figsize=(10, 4.4 * len(res['photos'])))

@@ -26,9 +26,9 @@ from .smoothing import Smoother, make_smoother
 
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'SHIPPED_DIR', 'SHIPPED_MODELS', 'RECORD_KEYS', 'NOSTRIL_POINTS', 'ASTRONAUT_FACE_CENTRE', 'Frame',
-           'FrameSource', 'GazeModel', 'shipped_gaze_model', 'default_gaze_model', 'default_gaze_weights',
-           'resolve_gaze_model', 'GazeSample', 'StageClock', 'face_centre_offsets', 'GazePipeline', 'astronaut_motion',
-           'astronaut_frame', 'astronaut_video']
+           'FrameSource', 'GazeModel', 'NotMirrorable', 'shipped_gaze_model', 'default_gaze_model',
+           'default_gaze_weights', 'resolve_gaze_model', 'GazeSample', 'StageClock', 'face_centre_offsets',
+           'GazePipeline', 'astronaut_motion', 'astronaut_frame', 'astronaut_video']
 
 # %% ../../nbs/17_gaze.runtime.ipynb #799c685d
 @dataclasses.dataclass
@@ -134,13 +134,16 @@ class GazeModel:
         return (out[:n] + out[n:] * [1., -1.]) / 2    # the mirrored face looks the other way: same pitch, yaw negated
 
 # %% ../../nbs/17_gaze.runtime.ipynb #4e6d54fd
+class NotMirrorable(ValueError):
+    "A model whose input crop does not mirror onto itself, asked to mirror-average."
+
 @patch
 def _check_mirrorable(self:GazeModel)->None:
     "Mirror averaging needs a crop that mirrors onto itself: as many columns cut on the left as on the right."
     c, P = self.contract, self.contract.patch_px
     if c.crop is None: return
     _, x0, _, x1 = crop_box(c.crop, P, P)
-    if x0 != P - x1: raise ValueError(f'{self.path}: mirror averaging needs a horizontally centred crop; this model crops columns {x0}:{x1} of {P}')
+    if x0 != P - x1: raise NotMirrorable(f'{self.path}: mirror averaging needs a horizontally centred crop; this model crops columns {x0}:{x1} of {P}')
 
 # %% ../../nbs/17_gaze.runtime.ipynb #41edb87a
 SHIPPED_DIR = Path(vtlab.gaze.__file__).parent/'weights'   # the trained models vtlab ships: package data

@@ -162,7 +162,7 @@ def load_calib(path:Path)->tuple:
 # %% ../../nbs/17e_gaze.track.ipynb #25405f96
 def _pipeline(args)->tuple:
     "The pipeline and frame source the arguments ask for; bad input as a `UsageError` naming the argument."
-    from vtlab.gaze.runtime import FrameSource, GazeModel, GazePipeline, resolve_gaze_model
+    from vtlab.gaze.runtime import FrameSource, GazeModel, GazePipeline, NotMirrorable, resolve_gaze_model
     camera = mapper = None
     screen = args.screen
     if args.calib:
@@ -172,7 +172,8 @@ def _pipeline(args)->tuple:
         if mapper is not None and args.screen: mapper.screen = args.screen
     model_path = resolve_gaze_model(args.model)   # None: the default; a shipped model's name; 'wiring' (built with torch, once); a path
     try: model = GazeModel(model_path, mirror_average=args.mirror_average)
-    except Exception as e: raise UsageError(f"{'--mirror-average' if 'mirror averaging' in str(e) else '--model'} {model_path}: {e}") from None
+    except NotMirrorable as e: raise UsageError(f'--mirror-average {e}') from None
+    except Exception as e: raise UsageError(f'--model {model_path}: {e}') from None
     try: source = FrameSource(args.source, max_frames=args.frames)   # a bad source fails before anything starts
     except ValueError as e: raise UsageError(f'--source {e}') from None
     pipe = GazePipeline(gaze_model=model, screen=screen, camera=camera, hfov_deg=args.hfov, smoother=args.smoother,
