@@ -1,5 +1,6 @@
 "Per-user calibration end to end: the papermill run notebook and the benchmark command."
 import json, subprocess, sys
+import pytest
 from conftest import ROOT, run_cmd
 
 def test_calibrate_user_notebook_headless(tmp_path):
@@ -36,13 +37,13 @@ def test_runtime_and_training_build_identical_features(tmp_path):
     import numpy as np
     from vtlab.gaze.calibration import (CalibrationWriter, RidgeMapper, calibration_features,
                                         load_calibration_data)
-    from vtlab.gaze.runtime import FrameSource, GazePipeline, astronaut_video
+    from vtlab.gaze.runtime import CalibrationMismatch, FrameSource, GazePipeline, astronaut_video
     from vtlab.gaze.screen import ScreenConfig
     screen = ScreenConfig(1920, 1080, 34.5, 19.4)
     video, _ = astronaut_video(n_frames=120)
     frames = [f.image for f in FrameSource(video, max_frames=12)]
     live = GazePipeline(screen=screen, smoother='none')
-    writer = CalibrationWriter(tmp_path/'calib', screen, frame_size=(640, 480))
+    writer = CalibrationWriter(tmp_path/'calib', screen, frame_size=(640, 480), gaze_model=live.gaze_model.identity)
     targets = np.random.default_rng(0).uniform(0.1, 0.9, (len(frames), 2))
     samples = [live.process(f, t=i / 30) for i, f in enumerate(frames)]
     assert all(s.face for s in samples)
@@ -53,7 +54,11 @@ def test_runtime_and_training_build_identical_features(tmp_path):
     assert F_train.tobytes() == F_live.tobytes()
     # and the pipeline maps through the same features when a calibration is loaded
     mapper = RidgeMapper(screen).fit(records, T)
+    mapper.gaze_model = data.session.gaze_model                 # as calibrate_folder does: the model it maps travels with it
     mapped = GazePipeline(screen=screen, smoother='none', screen_mapper=mapper)
     for i, f in enumerate(frames[:4]):
         s = mapped.process(f, t=i / 30)
         np.testing.assert_array_equal([s.raw_x_norm, s.raw_y_norm], mapper.predict([records[i]])[0])
+    # and it is refused by a pipeline running another model, whose gaze it was not fitted on
+    with pytest.raises(CalibrationMismatch, match='fitted on gaze_default.onnx .* this run uses gaze_eth224.onnx'):
+        GazePipeline(gaze_model='eth224', screen=screen, screen_mapper=mapper)

@@ -68,6 +68,9 @@ def test_widget_calibration_in_real_browser(jupyterlab):
     from vtlab.gaze.calibration import load_calibration_data
     data = load_calibration_data(folder/'calib_out')
     assert len(data.points) == 9 and not data.skipped
+    from vtlab.gaze.runtime import GazeModel, default_gaze_model   # the widget's pipeline said which model made the gaze
+    assert data.session.gaze_model == GazeModel(default_gaze_model()).identity, data.session.gaze_model
+    assert data.session.camera_matrix is not None and data.session.frame_size == [640, 480]
 
 def _click_through(page, base, token):
     "Open the notebook, run its cell, click Capture through the 3×3 grid."

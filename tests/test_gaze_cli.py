@@ -40,6 +40,10 @@ def bad(tmp_path_factory)->Path:
     (d/'broken.pth').write_bytes(b'PK\x03\x04 truncated zip')
     (d/'calib').mkdir(); (d/'calib'/'camera.json').write_text('{"fx": 500,')
     (d/'notes.txt').write_text('x')
+    from vtlab.gaze.calibration import GeometricMapper, save_calibration   # a personal calibration of another gaze model
+    from vtlab.gaze.screen import ScreenConfig
+    m = GeometricMapper(ScreenConfig()); m.gaze_model = dict(file='other.onnx', sha256='0' * 64, mirror_average=False)
+    save_calibration(m, d/'other_model')
     return d
 
 CASES = [   # command, arguments, words the one error line must contain
@@ -47,6 +51,7 @@ CASES = [   # command, arguments, words the one error line must contain
     ('vtlab_track', ['--model', '{bad}/broken.onnx'], '--model {bad}/broken.onnx:'),
     ('vtlab_track', ['--model', '{bad}'], 'is a folder, expected a file'),
     ('vtlab_track', ['--calib', '{bad}/calib', '--model', '{model}'], 'invalid JSON'),
+    ('vtlab_track', ['--calib', '{bad}/other_model', '--model', '{model}'], '--calib {bad}/other_model: the calibration was fitted on other.onnx'),
     ('vtlab_track', ['--screen', 'abc'], "argument --screen: screen spec 'abc'"),
     ('vtlab_track', ['--stream', 'carrier-pigeon'], "argument --stream: stream 'carrier-pigeon' unknown"),
     ('vtlab_import_gaze', ['{bad}/broken.pth'], '{bad}/broken.pth: not a weights-only torch file'),

@@ -49,6 +49,7 @@ class CalibrationSession(JsonConfig):
     frame_size:list|None = None       # [width, height] of the camera frames
     user:str = ''
     created:str = ''
+    gaze_model:dict|None = None       # the gaze model the samples came from (`GazeModel.identity`); None: not known
 
     @property
     def screen_config(self)->ScreenConfig: return ScreenConfig.from_dict(self.screen, source='session.json screen')
@@ -120,13 +121,14 @@ def load_calibration_data(
 # %% ../../nbs/18_gaze.calibration.ipynb #bd4d1f3b
 class CalibrationWriter:
     "Writes a calibration folder: `session.json` once, then one image + JSON pair per captured sample."
-    def __init__(self, folder:Path|str, screen:ScreenConfig, camera_matrix=None, frame_size=None, user:str=''):
+    def __init__(self, folder:Path|str, screen:ScreenConfig, camera_matrix=None, frame_size=None, user:str='',
+                 gaze_model:dict|None=None): # the model whose gaze the records hold (`GazeModel.identity`)
         import time
         self.folder = Path(folder); self.folder.mkdir(parents=True, exist_ok=True)
         self.screen, self.count, self._last_ms = screen, 0, 0
         CalibrationSession(screen.to_dict(), None if camera_matrix is None else np.asarray(camera_matrix).tolist(),
                            None if frame_size is None else list(frame_size), user,
-                           time.strftime('%Y-%m-%dT%H:%M:%S')).save(self.folder/'session.json')
+                           time.strftime('%Y-%m-%dT%H:%M:%S'), gaze_model).save(self.folder/'session.json')
 
     def add(self,
             image_bgr:np.ndarray,      # the camera frame
@@ -158,12 +160,13 @@ def _ray(rec:Mapping)->tuple:
 class ScreenMapper:
     "Common interface: `fit(records, targets_norm)`, `predict(records)`, `to_json()`."
     kind = 'base'
+    gaze_model:dict|None = None   # the model whose gaze it was fitted on (`GazeModel.identity`), saved with it
     def __init__(self, screen:ScreenConfig): self.screen = screen
     def fit(self, records:Sequence[Mapping], targets_norm:np.ndarray): return self
     def predict(self, records:Sequence[Mapping])->np.ndarray: raise NotImplementedError
     def to_px(self, xy_norm:np.ndarray)->np.ndarray: return self.screen.to_px(xy_norm)
     def params(self)->dict: return {}
-    def to_json(self)->dict: return dict(kind=self.kind, screen=self.screen.to_dict(), params=self.params())
+    def to_json(self)->dict: return dict(kind=self.kind, screen=self.screen.to_dict(), params=self.params(), gaze_model=self.gaze_model)
 
 # %% ../../nbs/18_gaze.calibration.ipynb #65cb1c30
 class GeometricMapper(ScreenMapper):
@@ -325,11 +328,12 @@ def load_calibration(path:Path|str)->ScreenMapper:
     for k in ('kind', 'screen', 'params'):
         if k not in d: raise ValueError(f"{path}: missing key '{k}'")
     screen, p = ScreenConfig.from_dict(d['screen'], source=f'{path} screen'), d['params']
-    if d['kind'] == 'geometric': return GeometricMapper(screen, p['refine'], p['offset'])
-    if d['kind'] == 'ridge':
-        return RidgeMapper(screen, p['terms'], p['alpha'], p['base'], p['coef'], p['mean'], p['std'], p['terms_used'])
-    if d['kind'] == 'mlp': return _OnnxMLPMapper(screen, p, path.parent/p['onnx'])
-    raise ValueError(f"{path}: unknown calibration kind {d['kind']!r} (geometric, ridge, mlp)")
+    if d['kind'] == 'geometric': m = GeometricMapper(screen, p['refine'], p['offset'])
+    elif d['kind'] == 'ridge': m = RidgeMapper(screen, p['terms'], p['alpha'], p['base'], p['coef'], p['mean'], p['std'], p['terms_used'])
+    elif d['kind'] == 'mlp': m = _OnnxMLPMapper(screen, p, path.parent/p['onnx'])
+    else: raise ValueError(f"{path}: unknown calibration kind {d['kind']!r} (geometric, ridge, mlp)")
+    m.gaze_model = d.get('gaze_model')   # None in files written before vtlab recorded it
+    return m
 
 # %% ../../nbs/18_gaze.calibration.ipynb #5f085ae9
 def grid_targets(rows:int, cols:int, margin:float=0.1)->np.ndarray:
@@ -494,8 +498,10 @@ def calibrate_folder(
     cv = cross_validate(data, kind)
     _, records, targets = data.arrays()
     mapper = MAPPER_KINDS[kind](data.screen).fit(records, targets)
+    mapper.gaze_model = data.session.gaze_model          # the model whose gaze it maps travels with it
+    if mapper.gaze_model is None: log.warning('%s: session.json records no gaze model: vtlab_track cannot check the calibration against it', folder)
     path = save_calibration(mapper, Path(out_dir or Path(folder)/'calibration'))
-    return dict(calibration=str(path), skipped=data.skipped, cross_validated=cv, rating=rating(cv))
+    return dict(calibration=str(path), skipped=data.skipped, cross_validated=cv, rating=rating(cv), gaze_model=mapper.gaze_model)
 
 def write_simulated_folder(folder:Path|str, user:SimulatedUser, n_points:int=9, samples_per_point:int=3)->Path:
     "A calibration folder as a collector would write it, from a simulated user (the frames are blank)."

@@ -85,8 +85,10 @@ class CalibrationRun:
                  protocol:CalibrationProtocol|None=None,
                  max_tries_per_sample:int=10,    # frames tried per sample before giving up on a face
                  clock:Callable=time.monotonic,
+                 gaze_model:dict|None=None,      # what made the gaze (`GazeModel.identity`); default: the estimator's `GazePipeline`'s model
                 ):
         self.protocol = protocol or CalibrationProtocol()
+        self.gaze_model = gaze_model
         self.steps, self.index, self.screen = self.protocol.steps(), 0, screen
         self._frames = iter(source)
         self.estimator, self.max_tries, self.clock = estimator, max_tries_per_sample, clock
@@ -113,6 +115,18 @@ def _next_frame(self:CalibrationRun)->np.ndarray:
     return self.last_frame
 
 @patch
+def _write(self:CalibrationRun, frame:np.ndarray, target, sample, pose:str)->None:
+    "Write one sample; the first opens the folder, recording the frame size and, from a `GazePipeline`, its camera and gaze model."
+    size = (frame.shape[1], frame.shape[0])
+    if self.writer is None:
+        pipe = getattr(self.estimator, '__self__', None)        # `GazePipeline.process`, bound: the pipeline itself
+        cam = getattr(pipe, 'camera', None)                     # set by the first frame it processed
+        model = self.gaze_model or (pipe.gaze_model.identity if hasattr(pipe, 'gaze_model') else None)
+        self.writer = CalibrationWriter(self.folder, self.screen, None if cam is None else cam.scaled_to(*size).matrix,
+                                        size, gaze_model=model)
+    self.writer.add(frame, target, sample.to_record(size), pose)
+
+@patch
 def capture(self:CalibrationRun)->int:
     "Capture the current target if fixation is complete; returns the samples written (0 if too early or done)."
     if self.done or self.fixation_progress() < 1.0: return 0
@@ -123,14 +137,12 @@ def capture(self:CalibrationRun)->int:
         frame = self._next_frame()
         sample = self.estimator(frame)
         if not getattr(sample, 'face', False): self.no_face += 1; continue
-        if self.writer is None:
-            self.writer = CalibrationWriter(self.folder, self.screen, frame_size=(frame.shape[1], frame.shape[0]))
-        self.writer.add(frame, target, sample.to_record((frame.shape[1], frame.shape[0])), pose)
-        got += 1
+        self._write(frame, target, sample, pose); got += 1
     self.written += got
     self.index += 1; self._shown_at = self.clock()
     return got
 
+# %% ../../nbs/18a_gaze.collect.ipynb #87a85e75
 @patch
 def abort(self:CalibrationRun)->None:
     "Stop; everything written so far stays."
@@ -161,9 +173,7 @@ def record_pursuit(run:CalibrationRun, duration_s:float=20.0, fps:float=30.0, se
         if t < settle_s: continue
         sample = run.estimator(frame)
         if not getattr(sample, 'face', False): run.no_face += 1; continue
-        if run.writer is None: run.writer = CalibrationWriter(run.folder, run.screen, frame_size=(frame.shape[1], frame.shape[0]))
-        run.writer.add(frame, target, sample.to_record((frame.shape[1], frame.shape[0])), 'pursuit')
-        n_written += 1
+        run._write(frame, target, sample, 'pursuit'); n_written += 1
     run.written += n_written
     return n_written
 

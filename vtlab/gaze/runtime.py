@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from fastcore.basics import patch
 import vtlab.gaze
-from ..core import JsonConfig, data_dir, outputs_dir, write_json, atomic_write
+from ..core import JsonConfig, data_dir, outputs_dir, write_json, atomic_write, sha256_file
 from ..profiling import FrameProfiler, usable_cores
 from ..vision.models import ModelRunner, OnnxRunner, open_model, fetch_models, FACE_MODELS
 from ..vision.crops import RotatedRect, crop_patch
@@ -27,8 +27,9 @@ from .smoothing import Smoother, make_smoother
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'SHIPPED_DIR', 'SHIPPED_MODELS', 'RECORD_KEYS', 'NOSTRIL_POINTS', 'ASTRONAUT_FACE_CENTRE', 'Frame',
            'FrameSource', 'GazeModel', 'NotMirrorable', 'shipped_gaze_model', 'default_gaze_model',
-           'default_gaze_weights', 'resolve_gaze_model', 'GazeSample', 'StageClock', 'face_centre_offsets',
-           'GazePipeline', 'astronaut_motion', 'astronaut_frame', 'astronaut_video']
+           'default_gaze_weights', 'resolve_gaze_model', 'CalibrationMismatch', 'check_calibration_model', 'GazeSample',
+           'StageClock', 'face_centre_offsets', 'GazePipeline', 'astronaut_motion', 'astronaut_frame',
+           'astronaut_video']
 
 # %% ../../nbs/17_gaze.runtime.ipynb #799c685d
 @dataclasses.dataclass
@@ -178,6 +179,31 @@ def resolve_gaze_model(
     if not p.is_file(): raise ValueError(f'{spec}: no such gaze model (an .onnx file, {", ".join(map(repr, SHIPPED_MODELS))} or \'wiring\')')
     return p
 
+# %% ../../nbs/17_gaze.runtime.ipynb #5c0e6bac
+class CalibrationMismatch(ValueError):
+    "A personal calibration fitted on another gaze model's output (or another mirror setting) than the one running."
+
+@patch(as_prop=True)
+def identity(self:GazeModel)->dict:
+    "What a calibration records about the model it was fitted on: file name, sha256 of its content, mirror averaging."
+    if '_sha256' not in self.__dict__: self._sha256 = sha256_file(self.path)   # once: the file does not change under a loaded model
+    return dict(file=self.path.name, sha256=self._sha256, mirror_average=bool(getattr(self, 'mirror_average', False)))
+
+def _model_words(m:dict)->str:
+    return f"{m.get('file', '?')} (sha256 {str(m.get('sha256', '?'))[:12]}, mirror averaging {'on' if m.get('mirror_average') else 'off'})"
+
+def check_calibration_model(
+    recorded:dict|None,           # the identity a calibration recorded (`ScreenMapper.gaze_model`); None: it recorded none
+    model:GazeModel,              # the model about to run
+    source:str='the calibration', # how messages name the calibration
+)->str|None:                      # a warning when nothing was recorded; None when they match
+    "Raise `CalibrationMismatch` when a calibration was fitted on another model's gaze or another mirror setting."
+    if not recorded: return f'{source} records no gaze model: cannot check that it was fitted on {model.path.name}'
+    mine = model.identity
+    if recorded.get('sha256') == mine['sha256'] and bool(recorded.get('mirror_average')) == mine['mirror_average']: return None
+    raise CalibrationMismatch(f'{source} was fitted on {_model_words(recorded)}, this run uses {_model_words(mine)}: '
+                              'calibrate again with this model, or run the one it was fitted on')
+
 # %% ../../nbs/17_gaze.runtime.ipynb #03cc09e8
 def _f(v, nd:int=4):
     "Round floats (and arrays) for JSON; None stays None."
@@ -297,6 +323,7 @@ class GazePipeline:
                  profiler:FrameProfiler|None=None,
                  threads:int|None=None,              # threads per model
                  mirror_average:bool=False,          # average the gaze of each patch and its mirror image (`GazeModel`)
+                 check_calibration:bool=True,        # refuse a `screen_mapper` fitted on another gaze model (`check_calibration_model`)
                 ):
         self.profiler = profiler or FrameProfiler()   # (the face models must be fetched: `vtlab_fetch_models`)
         self.clock = StageClock(self.profiler)
@@ -306,6 +333,8 @@ class GazePipeline:
                            else GazeModel(resolve_gaze_model(gaze_model), threads, mirror_average=mirror_average))
         if self.gaze_model.wiring_only:
             logging.getLogger('vtlab.gaze.runtime').warning(f'{self.gaze_model.path.name}: the wiring model (random weights): its gaze means nothing')
+        if check_calibration and hasattr(screen_mapper, 'gaze_model'):     # a ScreenMapper; a plain function records nothing
+            if w := check_calibration_model(screen_mapper.gaze_model, self.gaze_model): logging.getLogger('vtlab.gaze.runtime').warning(w)
         self.tracker = FaceTracker(BlazeFaceDetector(open_model('face_detection_short_range', threads=threads)),
                                    FaceMesh(open_model('face_landmark', threads=threads)), tracking=tracking,
                                    redetect_every=redetect_every, policy=face_policy, profiler=self.clock)

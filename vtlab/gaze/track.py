@@ -115,6 +115,7 @@ def track_parser()->CommandParser:
     p.add_argument('--model', type=_model_spec, default=None, metavar='FILE.onnx|NAME',
                    help="gaze model: an .onnx file, a shipped one ('default': 96-px eye band; 'eth224': 224 px, ETH-XGaze framing) or 'wiring' (random weights, for plumbing only)")
     p.add_argument('--calib', type=_path, default=None, metavar='DIR|FILE', help='calibration folder or camera.json (intrinsics, screen, personal calibration)')
+    p.add_argument('--calib-any-model', action='store_true', help='use a personal calibration fitted on another gaze model or mirror setting (refused otherwise)')
     p.add_argument('--screen', type=_screen_spec, default=None, metavar='WxH[@WCMxHCM]', help='screen size in px (and cm); default 1920x1080 on a 34.5 cm panel')
     p.add_argument('--hfov', type=float_in(1, 179), default=60.0, metavar='DEG', help="camera's horizontal field of view, without --calib")
     p.add_argument('--stream', type=_stream_spec, default='', metavar='SPEC', help='where to publish: comma list of stdout, udp[:port], ws[:port] (default: nowhere)')
@@ -162,7 +163,7 @@ def load_calib(path:Path)->tuple:
 # %% ../../nbs/17e_gaze.track.ipynb #25405f96
 def _pipeline(args)->tuple:
     "The pipeline and frame source the arguments ask for; bad input as a `UsageError` naming the argument."
-    from vtlab.gaze.runtime import FrameSource, GazeModel, GazePipeline, NotMirrorable, resolve_gaze_model
+    from vtlab.gaze.runtime import FrameSource, GazeModel, GazePipeline, NotMirrorable, resolve_gaze_model, check_calibration_model, CalibrationMismatch
     camera = mapper = None
     screen = args.screen
     if args.calib:
@@ -174,10 +175,15 @@ def _pipeline(args)->tuple:
     try: model = GazeModel(model_path, mirror_average=args.mirror_average)
     except NotMirrorable as e: raise UsageError(f'--mirror-average {e}') from None
     except Exception as e: raise UsageError(f'--model {model_path}: {e}') from None
+    if mapper is not None and not args.calib_any_model:     # a personal calibration maps one model's gaze: this one?
+        try: warn = check_calibration_model(mapper.gaze_model, model)
+        except CalibrationMismatch as e: raise UsageError(f'--calib {args.calib}: {e} (--calib-any-model runs it anyway)') from None
+        if warn: log.warning(f'vtlab_track: --calib {args.calib}: {warn}')
     try: source = FrameSource(args.source, max_frames=args.frames)   # a bad source fails before anything starts
     except ValueError as e: raise UsageError(f'--source {e}') from None
     pipe = GazePipeline(gaze_model=model, screen=screen, camera=camera, hfov_deg=args.hfov, smoother=args.smoother,
-                        tracking=not args.no_tracking, iris=not args.no_iris, concurrent_iris=not args.exact_iris, screen_mapper=mapper)
+                        tracking=not args.no_tracking, iris=not args.no_iris, concurrent_iris=not args.exact_iris, screen_mapper=mapper,
+                        check_calibration=False)   # checked above, naming the flags
     if pipe.gaze_model.wiring_only:
         log.warning('vtlab_track: a random-weight wiring model: the gaze it gives is meaningless')
     return pipe, source
