@@ -50,6 +50,12 @@ class CalibrationSession(JsonConfig):
     user:str = ''
     created:str = ''
     gaze_model:dict|None = None       # the gaze model the samples came from (`GazeModel.identity`); None: not known
+    dist_coeffs:list|None = None      # the camera's OpenCV distortion coefficients, beside `camera_matrix`
+
+    def camera_json(self)->dict|None:
+        "The intrinsics the samples were measured with, as a `camera.json` (`CameraIntrinsics.load` reads it); None if not recorded."
+        if not (self.camera_matrix and self.frame_size): return None
+        return dict(camera_matrix=self.camera_matrix, dist_coeffs=self.dist_coeffs or [], width=self.frame_size[0], height=self.frame_size[1])
 
     @property
     def screen_config(self)->ScreenConfig: return ScreenConfig.from_dict(self.screen, source='session.json screen')
@@ -122,13 +128,15 @@ def load_calibration_data(
 class CalibrationWriter:
     "Writes a calibration folder: `session.json` once, then one image + JSON pair per captured sample."
     def __init__(self, folder:Path|str, screen:ScreenConfig, camera_matrix=None, frame_size=None, user:str='',
-                 gaze_model:dict|None=None): # the model whose gaze the records hold (`GazeModel.identity`)
+                 gaze_model:dict|None=None, # the model whose gaze the records hold (`GazeModel.identity`)
+                 dist_coeffs=None):         # the camera's distortion coefficients, with `camera_matrix`
         import time
         self.folder = Path(folder); self.folder.mkdir(parents=True, exist_ok=True)
         self.screen, self.count, self._last_ms = screen, 0, 0
         CalibrationSession(screen.to_dict(), None if camera_matrix is None else np.asarray(camera_matrix).tolist(),
                            None if frame_size is None else list(frame_size), user,
-                           time.strftime('%Y-%m-%dT%H:%M:%S'), gaze_model).save(self.folder/'session.json')
+                           time.strftime('%Y-%m-%dT%H:%M:%S'), gaze_model,
+                           None if dist_coeffs is None else np.ravel(dist_coeffs).tolist()).save(self.folder/'session.json')
 
     def add(self,
             image_bgr:np.ndarray,      # the camera frame
@@ -462,6 +470,14 @@ def format_results(results:dict)->str:
         lines.append(f"| {m} | {r.get('n_points', '-')} | {r['px_mae']:.1f} | {r['px_p90']:.1f} | {r['deg_mae']:.2f} | {r['deg_p90']:.2f} | {r['rating']} |")
     return '\n'.join(lines)
 
+# %% ../../nbs/18_gaze.calibration.ipynb #f55fd3b3
+def _keep_camera(session:CalibrationSession, out_dir:Path)->Path|None:
+    "Write the intrinsics the samples were measured with as `camera.json` beside the calibration; a camera.json already there stays."
+    cam, path = session.camera_json(), Path(out_dir)/'camera.json'
+    if cam is None: return None
+    if path.exists(): log.info('%s exists: kept (the samples were measured with %s)', path, cam['camera_matrix']); return path
+    return write_json(path, cam)
+
 # %% ../../nbs/18_gaze.calibration.ipynb #0fa0148e
 MAPPER_KINDS = {'geometric': lambda s: GeometricMapper(s), 'geometric+refine': lambda s: GeometricMapper(s, refine=True),
                 'ridge': lambda s: RidgeMapper(s), 'mlp': lambda s: MLPMapper(s)}
@@ -501,12 +517,16 @@ def calibrate_folder(
     mapper.gaze_model = data.session.gaze_model          # the model whose gaze it maps travels with it
     if mapper.gaze_model is None: log.warning('%s: session.json records no gaze model: vtlab_track cannot check the calibration against it', folder)
     path = save_calibration(mapper, Path(out_dir or Path(folder)/'calibration'))
-    return dict(calibration=str(path), skipped=data.skipped, cross_validated=cv, rating=rating(cv), gaze_model=mapper.gaze_model)
+    cam = _keep_camera(data.session, path.parent)   # the gaze was measured through these intrinsics: track with them too
+    return dict(calibration=str(path), skipped=data.skipped, cross_validated=cv, rating=rating(cv), gaze_model=mapper.gaze_model,
+                camera=None if cam is None else str(cam))
 
+# %% ../../nbs/18_gaze.calibration.ipynb #c5407de8
 def write_simulated_folder(folder:Path|str, user:SimulatedUser, n_points:int=9, samples_per_point:int=3)->Path:
     "A calibration folder as a collector would write it, from a simulated user (the frames are blank)."
     t = np.repeat(calibration_targets(n_points), samples_per_point, axis=0)
-    w = CalibrationWriter(folder, user.screen, frame_size=user.frame_size, user='simulated')
+    (fw, fh), f = user.frame_size, user.focal_px                  # the pinhole its face boxes were projected with
+    w = CalibrationWriter(folder, user.screen, [[f, 0, fw / 2], [0, f, fh / 2], [0, 0, 1]], user.frame_size, user='simulated')
     blank = np.full((user.frame_size[1], user.frame_size[0], 3), 64, np.uint8)
     for i, (xy, rec) in enumerate(zip(t, user.look_at(t))): w.add(blank, xy, rec, timestamp_ms=1_700_000_000_000 + i)
     return Path(folder)

@@ -121,9 +121,10 @@ def _write(self:CalibrationRun, frame:np.ndarray, target, sample, pose:str)->Non
     if self.writer is None:
         pipe = getattr(self.estimator, '__self__', None)        # `GazePipeline.process`, bound: the pipeline itself
         cam = getattr(pipe, 'camera', None)                     # set by the first frame it processed
+        cam = None if cam is None else cam.scaled_to(*size)
         model = self.gaze_model or (pipe.gaze_model.identity if hasattr(pipe, 'gaze_model') else None)
-        self.writer = CalibrationWriter(self.folder, self.screen, None if cam is None else cam.scaled_to(*size).matrix,
-                                        size, gaze_model=model)
+        self.writer = CalibrationWriter(self.folder, self.screen, None if cam is None else cam.matrix, size, gaze_model=model,
+                                        dist_coeffs=None if cam is None else cam.dist_coeffs)
     self.writer.add(frame, target, sample.to_record(size), pose)
 
 @patch

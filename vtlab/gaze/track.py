@@ -154,7 +154,7 @@ def load_calib(path:Path)->tuple:
         d = json.loads((folder/'session.json').read_text())
         if d.get('camera_matrix') and d.get('frame_size'):
             K = np.asarray(d['camera_matrix'], float)
-            camera = CameraIntrinsics(K[0, 0], K[1, 1], K[0, 2], K[1, 2], *map(int, d['frame_size']))
+            camera = CameraIntrinsics(K[0, 0], K[1, 1], K[0, 2], K[1, 2], *map(int, d['frame_size']), list(d.get('dist_coeffs') or []))
     if (folder/'screen.json').is_file() and screen is None: screen = ScreenConfig.load(folder/'screen.json')
     if camera is None and mapper is None and screen is None:
         raise ValueError(f'{path}: no camera.json, screen.json, session.json or calibration.json here')
