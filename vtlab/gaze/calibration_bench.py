@@ -15,7 +15,7 @@ from .geometry import angular_error_deg, pitchyaw_to_vector, vector_to_pitchyaw,
 from .screen import ScreenConfig, screen_to_camera_mm
 from .synth import SynthConfig, FaceRenderer, sample_subject, sample_conditions, _roll
 from .face import CameraIntrinsics
-from .runtime import GazeModel, GazePipeline, default_gaze_model
+from .runtime import GazeModel, GazePipeline, NotMirrorable, default_gaze_model
 from .calibration import (ACCURACY_TABLE, GeometricMapper, RidgeMapper, MLPMapper, calibration_targets, rating)
 from .closedloop import synth_config_for
 
@@ -162,16 +162,17 @@ def evaluate_user(
         for n in CURVE_POINTS:
             for name, make in (('few-shot', lambda s: RidgeMapper(s)), ('geometric+refine', lambda s: GeometricMapper(s, refine=True))):
                 res[f'{name} {n} (curve)'] = err(make(user.screen).fit(cal[n]['records'], cal[n]['targets']).predict(test['records']))
-    if torch_model is not None: res |= _personal(torch_model, cal[9], test, user, err)
+    if torch_model is not None: res |= _personal(torch_model, cal[9], test, user, err, pipe.gaze_model.mirror_average)
     res['_frames'] = dict(test=len(test['targets']), fixations=len(np.unique(test['fixation'])), missed=test['missed'] + sum(c['missed'] for c in cal.values()))
     return res
 
 # %% ../../nbs/18c_gaze.calibration_bench.ipynb #94dd156e
-def _personal(torch_model, cal:dict, test:dict, user:RenderedUser, err)->dict:
-    "Fine-tune the head on the 9-point frames, re-read every frame with it, then map."
+def _personal(torch_model, cal:dict, test:dict, user:RenderedUser, err, mirror:bool=False)->dict:
+    "Fine-tune the head on the 9-point frames, re-read every frame with it (mirror-averaged if the runtime's model is), then map."
     from vtlab.gaze.personal import finetune_gaze_head, predict_gaze
-    tuned = finetune_gaze_head(torch_model, cal['patches'], cal['visual_n'])
-    cal_r, test_r = _regaze(cal, predict_gaze(tuned, cal['patches'])), _regaze(test, predict_gaze(tuned, test['patches']))
+    tuned = finetune_gaze_head(torch_model, cal['patches'], cal['visual_n'], mirror=mirror)
+    read = lambda r: _regaze(r, predict_gaze(tuned, r['patches'], mirror_average=mirror))
+    cal_r, test_r = read(cal), read(test)
     return {'fine-tuned 9 + geometric': err(GeometricMapper(user.screen).predict(test_r)),
             'fine-tuned 9 + few-shot 9': err(RidgeMapper(user.screen).fit(cal_r, cal['targets']).predict(test_r))}
 
@@ -219,7 +220,7 @@ def bench_calibration(
     pick = lambda e, fix: (e['fixation'] if fix else e)['px_mae']
     curve = {f"{name}{', per fixation' if fix else ''}": {n: pick(per[0][f'{name} {n} (curve)'], fix) for n in CURVE_POINTS}
              for name in ('few-shot', 'geometric+refine') for fix in (False, True)}
-    return dict(model=str(gm.path), contract=gm.contract.describe(), wiring_model=gm.wiring_only, users=users, n_test=n_test,
+    return dict(model=str(gm.path), contract=gm.contract.describe(), wiring_model=gm.wiring_only, mirror_average=gm.mirror_average, users=users, n_test=n_test,
                 screen=screen.to_dict(), results=mean, px_mae_vs_points=curve, heatmap_px=heatmap(pipe, people[0]).tolist(),
                 per_user=[{k: v for k, v in p.items() if '(curve)' not in k} for p in per], accuracy_table=ACCURACY_TABLE,
                 kappa_deg=[u.kappa_deg for u in people], wall_s=round(time.perf_counter() - t0, 1),
@@ -255,18 +256,20 @@ def _parser()->CommandParser:
     p.add_argument('--weights', type=existing_file('.safetensors', '.pt'), metavar='FILE', help="the model's torch weights for personal fine-tuning")
     p.add_argument('--no-personal', action='store_true', help='skip personal fine-tuning (needs torch)')
     p.add_argument('--seed', type=nonneg_int, default=0, help='draws the users')
+    p.add_argument('--mirror-average', action='store_true', help="run the gaze model mirror-averaged (the runtime's option; fine-tuning then trains on mirror images too)")
     p.add_out(help='folder for calibration.json and calibration.png (default outputs/bench)')
     return p
 
-def _load_model(path)->GazeModel:
+def _load_model(path, mirror_average:bool=False)->GazeModel:
     "The gaze model a `--model` flag names, or a UsageError that says what is wrong with it."
-    try: return GazeModel(path or default_gaze_model())
+    try: return GazeModel(path or default_gaze_model(), mirror_average=mirror_average)
+    except NotMirrorable as e: raise UsageError(f'--mirror-average {e}') from None
     except ValueError as e: raise UsageError(f'--model {e}') from None
     except Exception as e: raise UsageError(f'--model {path}: not a readable ONNX gaze model ({type(e).__name__}: {str(e)[:200]})') from None
 
 def _bench(a)->None:
     if a.model and not (a.weights or a.no_personal): raise UsageError('--model: also give its --weights for personal fine-tuning, or --no-personal')
-    gm = _load_model(a.model)
+    gm = _load_model(a.model, a.mirror_average)
     try: res = bench_calibration(a.users, a.test_targets, gm, False if a.no_personal else a.weights, a.seed)
     except ValueError as e: raise UsageError(str(e)) from None
     w = write_bench('calibration', res, _chart, out=Path(a.out)/'calibration.json' if a.out else None, figsize=(11, 4))

@@ -14,6 +14,12 @@ from .losses import angular_loss
 # %% auto #0
 __all__ = ['finetune_gaze_head', 'predict_gaze']
 
+# %% ../../nbs/18b_gaze.personal.ipynb #bb5302fc
+def _with_mirrored(patches:np.ndarray, visual_axis_n:np.ndarray)->tuple:
+    "The patches and their mirror images; the axes and theirs (x negated: the mirrored face looks the other way)."
+    return (np.concatenate([patches, patches[:, :, ::-1]]),
+            np.concatenate([visual_axis_n, np.asarray(visual_axis_n, np.float64) * [-1., 1., 1.]]))
+
 # %% ../../nbs/18b_gaze.personal.ipynb #91ba42af
 def finetune_gaze_head(
     model:torch.nn.Module,      # a `vtlab.gaze.models.GazeModel` (left untouched; a copy is tuned)
@@ -24,6 +30,7 @@ def finetune_gaze_head(
                                 # step, so 1e-3 already throws the output around)
     weight_decay:float=1e-4,
     seed:int=0,
+    mirror:bool=False,          # also train on each patch's mirror image towards the mirrored axis (for a model run mirror-averaged)
 )->torch.nn.Module:             # the tuned copy, in eval mode
     "Fine-tune only the gaze head of a copy of `model` towards the person's visual axis (angular loss)."
     torch.manual_seed(seed)
@@ -31,6 +38,7 @@ def finetune_gaze_head(
     for p in tuned.parameters(): p.requires_grad_(False)
     head = tuned.net.head
     for p in head.parameters(): p.requires_grad_(True)
+    if mirror: patches, visual_axis_n = _with_mirrored(patches, visual_axis_n)
     x = torch.as_tensor(np.ascontiguousarray(patches))
     y = torch.as_tensor(vector_to_pitchyaw(np.asarray(visual_axis_n, np.float64)), dtype=torch.float32)
     with torch.no_grad():                              # the frozen backbone's features, computed once
@@ -43,8 +51,11 @@ def finetune_gaze_head(
 
 # %% ../../nbs/18b_gaze.personal.ipynb #f667305d
 @torch.no_grad()
-def predict_gaze(model:torch.nn.Module, patches:np.ndarray, batch:int=64)->np.ndarray:
+def predict_gaze(model:torch.nn.Module, patches:np.ndarray, batch:int=64,
+                 mirror_average:bool=False, # average with the mirror image's answer, yaw negated, as `runtime.GazeModel(..., mirror_average=True)`
+                )->np.ndarray:
     "The model's [pitch, yaw] for uint8 BGR patches, in batches."
     model.eval()
-    return np.concatenate([model(torch.as_tensor(np.ascontiguousarray(patches[i:i + batch]))).numpy()
-                           for i in range(0, len(patches), batch)]).astype(np.float64)
+    run = lambda p: np.concatenate([model(torch.as_tensor(np.ascontiguousarray(p[i:i + batch]))).numpy()
+                                    for i in range(0, len(p), batch)]).astype(np.float64)
+    return (run(patches) + run(patches[:, :, ::-1]) * [1., -1.]) / 2 if mirror_average else run(patches)
