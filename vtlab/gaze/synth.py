@@ -20,8 +20,8 @@ from .geometry import (pitchyaw_to_vector, vector_to_pitchyaw, head_rotation_fro
 
 # %% auto #0
 __all__ = ['SynthConfig', 'Subject', 'sample_subject', 'sample_conditions', 'FaceRenderer', 'sample_scene',
-           'render_camera_frames', 'subject_file', 'render_subject', 'mean_predictor_error', 'dataset_summary',
-           'generate_dataset', 'preview_grid', 'synth_main', 'demo_step']
+           'render_camera_frames', 'render_video', 'subject_file', 'render_subject', 'mean_predictor_error',
+           'dataset_summary', 'generate_dataset', 'preview_grid', 'synth_main', 'demo_step']
 
 # %% ../../nbs/11a_gaze.synth.ipynb #6b22b58b
 @dataclass
@@ -457,6 +457,43 @@ def render_camera_frames(
         c, t = sample_scene(rng, cfg, K, size_wh, **scene_kw)
         frames.append(people[i % subjects].render_view(c, t['head_rotation'], t['face_centre_mm'], K, size_wh, rng))
         truth.append(dict(t, subject=i % subjects))
+    return frames, truth, K
+
+# %% ../../nbs/11a_gaze.synth.ipynb #433ae106
+def render_video(
+    n:int=150,                    # frames
+    cfg:SynthConfig|None=None,    # the person's and the imaging's draws (e.g. `synth_config_for(contract)`)
+    seed:int=0,                   # draws the person, where they sit, where they look
+    fps:float=30.,                # frame rate the motion is timed in
+    hold_s:float=0.5,             # each fixation lasts this long, then the eyes jump to the next (a saccade)
+    head_speed:float=1.0,         # scales how fast the head drifts and turns (1: a few cm and degrees over several seconds)
+    size_wh:tuple=(640, 480),     # frame size
+    hfov_deg:float=60.,           # the camera's horizontal field of view
+)->tuple[list, list, np.ndarray]: # frames (BGR uint8), per-frame truth (as `render_camera_frames`), camera matrix K
+    "One rendered person on video: the head drifts and turns smoothly, the eyes fixate and jump, the gaze known in every frame."
+    from vtlab.gaze.geometry import normalization_matrices
+    cfg = cfg or SynthConfig(); W, H = size_wh
+    f = W / 2 / np.tan(np.radians(hfov_deg) / 2); K = np.array([[f, 0, W / 2], [0, f, H / 2], [0, 0, 1.]])
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 5_000_000]))
+    person = FaceRenderer(sample_subject(rng, cfg.kappa_std_deg), cfg, rng)
+    c0, t0 = sample_scene(rng, cfg, K, size_wh, distance_mm=(500., 650.))   # where the person sits, the light, the head's rest pose
+    draws = sample_conditions(rng, n, cfg)                      # per frame: camera noise; per fixation: where the eyes look
+    s = head_speed * np.arange(n)[:, None] / fps * 2 * np.pi
+    drift = np.array([25., 12., 30.]) * np.sin(s / [7.3, 4.9, 10.1])        # mm
+    turn = np.radians([4., 6.]) * np.sin(s / [5.7, 8.3])                    # head pitch, yaw
+    roll = 3. * np.sin(s[:, 0] / 6.1)
+    hold, z0 = max(1, round(hold_s * fps)), t0['face_centre_mm'][2]
+    frames, truth = [], []
+    for i in range(n):
+        fc = t0['face_centre_mm'] + drift[i]
+        look = normalization_matrices(K, np.eye(3), fc).R
+        hR = look.T @ head_rotation_from_pitchyaw(c0['head'] + turn[i]) @ _roll(roll[i])
+        nf = normalization_matrices(K, hR, fc)
+        if i % hold == 0: g_cam = nf.R.T @ pitchyaw_to_vector(draws['gaze'][i])   # a new fixation: held in the camera frame while the head moves
+        c = dict(c0, gaze=vector_to_pitchyaw(g_cam), noise_offset=int(draws['noise_offset'][i]), blur=c0['blur'] * z0 / fc[2])
+        frames.append(person.render_view(c, hR, fc, K, size_wh, rng))
+        truth.append(dict(gaze_cam=g_cam, gaze_norm=vector_to_pitchyaw(nf.R @ g_cam), head_norm=nf.head_pitchyaw, face_centre_mm=fc,
+                          head_rotation=hR, fixation=i // hold))
     return frames, truth, K
 
 # %% ../../nbs/11a_gaze.synth.ipynb #aa43d624
