@@ -200,9 +200,11 @@ def check_calibration_model(
     "Raise `CalibrationMismatch` when a calibration was fitted on another model's gaze or another mirror setting."
     if not recorded: return f'{source} records no gaze model: cannot check that it was fitted on {model.path.name}'
     mine = model.identity
-    if recorded.get('sha256') == mine['sha256'] and bool(recorded.get('mirror_average')) == mine['mirror_average']: return None
-    raise CalibrationMismatch(f'{source} was fitted on {_model_words(recorded)}, this run uses {_model_words(mine)}: '
-                              'calibrate again with this model, or run the one it was fitted on')
+    same_model, same_mirror = recorded.get('sha256') == mine['sha256'], bool(recorded.get('mirror_average')) == mine['mirror_average']
+    if same_model and same_mirror: return None
+    fix = (f"run it with mirror averaging {'on' if recorded.get('mirror_average') else 'off'}, as it was fitted" if same_model
+           else 'calibrate again with this model, or run the one it was fitted on')
+    raise CalibrationMismatch(f'{source} was fitted on {_model_words(recorded)}, this run uses {_model_words(mine)}: {fix}')
 
 # %% ../../nbs/17_gaze.runtime.ipynb #03cc09e8
 def _f(v, nd:int=4):
