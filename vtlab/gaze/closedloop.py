@@ -120,6 +120,7 @@ def video_closed_loop(
             if not (s.face and s.gaze_pitch is not None): continue
             err.append(float(angular_error_deg(np.array([s.gaze_pitch, s.gaze_yaw]), t['gaze_cam'])))
             centre.append(float(np.linalg.norm(np.asarray(s.head_position_mm) - t['face_centre_mm'])))
+        if pipe.iris is not None: pipe.iris.close()      # the iris stage's thread
         out[name] = _stats(err) | dict(faces_found=len(err), face_centre_err_mm_median=float(np.median(centre)) if centre else None)
     return out
 
@@ -132,6 +133,7 @@ def _video_latency(n_frames:int=150)->dict:
     video, truth = astronaut_video(n_frames=n_frames)
     pipe = GazePipeline()
     samples = list(pipe.run(FrameSource(video)))
+    pipe.iris.close()
     rep = pipe.profiler.report()['phases']
     return dict(frames=len(samples), with_face=sum(s.face for s in samples), expected_with_face=sum(m['in_view'] for m in truth),
                 end_to_end_p50_ms=rep['total']['p50_ms'], end_to_end_p95_ms=rep['total']['p95_ms'],
