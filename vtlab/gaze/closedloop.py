@@ -104,13 +104,15 @@ def video_closed_loop(
     model:GazeModel|Path|str|None=None, # the gaze model (default: `default_gaze_model()`)
     n:int=150,                          # frames (5 s at 30 fps)
     seed:int=0,                         # draws the person and how they move
-    **pipeline_kw,                      # passed to both `GazePipeline`s (e.g. mirror_average=True)
+    mirror_average:bool=False,          # run the model mirror-averaged (`GazeModel`), as `vtlab_track --mirror-average`
+    **pipeline_kw,                      # passed to both `GazePipeline`s
 )->dict:                                # per way of finding the face: errors (degrees), faces; the network on the true pose
     "One rendered person on video through the loop as it runs (tracking on) and with a detection on every frame."
-    gm = model if isinstance(model, GazeModel) else GazeModel(model or default_gaze_model())
+    gm = model if isinstance(model, GazeModel) else GazeModel(model or default_gaze_model(), mirror_average=mirror_average)
+    if mirror_average and not gm.mirror_average: raise ValueError('video_closed_loop: mirror_average is set on the GazeModel passed in')
     frames, truth, K = render_video(n, synth_config_for(gm.contract), seed)
     cam = CameraIntrinsics(K[0, 0], K[1, 1], K[0, 2], K[1, 2], *frames[0].shape[1::-1])
-    out = dict(model=str(gm.path), frames=n, seed=seed,
+    out = dict(model=str(gm.path), mirror_average=gm.mirror_average, frames=n, seed=seed,
                true_pose=_stats([float(angular_error_deg(_true_pose_gaze(gm, f, K, t), t['gaze_cam'])) for f, t in zip(frames, truth)]))
     for name, kw in (('tracking', {}), ('detect_every_frame', dict(tracking=False))):
         pipe = GazePipeline(gaze_model=gm, camera=cam, smoother='none', **(kw | pipeline_kw))
