@@ -14,10 +14,10 @@ from ..core import JsonConfig
 
 # %% auto #0
 __all__ = ['NORMALIZATION_METADATA_KEY', 'IMAGENET_MEAN', 'IMAGENET_STD', 'FACE_CENTRES', 'PUBLISHED_CONTRACTS', 'EYE_BAND',
-           'pitchyaw_to_vector', 'vector_to_pitchyaw', 'angular_error_deg', 'as_rotation_matrix', 'head_pose_pitchyaw',
-           'head_rotation_from_pitchyaw', 'NormalizedFace', 'normalization_matrices', 'normalize_face',
-           'normalize_gaze', 'denormalize_gaze', 'NormalizationContract', 'crop_box', 'vtlab_focal_px',
-           'vtlab_contract', 'resolve_contract']
+           'pitchyaw_to_vector', 'vector_to_pitchyaw', 'angular_error_deg', 'mirror_gaze', 'as_rotation_matrix',
+           'head_pose_pitchyaw', 'head_rotation_from_pitchyaw', 'NormalizedFace', 'normalization_matrices',
+           'normalize_face', 'normalize_gaze', 'denormalize_gaze', 'NormalizationContract', 'crop_box',
+           'vtlab_focal_px', 'vtlab_contract', 'resolve_contract']
 
 # %% ../../nbs/10_gaze.geometry.ipynb #1ec9770b
 def _is_torch(x)->bool:
@@ -107,6 +107,13 @@ def angular_error_deg(
     else: va, vb = np.broadcast_arrays(va, vb)
     rad = _atan2(_norm(_cross(va, vb))[..., 0], (va * vb).sum(-1))
     return rad * (180.0 / np.pi)
+
+# %% ../../nbs/10_gaze.geometry.ipynb #78de74da
+def mirror_gaze(
+    py:np.ndarray, # (..., 2) [pitch, yaw] radians
+)->np.ndarray:     # the same gaze seen in the mirror image: pitch kept, yaw negated
+    "The gaze of the horizontally mirrored face."
+    return np.asarray(py, np.float64) * [1., -1.]
 
 # %% ../../nbs/10_gaze.geometry.ipynb #9e847394
 _EYE3 = np.eye(3)

@@ -8,7 +8,7 @@ import copy
 
 import numpy as np
 import torch
-from .geometry import vector_to_pitchyaw
+from .geometry import vector_to_pitchyaw, mirror_gaze
 from .losses import angular_loss
 
 # %% auto #0
@@ -16,7 +16,7 @@ __all__ = ['finetune_gaze_head', 'predict_gaze']
 
 # %% ../../nbs/18b_gaze.personal.ipynb #bb5302fc
 def _with_mirrored(patches:np.ndarray, visual_axis_n:np.ndarray)->tuple:
-    "The patches and their mirror images; the axes and theirs (x negated: the mirrored face looks the other way)."
+    "The patches and their mirror images; the axes and theirs (x negated, as `geometry.mirror_gaze` in angles)."
     return (np.concatenate([patches, patches[:, :, ::-1]]),
             np.concatenate([visual_axis_n, np.asarray(visual_axis_n, np.float64) * [-1., 1., 1.]]))
 
@@ -58,4 +58,4 @@ def predict_gaze(model:torch.nn.Module, patches:np.ndarray, batch:int=64,
     model.eval()
     run = lambda p: np.concatenate([model(torch.as_tensor(np.ascontiguousarray(p[i:i + batch]))).numpy()
                                     for i in range(0, len(p), batch)]).astype(np.float64)
-    return (run(patches) + run(patches[:, :, ::-1]) * [1., -1.]) / 2 if mirror_average else run(patches)
+    return (run(patches) + mirror_gaze(run(patches[:, :, ::-1]))) / 2 if mirror_average else run(patches)

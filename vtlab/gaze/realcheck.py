@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from ..core import outputs_dir
 from ..cli import CommandParser, UsageError, run_command, write_bench, existing_file, output_file
-from .geometry import angular_error_deg, pitchyaw_to_vector, vector_to_pitchyaw, vtlab_focal_px
+from .geometry import angular_error_deg, pitchyaw_to_vector, vector_to_pitchyaw, vtlab_focal_px, mirror_gaze
 from .photos import TEST_PHOTOS, load_photo
 from .runtime import GazeModel, GazePipeline, GazeSample, default_gaze_model
 
@@ -51,7 +51,7 @@ def check_photo(
     s = estimate(pipe, frame)
     if not s.face: raise ValueError('check_photo: no face found in the photo')
     m = estimate(pipe, frame[:, ::-1].copy())
-    mirror = float(angular_error_deg(_cam_py(m), _cam_py(s) * [1, -1])) if m.face else None
+    mirror = float(angular_error_deg(_cam_py(m), mirror_gaze(_cam_py(s)))) if m.face else None
     moved = [estimate(pipe, _shift(frame, dx, dy)) for dx, dy in shifts_px] + [estimate(pipe, _shift(frame, 0, 0, k)) for k in scales]
     drift = [float(angular_error_deg(_norm_py(x), _norm_py(s))) for x in moved if x.face]
     deg = lambda v: np.degrees(v).round(2).tolist()

@@ -20,7 +20,7 @@ from .face import (BlazeFaceDetector, FaceMesh, IrisLandmarks, IrisTracker, Face
                              HeadPoseEstimator, CameraIntrinsics, FACE_CENTRE_POINTS, RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS,
                              rotate_frame)
 from .geometry import (normalize_face, denormalize_gaze, pitchyaw_to_vector, vector_to_pitchyaw,
-                                 NormalizationContract, crop_box)
+                                 NormalizationContract, crop_box, mirror_gaze)
 from .screen import ScreenConfig, gaze_to_screen
 from .smoothing import Smoother, make_smoother
 
@@ -132,7 +132,7 @@ class GazeModel:
         if not self.mirror_average: return self._run(patches)
         n = len(patches)
         out = self._run(np.concatenate([patches, patches[:, :, ::-1]]))
-        return (out[:n] + out[n:] * [1., -1.]) / 2    # the mirrored face looks the other way: same pitch, yaw negated
+        return (out[:n] + mirror_gaze(out[n:])) / 2   # the mirrored face looks the other way: same pitch, yaw negated
 
 # %% ../../nbs/17_gaze.runtime.ipynb #4e6d54fd
 class NotMirrorable(ValueError):
