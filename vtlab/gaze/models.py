@@ -17,8 +17,8 @@ from ..core import JsonConfig, atomic_write
 from .geometry import (NormalizationContract, IMAGENET_MEAN, IMAGENET_STD, EYE_BAND, vtlab_contract, crop_box)
 
 # %% auto #0
-__all__ = ['BACKBONES', 'GAZE_CNN_PRESETS', 'GazePreprocess', 'GazeModelConfig', 'stamp_contract', 'load_state_file', 'GazeCNN',
-           'build_backbone', 'LightweightGazeNet', 'GazeModel', 'ScreenCalibrationMLP', 'save_gaze_model',
+__all__ = ['BACKBONES', 'GAZE_CNN_PRESETS', 'GazePreprocess', 'GazeModelConfig', 'stamp_contract', 'load_state_file', 'Blur',
+           'GazeCNN', 'build_backbone', 'LightweightGazeNet', 'GazeModel', 'ScreenCalibrationMLP', 'save_gaze_model',
            'unwrap_model', 'load_gaze_model']
 
 # %% ../../nbs/12_gaze.models.ipynb #5ceb2e04
@@ -63,7 +63,7 @@ class GazePreprocess(nn.Module):
         return x * self.scale + self.shift
 
 # %% ../../nbs/12_gaze.models.ipynb #6502038d
-BACKBONES = ('mobilenetv2_050', 'mobilenetv2_100', 'efficientnet_b0', 'resnet18', 'vtlab_cnn', 'vtlab_cnn_w')
+BACKBONES = ('mobilenetv2_050', 'mobilenetv2_100', 'efficientnet_b0', 'resnet18', 'vtlab_cnn', 'vtlab_cnn_w', 'vtlab_cnn_aa', 'vtlab_cnn_bp')
 
 @dataclass
 class GazeModelConfig(JsonConfig):
@@ -145,22 +145,43 @@ def load_state_file(path:Path|str)->dict:
     try: return torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e: raise ValueError(f'{path}: not a weights-only torch file ({type(e).__name__}: {e})') from None
 
-GAZE_CNN_PRESETS = {  # name: (channels, strides) of the 3×3 conv-BN-ReLU layers
-    'vtlab_cnn': ((24, 32, 48, 48, 64, 64, 96, 128), (2, 1, 2, 1, 2, 1, 2, 2)),
-    'vtlab_cnn_w': ((32, 32, 64, 64, 96, 96, 128, 128), (2, 1, 2, 1, 2, 1, 2, 1)),  # wider, for the eye band
+GAZE_CNN_PRESETS = {  # name: (channels, strides, anti-aliasing) of the 3×3 conv-BN-ReLU layers
+    'vtlab_cnn': ((24, 32, 48, 48, 64, 64, 96, 128), (2, 1, 2, 1, 2, 1, 2, 2), None),
+    'vtlab_cnn_w': ((32, 32, 64, 64, 96, 96, 128, 128), (2, 1, 2, 1, 2, 1, 2, 1), None),  # wider, for the eye band
+    'vtlab_cnn_aa': ((24, 32, 48, 48, 64, 64, 96, 128), (2, 1, 2, 1, 2, 1, 2, 2), 'blur'),      # blur, then the strided conv
+    'vtlab_cnn_bp': ((24, 32, 48, 48, 64, 64, 96, 128), (2, 1, 2, 1, 2, 1, 2, 2), 'blurpool'),  # conv, then a strided blur
 }
 
 # %% ../../nbs/12_gaze.models.ipynb #319d78cb
+class Blur(nn.Module):
+    "A fixed binomial 3×3 low-pass filter per channel (reflected edges), at `stride`: what anti-aliases a subsampling."
+    def __init__(self, channels:int, stride:int=1):
+        super().__init__()
+        k = torch.tensor([1., 2., 1.]); k = (k[:, None] * k[None, :]) / 16
+        self.register_buffer('kernel', k.expand(channels, 1, 3, 3).clone(), persistent=False)  # not a weight: never saved
+        self.stride, self.channels = stride, channels
+    def forward(self, x:torch.Tensor)->torch.Tensor:
+        return F.conv2d(F.pad(x, (1, 1, 1, 1), mode='reflect'), self.kernel, stride=self.stride, groups=self.channels)
+
+# %% ../../nbs/12_gaze.models.ipynb #06d5e278
 class GazeCNN(nn.Module):
     "vtlab's small plain CNN backbone ('vtlab_cnn*'): 3×3 conv-BN-ReLU blocks, four stride-2 stages, global pool."
     # Measured on vtlab's synthetic faces (64 px, batch 32, AdamW 2e-3, 2-core CPU): it reaches ~11° training
     # error in 60 steps where a from-scratch MobileNetV2-0.35 is still at the mean predictor's ~26°; MobileNetV2
     # wants ImageNet initialisation, which this machine cannot download.
-    def __init__(self, widths:tuple=GAZE_CNN_PRESETS['vtlab_cnn'][0], strides:tuple=GAZE_CNN_PRESETS['vtlab_cnn'][1]):
+    def __init__(self, widths:tuple=GAZE_CNN_PRESETS['vtlab_cnn'][0], strides:tuple=GAZE_CNN_PRESETS['vtlab_cnn'][1],
+                 aa:str|None=None, # anti-aliasing of the stride-2 layers: None, 'blur' (blur the input, then the
+                                   # strided conv) or 'blurpool' (the conv at stride 1, then a strided blur; Zhang 2019)
+                ):
         super().__init__()
+        if aa not in (None, 'blur', 'blurpool'): raise ValueError(f"GazeCNN: aa must be None, 'blur' or 'blurpool', not {aa!r}")
         layers, c = [], 3
         for w, st in zip(widths, strides):
-            layers += [nn.Conv2d(c, w, 3, st, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]; c = w
+            sub = st > 1 and aa is not None
+            if sub and aa == 'blur': layers.append(Blur(c))
+            layers += [nn.Conv2d(c, w, 3, 1 if sub and aa == 'blurpool' else st, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
+            if sub and aa == 'blurpool': layers.append(Blur(w, st))
+            c = w
         self.features = nn.Sequential(*layers)
         self.num_features = c
     def forward(self, x:torch.Tensor)->torch.Tensor: return self.features(x).mean((2, 3))

@@ -27,7 +27,7 @@ class _RunData:
 @dataclass
 class _RunModel:
     "A training run: the model (see `vtlab.gaze.models.GazeModelConfig`)."
-    backbone:str = 'mobilenetv2_050'   # timm name or vtlab_cnn / vtlab_cnn_w (see vtlab.gaze.models.BACKBONES)
+    backbone:str = 'mobilenetv2_050'   # timm name or vtlab_cnn* (see vtlab.gaze.models.BACKBONES)
     width_mult:float = 0.0            # MobileNetV2 width; 0 takes it from the backbone name
     input_size:int = 0                # side the patch is resized to inside the model; 0: the data's patch side
     rescale:bool = False              # allow an input_size other than the data's patch side (an explicit resize)
