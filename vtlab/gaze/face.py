@@ -177,14 +177,17 @@ class CameraIntrinsics(JsonConfig):
         try: d = json.loads(path.read_text())
         except FileNotFoundError: raise ValueError(f'{path}: camera calibration file not found') from None
         except json.JSONDecodeError as e: raise ValueError(f'{path}: invalid JSON ({e})') from None
-        if 'camera_matrix' in d:
-            K = np.asarray(d['camera_matrix'], float)
-            if K.shape != (3, 3): raise ValueError(f"{path}: 'camera_matrix' must be 3×3, got shape {K.shape}")
-            missing = [k for k in ('width', 'height') if k not in d]
-            if missing: raise ValueError(f'{path}: missing key(s) {missing} next to camera_matrix')
-            return cls(K[0, 0], K[1, 1], K[0, 2], K[1, 2], int(d['width']), int(d['height']),
-                       list(np.ravel(d.get('dist_coeffs', []))))
-        return cls.from_dict(d, source=str(path))
+        return cls.from_json(d, source=str(path))
+
+    @classmethod
+    def from_json(cls, d:dict, source:str='dict')->'CameraIntrinsics':
+        "From a `camera.json`'s content: vtlab's keys, or OpenCV-style `camera_matrix`, `dist_coeffs`, `width`, `height`."
+        if 'camera_matrix' not in d: return cls.from_dict(d, source=source)
+        K = np.asarray(d['camera_matrix'], float)
+        if K.shape != (3, 3): raise ValueError(f"{source}: 'camera_matrix' must be 3×3, got shape {K.shape}")
+        missing = [k for k in ('width', 'height') if k not in d]
+        if missing: raise ValueError(f'{source}: missing key(s) {missing} next to camera_matrix')
+        return cls(K[0, 0], K[1, 1], K[0, 2], K[1, 2], int(d['width']), int(d['height']), list(np.ravel(d.get('dist_coeffs', []))))
 
     @property
     def matrix(self)->np.ndarray: return np.array([[self.fx, 0, self.cx], [0, self.fy, self.cy], [0, 0, 1.]])

@@ -151,10 +151,9 @@ def load_calib(path:Path)->tuple:
     cam = path if path.is_file() and path.name != 'calibration.json' else folder/'camera.json'
     if cam.is_file(): camera = CameraIntrinsics.load(cam)
     elif (folder/'session.json').is_file():             # a calibration session that recorded the camera
-        d = json.loads((folder/'session.json').read_text())
-        if d.get('camera_matrix') and d.get('frame_size'):
-            K = np.asarray(d['camera_matrix'], float)
-            camera = CameraIntrinsics(K[0, 0], K[1, 1], K[0, 2], K[1, 2], *map(int, d['frame_size']), list(d.get('dist_coeffs') or []))
+        from vtlab.gaze.calibration import CalibrationSession
+        cj = CalibrationSession.load(folder/'session.json').camera_json()
+        if cj is not None: camera = CameraIntrinsics.from_json(cj, source=str(folder/'session.json'))
     if (folder/'screen.json').is_file() and screen is None: screen = ScreenConfig.load(folder/'screen.json')
     if camera is None and mapper is None and screen is None:
         raise ValueError(f'{path}: no camera.json, screen.json, session.json or calibration.json here')
