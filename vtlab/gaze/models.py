@@ -161,7 +161,8 @@ class Blur(nn.Module):
         self.register_buffer('kernel', k.expand(channels, 1, 3, 3).clone(), persistent=False)  # not a weight: never saved
         self.stride, self.channels = stride, channels
     def forward(self, x:torch.Tensor)->torch.Tensor:
-        return F.conv2d(F.pad(x, (1, 1, 1, 1), mode='reflect'), self.kernel, stride=self.stride, groups=self.channels)
+        mode = 'reflect' if min(x.shape[-2:]) > 1 else 'replicate'   # a 1-px map has nothing to reflect
+        return F.conv2d(F.pad(x, (1, 1, 1, 1), mode=mode), self.kernel, stride=self.stride, groups=self.channels)
 
 # %% ../../nbs/12_gaze.models.ipynb #06d5e278
 class GazeCNN(nn.Module):
