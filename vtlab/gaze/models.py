@@ -166,7 +166,7 @@ class Blur(nn.Module):
 
 # %% ../../nbs/12_gaze.models.ipynb #06d5e278
 class GazeCNN(nn.Module):
-    "vtlab's small plain CNN backbone ('vtlab_cnn*'): 3×3 conv-BN-ReLU blocks, four stride-2 stages, global pool."
+    "vtlab's small CNN backbone ('vtlab_cnn*'): 3×3 conv-BN-ReLU blocks, stride-2 layers (anti-aliased if `aa`), global pool."
     # Measured on vtlab's synthetic faces (64 px, batch 32, AdamW 2e-3, 2-core CPU): it reaches ~11° training
     # error in 60 steps where a from-scratch MobileNetV2-0.35 is still at the mean predictor's ~26°; MobileNetV2
     # wants ImageNet initialisation, which this machine cannot download.
