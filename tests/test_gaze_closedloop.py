@@ -5,8 +5,8 @@ normalized patches. Both models are the trained ones vtlab ships: the 96-px eye-
 loop's) and the 224-px model trained on ETH-XGaze-framed patches (`eth224`: focal 960 px at 600 mm), so the runtime
 has to make 224-px patches at the focal length that model was trained with.
 
-Measured (120 frames, 480 held-out patches): 96 px: held-out 2.96° mean / 2.71° median, closed loop 3.38° / 2.90°
-(1.14× / 1.07×); 224 px: held-out 2.52° / 2.27°, closed loop 3.30° / 3.09° (1.31× / 1.36×); 118/120 faces each.
+Measured (120 frames, 480 held-out patches): 96 px: held-out 1.90° mean / 1.72° median, closed loop 2.17° / 2.03°
+(1.14× / 1.18×; the previous default model: 2.96° / 2.71°, 3.38° / 2.90°); 224 px: held-out 2.52° / 2.27°, closed loop 3.30° / 3.09° (1.31× / 1.36×); 118/120 faces each.
 The models' cards (held-out, closed loop, real photos) are in vtlab/gaze/weights/MODEL_CARD.md."""
 import json
 import pytest
