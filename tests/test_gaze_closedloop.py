@@ -37,3 +37,20 @@ def test_shipped_224px_model_closed_loop():
     gm = GazeModel(shipped_gaze_model('eth224'))
     assert (gm.contract.patch_px, gm.contract.focal_norm_px, gm.contract.distance_norm_mm) == (224, 960., 600.)
     _check(gm, '224 px')
+
+def test_model_card_notebook_without_a_compared_run(tmp_path):
+    """`nbs/runs/gaze_model_card.ipynb` as its header shows it, with no run to compare against (it used to fail
+    formatting the absent run's label): the card of the shipped model, whose photo numbers match the shipped card's."""
+    import os, subprocess
+    from conftest import BIN
+    from vtlab.gaze.runtime import SHIPPED_DIR
+    p = subprocess.run([str(BIN/'papermill'), str(ROOT/'nbs'/'runs'/'gaze_model_card.ipynb'), str(tmp_path/'card.ipynb'),
+                        '-p', 'frames', '6', '-p', 'patches', '30', '-p', 'out_dir', str(tmp_path/'card'),
+                        '-k', 'python3', '--language', 'python', '--cwd', str(ROOT/'nbs'/'runs')],
+                       capture_output=True, text=True, env=dict(os.environ), timeout=600)
+    assert p.returncode == 0, p.stderr[-4000:]
+    card, shipped = (json.loads(f.read_text()) for f in (tmp_path/'card'/'card.json', SHIPPED_DIR/'gaze_default.card.json'))
+    for k in ('mirror_err_deg', 'looks_at_camera_err_deg', 'stability_max_deg'):   # the same model on the same photos
+        assert abs(card['real_photos'][k] - shipped['real_photos'][k]) < 0.01, k
+    md = (tmp_path/'card'/'MODEL_CARD.md').read_text()
+    assert '| grace_hopper |' in md and 'previous default' not in md and card['contract'] in md
