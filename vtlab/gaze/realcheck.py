@@ -16,8 +16,9 @@ from .photos import TEST_PHOTOS, load_photo
 from .runtime import GazeModel, GazePipeline, GazeSample, default_gaze_model
 
 # %% auto #0
-__all__ = ['SHIFTS_PX', 'SCALES', 'photo_pipeline', 'estimate', 'check_photo', 'real_photo_checks', 'rendered_checks',
-           'patch_sensitivity', 'draw_gaze', 'photo_panels', 'bench_main']
+__all__ = ['SHIFTS_PX', 'SCALES', 'RESOLUTION_SCALES', 'photo_pipeline', 'estimate', 'check_photo', 'real_photo_checks',
+           'rendered_checks', 'patch_sensitivity', 'check_resolution', 'resolution_closed_loop', 'draw_gaze',
+           'photo_panels', 'bench_main']
 
 # %% ../../nbs/19a_gaze.realcheck.ipynb #658b38e5
 def photo_pipeline(gm:GazeModel)->GazePipeline:
@@ -67,10 +68,10 @@ def real_photo_checks(
     model:GazeModel|Path|str|None=None, # the gaze model (default: `default_gaze_model()`)
     photos:tuple=TEST_PHOTOS,           # names of `vtlab.gaze.photos`
 )->dict:                                # per photo, and the worst of each error over the photos
-    "Run the label-free checks on the test photos."
+    "Run the label-free checks on the test photos (and `check_resolution`, defined below, on each)."
     gm = model if isinstance(model, GazeModel) else GazeModel(model or default_gaze_model())
     pipe = photo_pipeline(gm)
-    per = {name: check_photo(pipe, load_photo(name)) for name in photos}
+    per = {name: check_photo(pipe, ph) | dict(resolution=check_resolution(pipe, ph)) for name in photos for ph in [load_photo(name)]}
     worst = lambda k: max((r[k] for r in per.values() if r[k] is not None), default=None)
     return dict(model=str(gm.path), contract=gm.contract.describe(), wiring_model=gm.wiring_only, photos=per,
                 mirror_err_deg=worst('mirror_err_deg'), looks_at_camera_err_deg=worst('looks_at_camera_err_deg'),
@@ -126,6 +127,47 @@ def patch_sensitivity(
         d = angular_error_deg(P1, expect)
         out[name] = dict(median=float(np.median(d)), p90=float(np.percentile(d, 90)))
     return dict(model=str(gm.path), patches=len(X), heldout_mean_deg=float(angular_error_deg(P0, Y).mean()), moves_deg=out)
+
+# %% ../../nbs/19a_gaze.realcheck.ipynb #f49f1786
+RESOLUTION_SCALES = (1.0, 0.85, 0.7, 0.5, 0.35)
+
+def check_resolution(
+    pipe:GazePipeline,                # a `photo_pipeline` with the model under test
+    frame:np.ndarray,                 # a BGR photo of one face
+    scales:tuple=RESOLUTION_SCALES,   # size factors of the frame (area-averaged); the first with a face is the reference
+)->list[dict]:                        # per factor: the patch's zoom, the gaze, its change from the reference (degrees)
+    "The same photo with fewer pixels: how far the gaze (camera frame) moves as the patch magnifies the camera image."
+    rows, ref = [], None
+    for k in scales:
+        s = estimate(pipe, frame if k == 1 else cv2.resize(frame, None, fx=k, fy=k, interpolation=cv2.INTER_AREA))
+        if not s.face: rows.append(dict(scale=k, patch_zoom=None, gaze_cam_deg=None, change_deg=None)); continue
+        g = _cam_py(s); ref = g if ref is None else ref
+        rows.append(dict(scale=k, patch_zoom=round(s.patch_zoom, 3), gaze_cam_deg=np.degrees(g).round(2).tolist(),
+                         change_deg=round(float(angular_error_deg(g, ref)), 3)))
+    return rows
+
+# %% ../../nbs/19a_gaze.realcheck.ipynb #1c062624
+def resolution_closed_loop(
+    model:GazeModel|Path|str|None=None, # the gaze model (default: `default_gaze_model()`)
+    n:int=40,                           # rendered frames
+    seed:int=0,
+    scales:tuple=RESOLUTION_SCALES,     # size factors of the 640×480 frames (area-averaged, intrinsics scaled alike)
+)->dict:                                # per factor: closed-loop error against the known gaze, and the patch's zoom
+    "The closed loop (`vtlab.gaze.closedloop.closed_loop`) on rendered frames shrunk by each factor."
+    from vtlab.gaze.closedloop import closed_loop, synth_config_for
+    from vtlab.gaze.synth import render_camera_frames
+    gm = model if isinstance(model, GazeModel) else GazeModel(model or default_gaze_model())
+    frames, truth, K = render_camera_frames(n, synth_config_for(gm.contract), seed=seed)
+    c, d = gm.contract, np.array([np.linalg.norm(t['face_centre_mm']) for t in truth])
+    rows = []
+    for k in scales:
+        Kk = K.copy(); Kk[:2, :2] *= k; Kk[:2, 2] = (K[:2, 2] + 0.5) * k - 0.5    # pixel centres move with the resize
+        fs = [f if k == 1 else cv2.resize(f, None, fx=k, fy=k, interpolation=cv2.INTER_AREA) for f in frames]
+        r = closed_loop(gm, frames=(fs, truth, Kk))
+        zoom = c.focal_norm_px * d / (c.distance_norm_mm * Kk[0, 0]) if c.virtual_camera else np.full(n, np.nan)
+        rows.append(dict(scale=k, frame_px=list(fs[0].shape[1::-1]), patch_zoom_median=round(float(np.median(zoom)), 3),
+                         faces=r['faces_found'], mean_deg=r['runtime']['mean_deg'], median_deg=r['runtime']['median_deg']))
+    return dict(model=str(gm.path), frames=n, rows=rows)
 
 # %% ../../nbs/19a_gaze.realcheck.ipynb #40bfd28a
 def draw_gaze(

@@ -25,11 +25,11 @@ from .screen import ScreenConfig, gaze_to_screen
 from .smoothing import Smoother, make_smoother
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'SHIPPED_DIR', 'SHIPPED_MODELS', 'RECORD_KEYS', 'NOSTRIL_POINTS', 'ASTRONAUT_FACE_CENTRE', 'Frame',
-           'FrameSource', 'GazeModel', 'NotMirrorable', 'shipped_gaze_model', 'default_gaze_model',
-           'default_gaze_weights', 'resolve_gaze_model', 'CalibrationMismatch', 'check_calibration_model', 'GazeSample',
-           'StageClock', 'face_centre_offsets', 'GazePipeline', 'astronaut_motion', 'astronaut_frame',
-           'astronaut_video']
+__all__ = ['IMAGE_SUFFIXES', 'SHIPPED_DIR', 'SHIPPED_MODELS', 'RECORD_KEYS', 'NOSTRIL_POINTS', 'PATCH_ZOOM_WARN',
+           'ASTRONAUT_FACE_CENTRE', 'Frame', 'FrameSource', 'GazeModel', 'NotMirrorable', 'shipped_gaze_model',
+           'default_gaze_model', 'default_gaze_weights', 'resolve_gaze_model', 'CalibrationMismatch',
+           'check_calibration_model', 'GazeSample', 'StageClock', 'face_centre_offsets', 'GazePipeline',
+           'astronaut_motion', 'astronaut_frame', 'astronaut_video']
 
 # %% ../../nbs/17_gaze.runtime.ipynb #799c685d
 @dataclasses.dataclass
@@ -245,6 +245,8 @@ class GazeSample:
     total_ms:float = 0.0              # frame in → sample out
     fps:float = 0.0                   # processing rate over the last second
     screen_px:list|None = None        # [width, height] the pixels refer to
+    patch_zoom:float|None = None      # how many times the model's patch magnifies the camera image at the face (> 1: the
+                                      # face has fewer pixels than the model was trained on; `GazePipeline.patch_zoom`)
 
 # %% ../../nbs/17_gaze.runtime.ipynb #48af6f54
 @patch
@@ -347,7 +349,7 @@ class GazePipeline:
         self.camera, self.hfov_deg = camera, hfov_deg
         self.smoother = make_smoother(smoother) if isinstance(smoother, str) else smoother
         self.screen_mapper, self.validator = screen_mapper, validator
-        self._frame_index, self._recent = 0, []
+        self._frame_index, self._recent, self._zoom_warned = 0, [], False
         self.last_patch = self.last_R = None         # the latest frame's model input and its rotation camera → patch
 
 # %% ../../nbs/17_gaze.runtime.ipynb #92752e67
@@ -399,6 +401,12 @@ def _estimate(self:GazePipeline, frame, obs:FaceObservation, s:GazeSample)->None
     if hp.translation_mm[2] <= 0: return
     with prof.measure('normalize'): patch, R = self._patch(frame, cam, hp, obs)
     self.last_patch, self.last_R = patch, R     # what the network saw, for calibration and inspection
+    s.patch_zoom = self.patch_zoom(cam, hp, obs)
+    if s.patch_zoom > PATCH_ZOOM_WARN and not self._zoom_warned:
+        self._zoom_warned = True
+        logging.getLogger('vtlab.gaze.runtime').warning(
+            f'the gaze model\'s patch magnifies the face {s.patch_zoom:.1f}x (a small frame or a distant face): '
+            'its gaze drifts by several degrees (vtlab/gaze/weights/MODEL_CARD.md, known limits)')
     with prof.measure('gaze'): py_n = self.gaze_model(patch)[0]
     with prof.measure('screen'):
         g = denormalize_gaze(pitchyaw_to_vector(py_n), R)
@@ -424,6 +432,18 @@ def _patch(self:GazePipeline, frame, cam:CameraIntrinsics, hp:HeadPose, obs:Face
     centre = hp.translation_mm + hp.rotation @ self._centres[c.face_centre]
     nf = normalize_face(frame, cam.matrix, hp.rotation, centre, c.focal_norm_px, c.distance_norm_mm, (P, P))
     return nf.patch, nf.R
+
+PATCH_ZOOM_WARN = 1.5   # above this zoom the default model's gaze drifts by 3-7° (nbs/19a_gaze.realcheck.ipynb): warned once
+
+@patch
+def patch_zoom(self:GazePipeline, cam:CameraIntrinsics, hp:HeadPose, obs:FaceObservation)->float:
+    "How many times the model's patch magnifies the camera image at the face: > 1, the camera gave fewer pixels than the patch has."
+    c, P = self.gaze_model.contract, self.gaze_model.patch_size[0]
+    if not c.virtual_camera:                      # a face-box crop resized to P px
+        x1, y1, x2, y2 = obs.box
+        return float(P / max(x2 - x1, y2 - y1, 1e-6))
+    d = float(np.linalg.norm(hp.translation_mm + hp.rotation @ self._centres[c.face_centre]))
+    return c.focal_norm_px * d / (c.distance_norm_mm * math.sqrt(cam.fx * cam.fy))
 
 @patch
 def _eyes(self:GazePipeline, frame, obs:FaceObservation|None, s:GazeSample)->None:
