@@ -226,7 +226,7 @@ def camera_turn(
 
 # %% ../../nbs/11_gaze.data.ipynb #2ca46ecb
 class GazeAugment:
-    "Random photometric jitter, blur, and a small turn, roll and zoom of the virtual camera, on a uint8 BGR patch and its label."
+    "Random photometric jitter, blur, lower resolution, and a small turn, roll and zoom of the virtual camera, on a uint8 BGR patch and its label."
     moves_gaze = True   # datasets call `aug(patch, gaze)` and get (patch, gaze) back
     def __init__(self,
                  brightness:float=0.25,   # brightness offset up to ±this × 255
@@ -240,6 +240,8 @@ class GazeAugment:
                  blur_p:float=0.3,        # probability of a Gaussian blur
                  blur_sigma:float=1.2,    # its sigma in [0.2, blur_sigma] px at 224² (scaled with the patch)
                  flip_p:float=0.0,        # probability of a mirrored patch (yaw negated; only with a label)
+                 lowres_p:float=0.0,      # probability of a low-resolution patch, as a camera that gives the face fewer pixels than
+                 lowres_min:float=0.35,   # the patch has: shrunk (area) to a side fraction in [lowres_min, 1], enlarged back (bilinear)
                  generator:torch.Generator|None=None, # for reproducible tests; None uses torch's (per-worker) default
                 ):
         store_attr()
@@ -260,6 +262,7 @@ class GazeAugment:
                 g = turn_gaze(gaze, camera_turn(0, 0, self.roll_deg * r[10], f))
         if gaze is not None and r[11] * 0.5 + 0.5 < self.flip_p:   # the mirror image: x → −x in the camera frame, so yaw → −yaw
             img, g = np.ascontiguousarray(img[:, ::-1]), np.array([g[0], -g[1]], np.float32)
+        if self.lowres_p: img = self._lowres(img)   # (its own draws: without it the random stream is as before)
         if r[3] * 0.5 + 0.5 < self.blur_p:
             sigma = (0.2 + (self.blur_sigma - 0.2) * (r[4] * 0.5 + 0.5)) * w / 224
             img = cv2.GaussianBlur(img, (0, 0), sigma)
@@ -273,6 +276,17 @@ class GazeAugment:
         f = (f - f.mean()) * c + f.mean() + self.brightness * 255 * r[3]    # contrast about the mean, brightness
         np.clip(f, 0, 255, out=f); f += 0.5                                # round, not truncate
         return f.astype(np.uint8) if gaze is None else (f.astype(np.uint8), g)
+
+# %% ../../nbs/11_gaze.data.ipynb #776bd366
+@patch
+def _lowres(self:GazeAugment, img:np.ndarray)->np.ndarray:
+    "The patch shrunk (area) to a random side fraction in [lowres_min, 1] and enlarged back (bilinear), with probability lowres_p."
+    import cv2
+    q = torch.rand(2, generator=self.generator).numpy()
+    if q[0] >= self.lowres_p: return img
+    h, w = img.shape[:2]; k = self.lowres_min + (1 - self.lowres_min) * float(q[1])
+    small = cv2.resize(img, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 # %% ../../nbs/11_gaze.data.ipynb #69ddfbc2
 def gaze360_to_pitchyaw(

@@ -118,10 +118,10 @@ def make_datasets(cfg:TrainConfig)->tuple[Dataset, Dataset]:
             raise ValueError(f"{sp}: no {cfg.val_split!r} split and cannot hold out {cfg.val_subjects} of {len(train_names)} training subjects")
         train_names, val_names = train_names[:-cfg.val_subjects], train_names[-cfg.val_subjects:]
     train = ETHXGazeDataset(root, cfg.train_split, subjects=train_names, require_labels=True, preload=cfg.preload)
-    if cfg.augment or cfg.mirror:   # the virtual camera's focal length lets the label turn with the patch
+    if cfg.augment or cfg.mirror or cfg.lowres:   # the virtual camera's focal length lets the label turn with the patch
         c, off = train.contract, dict(brightness=0, contrast=0, saturation=0, channel_gain=0, max_shift=0, scale=0, roll_deg=0, blur_p=0)
         train.transform = GazeAugment(focal_px=c.focal_norm_px if c is not None and c.virtual_camera else None,
-                                      flip_p=0.5 if cfg.mirror else 0.0, **({} if cfg.augment else off))
+                                      flip_p=0.5 if cfg.mirror else 0.0, lowres_p=cfg.lowres, **({} if cfg.augment else off))
     val = ETHXGazeDataset(root, cfg.train_split, subjects=val_names, require_labels=True, preload=cfg.preload)
     overlap = set(train.subjects) & set(val.subjects)
     if overlap: raise ValueError(f'{sp}: subjects in both training and validation: {sorted(overlap)}')

@@ -53,6 +53,7 @@ class _RunOptim:
     grad_clip:float = 1.0             # max gradient norm (0 = off)
     mirror:bool = False               # mirror half the training patches (yaw negated): a mirror-symmetric network
     augment:bool = False              # GazeAugment (colour, blur, a small turn/roll/zoom of the virtual camera with the label turned alike), training only
+    lowres:float = 0.0                # probability of a training patch at lower resolution (GazeAugment's lowres_p): faces with fewer camera pixels than the patch
 
 # %% ../../nbs/14a_gaze.train_config.ipynb #b6dbe6aa
 @dataclass
@@ -84,6 +85,7 @@ class TrainConfig(_RunBookkeeping, _RunLoading, _RunOptim, _RunModel, _RunData, 
     def __post_init__(self):
         if self.precision not in ('fp32', 'bf16', 'fp16'): raise ValueError(f"TrainConfig: precision must be fp32, bf16 or fp16, got {self.precision!r}")
         if self.loss not in ('angular', 'l1'): raise ValueError(f"TrainConfig: loss must be 'angular' or 'l1', got {self.loss!r}")
+        if not 0 <= self.lowres <= 1: raise ValueError(f'TrainConfig: lowres is a probability in [0, 1], got {self.lowres}')
         for k in ('epochs', 'batch_size', 'ckpt_every'):
             if getattr(self, k) < 1: raise ValueError(f'TrainConfig: {k} must be >= 1, got {getattr(self, k)}')
         parse_crop(self.crop)   # a bad --crop fails here, not after the data is loaded
