@@ -346,7 +346,7 @@ class GazePipeline:
         self.head_pose = HeadPoseEstimator(head_pose)
         self._centres = face_centre_offsets(self.head_pose.reference)
         self.screen = screen or ScreenConfig()
-        self.camera, self.hfov_deg = camera, hfov_deg
+        self.camera, self.hfov_deg, self._camera_guessed = camera, hfov_deg, False
         self.smoother = make_smoother(smoother) if isinstance(smoother, str) else smoother
         self.screen_mapper, self.validator = screen_mapper, validator
         self._frame_index, self._recent, self._zoom_warned = 0, [], False
@@ -363,7 +363,9 @@ def on_screen_change(self:GazePipeline, width_px:int, height_px:int, width_cm:fl
 @patch
 def _camera_for(self:GazePipeline, frame:np.ndarray)->CameraIntrinsics:
     h, w = frame.shape[:2]
-    if self.camera is None: self.camera = CameraIntrinsics.from_fov(w, h, self.hfov_deg)
+    if self.camera is None or (self._camera_guessed and (w, h) != (self.camera.width, self.camera.height)):
+        # a guess is made again for a new frame size (square pixels, `hfov_deg` across); only a calibrated camera is scaled
+        self.camera, self._camera_guessed = CameraIntrinsics.from_fov(w, h, self.hfov_deg), True
     return self.camera.scaled_to(w, h)
 
 @patch
