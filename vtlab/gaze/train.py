@@ -220,6 +220,19 @@ def mean_predictor_deg(train:Dataset, val:Dataset)->float:
     g_tr, g_va = (np.concatenate(ds.gaze) for ds in (train, val))
     return float(angular_error_deg(pitchyaw_to_vector(g_tr).mean(0), g_va).mean())
 
+# %% ../../nbs/14_gaze.train.ipynb #9cbd7f23
+_INIT_KEYS = ('backbone', 'width_mult', 'input_size', 'hidden', 'normalization')   # what makes two models the same network and input
+
+def _init_from(model:GazeModel, path:str)->None:
+    "Start from a saved vtlab gaze model: every weight, once its network and input contract are this run's."
+    from vtlab.gaze.models import load_gaze_model
+    src = load_gaze_model(path)
+    a, b = src.cfg.to_dict(), model.cfg.to_dict()
+    for d in (a, b): d['normalization'] = {k: v for k, v in (d.get('normalization') or {}).items() if k != 'source'}
+    diff = [f'{k} {a.get(k)!r} (this run: {b.get(k)!r})' for k in _INIT_KEYS if a.get(k) != b.get(k)]
+    if diff: raise ValueError(f"{path}: --init model is another network or input than this run's: {'; '.join(diff)}")
+    model.load_state_dict(src.state_dict())
+
 # %% ../../nbs/14_gaze.train.ipynb #65ca90db
 def _param_groups(model:torch.nn.Module, weight_decay:float)->list[dict]:
     "Weight decay on weight matrices and kernels only; biases and norm scales are not decayed."
@@ -238,6 +251,7 @@ def _setup(cfg:TrainConfig, resume:bool)->SimpleNamespace:
     seed_everything(cfg.seed)                 # same initial weights on every rank (DDP also broadcasts them)
     train_ds, val_ds = make_datasets(cfg)
     model = GazeModel(cfg.model_config(data_contract(cfg, train_ds, val_ds))).to(device)
+    if cfg.init and ck is None: _init_from(model, cfg.init)   # (a resumed run has its own weights)
     if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, fused=device.type == 'cuda')
     train_dl, val_dl = make_loader(train_ds, cfg, d, device, True), make_loader(val_ds, cfg, d, device, False)

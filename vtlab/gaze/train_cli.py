@@ -17,6 +17,7 @@ __all__ = ['train_main', 'bench_train_main', 'bench_data_main']
 # %% ../../nbs/14b_gaze.train_cli.ipynb #71e12577
 _FLAG_TYPES = dict(  # validation of the numeric and path flags; the rest are plain strings or switches
     data_dir=existing_dir, out_dir=output_dir, pretrained_path=existing_file('.pth', '.pt', '.safetensors'),
+    init=existing_file('.safetensors'), lowres=float_in(0, 1),
     val_subjects=positive_int, width_mult=float_in(0, 4), input_size=nonneg_int, hidden=positive_int, dropout=float_in(0, 0.99),
     epochs=positive_int, batch_size=positive_int, lr=positive_float, weight_decay=nonneg_float, warmup_epochs=nonneg_float,
     grad_clip=nonneg_float, num_workers=nonneg_int, prefetch_factor=positive_int, ckpt_every=positive_int, seed=nonneg_int,

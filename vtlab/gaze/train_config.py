@@ -35,6 +35,7 @@ class _RunModel:
     hidden:int = 256                  # width of the head's hidden layer
     dropout:float = 0.5               # dropout before the head's last layer
     pretrained_path:str = ''          # local ImageNet weights for the backbone ('' = random init; never downloaded)
+    init:str = ''                     # a vtlab gaze model (.safetensors) to start from, every weight (fine-tuning); '' = none
     crop:str = ''                     # part of the patch the network sees: '' all, 'eyes' (`EYE_BAND`), or 'top,left,bottom,right' fractions
 
 # %% ../../nbs/14a_gaze.train_config.ipynb #ce26fd5c
