@@ -346,7 +346,7 @@ class GazePipeline:
         self.head_pose = HeadPoseEstimator(head_pose)
         self._centres = face_centre_offsets(self.head_pose.reference)
         self.screen = screen or ScreenConfig()
-        self.camera, self.hfov_deg, self._camera_guessed = camera, hfov_deg, False
+        self.camera, self.hfov_deg, self._guess = camera, hfov_deg, None
         self.smoother = make_smoother(smoother) if isinstance(smoother, str) else smoother
         self.screen_mapper, self.validator = screen_mapper, validator
         self._frame_index, self._recent, self._zoom_warned = 0, [], False
@@ -363,9 +363,9 @@ def on_screen_change(self:GazePipeline, width_px:int, height_px:int, width_cm:fl
 @patch
 def _camera_for(self:GazePipeline, frame:np.ndarray)->CameraIntrinsics:
     h, w = frame.shape[:2]
-    if self.camera is None or (self._camera_guessed and (w, h) != (self.camera.width, self.camera.height)):
-        # a guess is made again for a new frame size (square pixels, `hfov_deg` across); only a calibrated camera is scaled
-        self.camera, self._camera_guessed = CameraIntrinsics.from_fov(w, h, self.hfov_deg), True
+    if self.camera is None or (self.camera is self._guess and (w, h) != (self.camera.width, self.camera.height)):
+        # a guess is made again for a new frame size (square pixels, `hfov_deg` across); a camera given is scaled
+        self.camera = self._guess = CameraIntrinsics.from_fov(w, h, self.hfov_deg)
     return self.camera.scaled_to(w, h)
 
 @patch
@@ -435,7 +435,7 @@ def _patch(self:GazePipeline, frame, cam:CameraIntrinsics, hp:HeadPose, obs:Face
     nf = normalize_face(frame, cam.matrix, hp.rotation, centre, c.focal_norm_px, c.distance_norm_mm, (P, P))
     return nf.patch, nf.R
 
-PATCH_ZOOM_WARN = 1.5   # above this zoom the default model's gaze drifts by 3-7° (nbs/19a_gaze.realcheck.ipynb): warned once
+PATCH_ZOOM_WARN = 1.5   # from here the default model's gaze drifts by 1° (rendered) to 4° (a photo), 5-7° at 2.2 (nbs/19a): warned once
 
 @patch
 def patch_zoom(self:GazePipeline, cam:CameraIntrinsics, hp:HeadPose, obs:FaceObservation)->float:
