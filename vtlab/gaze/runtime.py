@@ -246,7 +246,7 @@ class GazeSample:
     fps:float = 0.0                   # processing rate over the last second
     screen_px:list|None = None        # [width, height] the pixels refer to
     patch_zoom:float|None = None      # how many times the model's patch magnifies the camera image at the face (> 1: the
-                                      # face has fewer pixels than the model was trained on; `GazePipeline.patch_zoom`)
+                                      # face has fewer pixels than the model was trained on; the model card's known limits)
 
 # %% ../../nbs/17_gaze.runtime.ipynb #48af6f54
 @patch
@@ -401,9 +401,8 @@ def _estimate(self:GazePipeline, frame, obs:FaceObservation, s:GazeSample)->None
     s.head_pitch_deg, s.head_yaw_deg, s.head_roll_deg = (float(v) for v in hp.euler_deg)
     s.head_position_mm = _f(hp.translation_mm, 1)
     if hp.translation_mm[2] <= 0: return
-    with prof.measure('normalize'): patch, R = self._patch(frame, cam, hp, obs)
+    with prof.measure('normalize'): patch, R, s.patch_zoom = self._patch(frame, cam, hp, obs)
     self.last_patch, self.last_R = patch, R     # what the network saw, for calibration and inspection
-    s.patch_zoom = self.patch_zoom(cam, hp, obs)
     if s.patch_zoom > PATCH_ZOOM_WARN and not self._zoom_warned:
         self._zoom_warned = True
         logging.getLogger('vtlab.gaze.runtime').warning(
@@ -424,28 +423,20 @@ def _estimate(self:GazePipeline, frame, obs:FaceObservation, s:GazeSample)->None
     s.x_px, s.y_px = (float(v) for v in self.screen.to_px(sm))
 
 # %% ../../nbs/17_gaze.runtime.ipynb #285baed9
-@patch
-def _patch(self:GazePipeline, frame, cam:CameraIntrinsics, hp:HeadPose, obs:FaceObservation)->tuple[np.ndarray, np.ndarray]:
-    "The model's input patch, made as its contract says, and the rotation from the camera to the patch's frame."
-    c, P = self.gaze_model.contract, self.gaze_model.patch_size[0]
-    if not c.virtual_camera:                      # a face-box crop: no virtual camera, gaze in the camera frame
-        x1, y1, x2, y2 = obs.box
-        return crop_patch(frame, RotatedRect((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1).square(), P)[0], np.eye(3)
-    centre = hp.translation_mm + hp.rotation @ self._centres[c.face_centre]
-    nf = normalize_face(frame, cam.matrix, hp.rotation, centre, c.focal_norm_px, c.distance_norm_mm, (P, P))
-    return nf.patch, nf.R
-
 PATCH_ZOOM_WARN = 1.5   # from here the default model's gaze drifts by 1° (rendered) to 4° (a photo), 5-7° at 2.2 (nbs/19a): warned once
 
 @patch
-def patch_zoom(self:GazePipeline, cam:CameraIntrinsics, hp:HeadPose, obs:FaceObservation)->float:
-    "How many times the model's patch magnifies the camera image at the face: > 1, the camera gave fewer pixels than the patch has."
+def _patch(self:GazePipeline, frame, cam:CameraIntrinsics, hp:HeadPose, obs:FaceObservation)->tuple[np.ndarray, np.ndarray, float]:
+    "The model's input patch made as its contract says, the rotation camera → patch, and the patch's zoom (`GazeSample.patch_zoom`)."
     c, P = self.gaze_model.contract, self.gaze_model.patch_size[0]
-    if not c.virtual_camera:                      # a face-box crop resized to P px
+    if not c.virtual_camera:                      # a face-box crop resized to P px: no virtual camera, gaze in the camera frame
         x1, y1, x2, y2 = obs.box
-        return float(P / max(x2 - x1, y2 - y1, 1e-6))
-    d = float(np.linalg.norm(hp.translation_mm + hp.rotation @ self._centres[c.face_centre]))
-    return c.focal_norm_px * d / (c.distance_norm_mm * math.sqrt(cam.fx * cam.fy))
+        patch = crop_patch(frame, RotatedRect((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1).square(), P)[0]
+        return patch, np.eye(3), float(P / max(x2 - x1, y2 - y1, 1e-6))
+    centre = hp.translation_mm + hp.rotation @ self._centres[c.face_centre]
+    nf = normalize_face(frame, cam.matrix, hp.rotation, centre, c.focal_norm_px, c.distance_norm_mm, (P, P))
+    # the virtual camera sees the face at focal_norm / distance_norm px per mm, the real one at f / distance
+    return nf.patch, nf.R, c.focal_norm_px * nf.distance_mm / (c.distance_norm_mm * math.sqrt(cam.fx * cam.fy))
 
 @patch
 def _eyes(self:GazePipeline, frame, obs:FaceObservation|None, s:GazeSample)->None:
