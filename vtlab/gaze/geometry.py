@@ -13,11 +13,11 @@ import numpy as np
 from ..core import JsonConfig
 
 # %% auto #0
-__all__ = ['NORMALIZATION_METADATA_KEY', 'IMAGENET_MEAN', 'IMAGENET_STD', 'FACE_CENTRES', 'PUBLISHED_CONTRACTS', 'EYE_BAND',
-           'pitchyaw_to_vector', 'vector_to_pitchyaw', 'angular_error_deg', 'mirror_gaze', 'as_rotation_matrix',
-           'head_pose_pitchyaw', 'head_rotation_from_pitchyaw', 'NormalizedFace', 'normalization_matrices',
-           'normalize_face', 'normalize_gaze', 'denormalize_gaze', 'NormalizationContract', 'crop_box',
-           'vtlab_focal_px', 'vtlab_contract', 'resolve_contract']
+__all__ = ['RESAMPLING', 'AREA_MAX_SAMPLES', 'NORMALIZATION_METADATA_KEY', 'IMAGENET_MEAN', 'IMAGENET_STD', 'FACE_CENTRES',
+           'PUBLISHED_CONTRACTS', 'EYE_BAND', 'pitchyaw_to_vector', 'vector_to_pitchyaw', 'angular_error_deg',
+           'mirror_gaze', 'as_rotation_matrix', 'head_pose_pitchyaw', 'head_rotation_from_pitchyaw', 'NormalizedFace',
+           'normalization_matrices', 'area_warp', 'normalize_face', 'normalize_gaze', 'denormalize_gaze',
+           'NormalizationContract', 'crop_box', 'vtlab_focal_px', 'vtlab_contract', 'resolve_contract']
 
 # %% ../../nbs/10_gaze.geometry.ipynb #1ec9770b
 def _is_torch(x)->bool:
@@ -159,6 +159,11 @@ class NormalizedFace:
     head_pitchyaw:np.ndarray      # (2,) [pitch, yaw] of the face direction in the normalized camera (label `face_head_pose`)
     distance_mm:float             # distance of the face centre from the real camera
 
+    def zoom(self, camera_matrix:np.ndarray, focal_norm:float, distance_norm:float)->float:
+        "Patch pixels per camera pixel at the face: the virtual camera sees it at focal_norm / distance_norm px per mm, the real one at f / distance."
+        K = np.asarray(camera_matrix, float)
+        return float(focal_norm * self.distance_mm / (distance_norm * math.sqrt(K[0, 0] * K[1, 1])))
+
 # %% ../../nbs/10_gaze.geometry.ipynb #e113dc31
 def _check_matrix(m, shape, name):
     m = np.asarray(m, dtype=np.float64)
@@ -198,6 +203,29 @@ def normalization_matrices(
     hR_n = R @ hR
     return NormalizedFace(None, R, S, W, K_n, hR_n, head_pose_pitchyaw(hR_n), distance)
 
+# %% ../../nbs/10_gaze.geometry.ipynb #6ce7e5df
+RESAMPLING = {   # how a patch pixel is made from the camera image
+    'linear': 'a bilinear sample of the camera image at the pixel centre (cv2.warpPerspective, as the published normalization code)',
+    'area': "the mean of the camera image over the pixel's footprint where the patch shrinks the face, as a rendered or "
+            'photographed pixel is; bilinear where the patch magnifies it',
+}
+AREA_MAX_SAMPLES = 4   # samples per side of a patch pixel: a footprint up to 4 camera pixels wide (zoom >= 1/4) is covered
+
+def area_warp(
+    image:np.ndarray,     # the camera image
+    W:np.ndarray,         # (3, 3) warp image px → patch px
+    size:tuple,           # (width, height) of the patch
+    zoom:float,           # patch pixels per image pixel at the face (`NormalizedFace.zoom`)
+    interpolation:int=1,  # OpenCV flag of the warp
+)->np.ndarray:
+    "`cv2.warpPerspective` where each patch pixel is the mean of k×k samples over its footprint when the warp shrinks (k = ⌈1/zoom⌉)."
+    import cv2
+    k = min(math.ceil(1 / zoom - 1e-9), AREA_MAX_SAMPLES) if zoom > 0 else AREA_MAX_SAMPLES
+    if k <= 1: return cv2.warpPerspective(image, W, size, flags=interpolation)
+    T = np.array([[k, 0, (k - 1) / 2], [0, k, (k - 1) / 2], [0, 0, 1.]])   # patch px → the sample centres of its k×k cells
+    fine = cv2.warpPerspective(image, T @ W, (k * size[0], k * size[1]), flags=interpolation)
+    return cv2.resize(fine, size, interpolation=cv2.INTER_AREA)
+
 # %% ../../nbs/10_gaze.geometry.ipynb #88a22586
 def normalize_face(
     image:np.ndarray,           # (H, W) or (H, W, C) image from the real camera (any channel order)
@@ -208,6 +236,7 @@ def normalize_face(
     distance_norm:float=600.,   # normalized distance, millimetres
     patch_size:tuple=(224, 224),# (width, height) of the patch
     interpolation:int=1,        # OpenCV interpolation flag (1 = cv2.INTER_LINEAR)
+    resample:str='linear',      # 'linear': sample the image (Zhang et al.'s code); 'area': average what a patch pixel covers (`RESAMPLING`)
 )->NormalizedFace:
     "Warp `image` to the normalized face patch of Zhang et al. 2018 and return it with R, S, W."
     import cv2
@@ -215,7 +244,10 @@ def normalize_face(
         raise ValueError(f'normalize_face: image must be an (H, W) or (H, W, C) array, got {type(image).__name__} '
                          f'{getattr(image, "shape", "")}')
     nf = normalization_matrices(camera_matrix, head_rotation, face_center_mm, focal_norm, distance_norm, patch_size)
-    nf.patch = cv2.warpPerspective(image, nf.W, tuple(int(s) for s in patch_size), flags=interpolation)
+    size = tuple(int(s) for s in patch_size)
+    if resample not in RESAMPLING: raise ValueError(f'normalize_face: resample must be one of {list(RESAMPLING)}, got {resample!r}')
+    if resample == 'linear': nf.patch = cv2.warpPerspective(image, nf.W, size, flags=interpolation)
+    else: nf.patch = area_warp(image, nf.W, size, nf.zoom(camera_matrix, focal_norm, distance_norm), interpolation)
     return nf
 
 # %% ../../nbs/10_gaze.geometry.ipynb #e80f05cd
@@ -272,6 +304,7 @@ class NormalizationContract(JsonConfig):
     std:tuple                   # per-channel std, in `channel_order`
     face_centre:str             # which landmarks define the face centre: a key of `FACE_CENTRES`
     source:str = ''             # where the values come from (dataset, paper, file)
+    resample:str = 'linear'     # how a patch pixel is made from the camera image: a key of `RESAMPLING` (files without it: 'linear')
 
     def __post_init__(self):
         err = lambda msg: ValueError(f'NormalizationContract: {msg}')
@@ -298,6 +331,8 @@ class NormalizationContract(JsonConfig):
         if self.face_centre not in FACE_CENTRES: raise err(f'face_centre {self.face_centre!r} unknown; use one of {list(FACE_CENTRES)}')
         if (self.face_centre == 'face_box') != (self.focal_norm_px is None):
             raise err("face_centre 'face_box' goes with focal_norm_px=None (a detector crop), and only with it")
+        if self.resample not in RESAMPLING: raise err(f'resample must be one of {list(RESAMPLING)}, got {self.resample!r}')
+        if self.resample != 'linear' and self.focal_norm_px is None: raise err(f"resample {self.resample!r} needs a virtual camera (focal_norm_px)")
 
 # %% ../../nbs/10_gaze.geometry.ipynb #bec7971c
 @property
@@ -317,7 +352,8 @@ def _describe(self:NormalizationContract)->str:
     "One line: patch, virtual camera, colours, crop, face centre."
     cam = (f'f {self.focal_norm_px:.1f} px at {self.distance_norm_mm:g} mm' if self.virtual_camera else 'face-box crop')
     crop = f', crop {self.crop}' if self.crop else ''
-    return f'{self.patch_px} px, {cam}, {self.channel_order.upper()}{crop}, centre {self.face_centre}'
+    res = f', {self.resample} resampling' if self.resample != 'linear' else ''
+    return f'{self.patch_px} px, {cam}, {self.channel_order.upper()}{crop}, centre {self.face_centre}{res}'
 NormalizationContract.describe = _describe
 
 # %% ../../nbs/10_gaze.geometry.ipynb #9587fd37
@@ -384,11 +420,13 @@ def vtlab_contract(
     crop:tuple|None=None,          # the part of the patch the network sees
     focal_norm_px:float|None=None, # overrides `vtlab_focal_px(patch_px, zoom)`
     distance_norm_mm:float=600.,
+    resample:str='area',           # the renderer draws anti-aliased: each pixel covers its area (`RESAMPLING`)
 )->NormalizationContract:
     "vtlab's own framing (`vtlab_synth_gaze`: ETH-XGaze's virtual camera scaled to the patch) as vtlab networks read it."
     f = focal_norm_px if focal_norm_px is not None else vtlab_focal_px(patch_px, zoom)
     return NormalizationContract(f, distance_norm_mm, patch_px, 'rgb', crop, IMAGENET_MEAN, IMAGENET_STD,
-                                 'eye_corners+mouth_corners', f'vtlab synthetic faces: f {f:.1f} px at {patch_px} px, {distance_norm_mm:g} mm')
+                                 'eye_corners+mouth_corners', f'vtlab synthetic faces: f {f:.1f} px at {patch_px} px, {distance_norm_mm:g} mm',
+                                 resample)
 
 def resolve_contract(
     spec:str|Path, # a name in `PUBLISHED_CONTRACTS` or a JSON file holding a contract

@@ -434,9 +434,8 @@ def _patch(self:GazePipeline, frame, cam:CameraIntrinsics, hp:HeadPose, obs:Face
         patch = crop_patch(frame, RotatedRect((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1).square(), P)[0]
         return patch, np.eye(3), float(P / max(x2 - x1, y2 - y1, 1e-6))
     centre = hp.translation_mm + hp.rotation @ self._centres[c.face_centre]
-    nf = normalize_face(frame, cam.matrix, hp.rotation, centre, c.focal_norm_px, c.distance_norm_mm, (P, P))
-    # the virtual camera sees the face at focal_norm / distance_norm px per mm, the real one at f / distance
-    return nf.patch, nf.R, c.focal_norm_px * nf.distance_mm / (c.distance_norm_mm * math.sqrt(cam.fx * cam.fy))
+    nf = normalize_face(frame, cam.matrix, hp.rotation, centre, c.focal_norm_px, c.distance_norm_mm, (P, P), resample=c.resample)
+    return nf.patch, nf.R, nf.zoom(cam.matrix, c.focal_norm_px, c.distance_norm_mm)
 
 @patch
 def _eyes(self:GazePipeline, frame, obs:FaceObservation|None, s:GazeSample)->None:
