@@ -4,7 +4,7 @@
 
 # %% ../../nbs/11_gaze.data.ipynb #1a878cac
 from __future__ import annotations
-import argparse, bisect, json, logging, math, os, time
+import argparse, bisect, dataclasses, json, logging, math, os, time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -62,7 +62,10 @@ def _sample_dict(patch:np.ndarray, gaze, has_gaze:bool, head, subject:str, index
 def _file_contract(attrs, path:Path, patch_px:int)->NormalizationContract|None:
     "The framing a subject file states in its attributes (vtlab's synthetic data does; the ETH-XGaze release does not)."
     if NORMALIZATION_METADATA_KEY in attrs:
-        c = NormalizationContract.from_metadata({NORMALIZATION_METADATA_KEY: str(attrs[NORMALIZATION_METADATA_KEY])}, str(path))
+        raw = str(attrs[NORMALIZATION_METADATA_KEY])
+        c = NormalizationContract.from_metadata({NORMALIZATION_METADATA_KEY: raw}, str(path))
+        if 'vtlab_synth_config' in attrs and 'resample' not in json.loads(raw):   # rendered before the key: the renderer's pixels cover their area
+            c = dataclasses.replace(c, resample='area')
     elif 'focal_norm_px' in attrs:   # synthetic files written before the contract existed: vtlab's face centre and colours
         c = vtlab_contract(patch_px, focal_norm_px=float(attrs['focal_norm_px']), distance_norm_mm=float(attrs.get('distance_norm_mm', 600.)))
     else: return None
