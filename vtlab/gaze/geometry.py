@@ -349,7 +349,7 @@ def _scaled_to(self:NormalizationContract, patch_px:int)->NormalizationContract:
 NormalizationContract.scaled_to = _scaled_to
 
 def _describe(self:NormalizationContract)->str:
-    "One line: patch, virtual camera, colours, crop, face centre."
+    "One line: patch, virtual camera, colours, crop, face centre, resampling (when not linear)."
     cam = (f'f {self.focal_norm_px:.1f} px at {self.distance_norm_mm:g} mm' if self.virtual_camera else 'face-box crop')
     crop = f', crop {self.crop}' if self.crop else ''
     res = f', {self.resample} resampling' if self.resample != 'linear' else ''
