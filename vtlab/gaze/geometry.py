@@ -158,11 +158,7 @@ class NormalizedFace:
     head_rotation_norm:np.ndarray # (3, 3) head rotation in the normalized camera, R @ hR
     head_pitchyaw:np.ndarray      # (2,) [pitch, yaw] of the face direction in the normalized camera (label `face_head_pose`)
     distance_mm:float             # distance of the face centre from the real camera
-
-    def zoom(self, camera_matrix:np.ndarray, focal_norm:float, distance_norm:float)->float:
-        "Patch pixels per camera pixel at the face: the virtual camera sees it at focal_norm / distance_norm px per mm, the real one at f / distance."
-        K = np.asarray(camera_matrix, float)
-        return float(focal_norm * self.distance_mm / (distance_norm * math.sqrt(K[0, 0] * K[1, 1])))
+    zoom:float                    # patch pixels per camera pixel at the face: focal_norm / distance_norm against f / distance_mm
 
 # %% ../../nbs/10_gaze.geometry.ipynb #e113dc31
 def _check_matrix(m, shape, name):
@@ -201,7 +197,8 @@ def normalization_matrices(
     R = np.array([right, down, forward])                   # rows: the normalized camera's axes in camera coords
     W = K_n @ S @ R @ np.linalg.inv(K)
     hR_n = R @ hR
-    return NormalizedFace(None, R, S, W, K_n, hR_n, head_pose_pitchyaw(hR_n), distance)
+    zoom = focal_norm * distance / (distance_norm * math.sqrt(K[0, 0] * K[1, 1]))   # the virtual camera's px per mm over the real one's
+    return NormalizedFace(None, R, S, W, K_n, hR_n, head_pose_pitchyaw(hR_n), distance, float(zoom))
 
 # %% ../../nbs/10_gaze.geometry.ipynb #6ce7e5df
 RESAMPLING = {   # how a patch pixel is made from the camera image
@@ -247,7 +244,7 @@ def normalize_face(
     size = tuple(int(s) for s in patch_size)
     if resample not in RESAMPLING: raise ValueError(f'normalize_face: resample must be one of {list(RESAMPLING)}, got {resample!r}')
     if resample == 'linear': nf.patch = cv2.warpPerspective(image, nf.W, size, flags=interpolation)
-    else: nf.patch = area_warp(image, nf.W, size, nf.zoom(camera_matrix, focal_norm, distance_norm), interpolation)
+    else: nf.patch = area_warp(image, nf.W, size, nf.zoom, interpolation)
     return nf
 
 # %% ../../nbs/10_gaze.geometry.ipynb #e80f05cd

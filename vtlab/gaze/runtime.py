@@ -435,7 +435,7 @@ def _patch(self:GazePipeline, frame, cam:CameraIntrinsics, hp:HeadPose, obs:Face
         return patch, np.eye(3), float(P / max(x2 - x1, y2 - y1, 1e-6))
     centre = hp.translation_mm + hp.rotation @ self._centres[c.face_centre]
     nf = normalize_face(frame, cam.matrix, hp.rotation, centre, c.focal_norm_px, c.distance_norm_mm, (P, P), resample=c.resample)
-    return nf.patch, nf.R, nf.zoom(cam.matrix, c.focal_norm_px, c.distance_norm_mm)
+    return nf.patch, nf.R, nf.zoom
 
 @patch
 def _eyes(self:GazePipeline, frame, obs:FaceObservation|None, s:GazeSample)->None:
