@@ -234,6 +234,7 @@ def normalize_face(
     patch_size:tuple=(224, 224),# (width, height) of the patch
     interpolation:int=1,        # OpenCV interpolation flag (1 = cv2.INTER_LINEAR)
     resample:str='linear',      # 'linear': sample the image (Zhang et al.'s code); 'area': average what a patch pixel covers (`RESAMPLING`)
+    region:tuple|None=None,     # (y0, x0, y1, x1): make only these patch rows/columns, the rest 0 (all a cropping model reads: `crop_box`)
 )->NormalizedFace:
     "Warp `image` to the normalized face patch of Zhang et al. 2018 and return it with R, S, W."
     import cv2
@@ -243,9 +244,22 @@ def normalize_face(
     nf = normalization_matrices(camera_matrix, head_rotation, face_center_mm, focal_norm, distance_norm, patch_size)
     size = tuple(int(s) for s in patch_size)
     if resample not in RESAMPLING: raise ValueError(f'normalize_face: resample must be one of {list(RESAMPLING)}, got {resample!r}')
-    if resample == 'linear': nf.patch = cv2.warpPerspective(image, nf.W, size, flags=interpolation)
-    else: nf.patch = area_warp(image, nf.W, size, nf.zoom, interpolation)
+    warp = lambda W, wh: (cv2.warpPerspective(image, W, wh, flags=interpolation) if resample == 'linear'
+                          else area_warp(image, W, wh, nf.zoom, interpolation))
+    if region is None: nf.patch = warp(nf.W, size); return nf
+    y0, x0, y1, x1 = _patch_region(region, size)
+    part = warp(np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1.]]) @ nf.W, (x1 - x0, y1 - y0))   # the same samples, fewer
+    nf.patch = np.zeros((size[1], size[0]) + part.shape[2:], part.dtype)
+    nf.patch[y0:y1, x0:x1] = part
     return nf
+
+def _patch_region(region, size:tuple)->tuple[int, int, int, int]:
+    "`region` as four ints inside a patch of `size` (width, height), or a ValueError naming it."
+    try: y0, x0, y1, x1 = (int(v) for v in region)
+    except (TypeError, ValueError): raise ValueError(f'normalize_face: region must be (y0, x0, y1, x1), got {region!r}') from None
+    if not (0 <= y0 < y1 <= size[1] and 0 <= x0 < x1 <= size[0]):
+        raise ValueError(f'normalize_face: region {region!r} is not a non-empty box inside the {size[0]}x{size[1]} patch')
+    return y0, x0, y1, x1
 
 # %% ../../nbs/10_gaze.geometry.ipynb #e80f05cd
 def _apply_rotation(R, v):

@@ -350,7 +350,7 @@ class GazePipeline:
         self.smoother = make_smoother(smoother) if isinstance(smoother, str) else smoother
         self.screen_mapper, self.validator = screen_mapper, validator
         self._frame_index, self._recent, self._zoom_warned = 0, [], False
-        self.last_patch = self.last_R = None         # the latest frame's model input and its rotation camera → patch
+        self.last_patch = self.last_R = None         # the latest frame's model input (0 outside the model's crop) and its rotation camera → patch
 
 # %% ../../nbs/17_gaze.runtime.ipynb #92752e67
 @patch
@@ -434,7 +434,9 @@ def _patch(self:GazePipeline, frame, cam:CameraIntrinsics, hp:HeadPose, obs:Face
         patch = crop_patch(frame, RotatedRect((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1).square(), P)[0]
         return patch, np.eye(3), float(P / max(x2 - x1, y2 - y1, 1e-6))
     centre = hp.translation_mm + hp.rotation @ self._centres[c.face_centre]
-    nf = normalize_face(frame, cam.matrix, hp.rotation, centre, c.focal_norm_px, c.distance_norm_mm, (P, P), resample=c.resample)
+    region = crop_box(c.crop, P, P) if c.crop else None   # the network reads its crop only: make no more
+    nf = normalize_face(frame, cam.matrix, hp.rotation, centre, c.focal_norm_px, c.distance_norm_mm, (P, P),
+                        resample=c.resample, region=region)
     return nf.patch, nf.R, nf.zoom
 
 @patch
