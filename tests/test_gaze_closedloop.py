@@ -52,5 +52,8 @@ def test_model_card_notebook_without_a_compared_run(tmp_path):
     card, shipped = (json.loads(f.read_text()) for f in (tmp_path/'card'/'card.json', SHIPPED_DIR/'gaze_default.card.json'))
     for k in ('mirror_err_deg', 'looks_at_camera_err_deg', 'stability_max_deg'):   # the same model on the same photos
         assert abs(card['real_photos'][k] - shipped['real_photos'][k]) < 0.01, k
+    for k, v in shipped['eyelids']['moves_deg'].items():                           # the same rendered lids
+        assert abs(card['eyelids']['moves_deg'][k]['pitch_shift_deg'] - v['pitch_shift_deg']) < 0.01, k
     md = (tmp_path/'card'/'MODEL_CARD.md').read_text()
     assert '| grace_hopper |' in md and 'previous default' not in md and card['contract'] in md
+    assert 'Eyelids that move without the eye' in md

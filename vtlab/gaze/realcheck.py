@@ -16,9 +16,9 @@ from .photos import TEST_PHOTOS, load_photo
 from .runtime import GazeModel, GazePipeline, GazeSample, default_gaze_model
 
 # %% auto #0
-__all__ = ['SHIFTS_PX', 'SCALES', 'RESOLUTION_SCALES', 'photo_pipeline', 'estimate', 'check_photo', 'real_photo_checks',
-           'rendered_checks', 'patch_sensitivity', 'check_resolution', 'resolution_closed_loop', 'draw_gaze',
-           'photo_panels', 'bench_main']
+__all__ = ['SHIFTS_PX', 'SCALES', 'EYELID_OFFSETS_MM', 'RESOLUTION_SCALES', 'photo_pipeline', 'estimate', 'check_photo',
+           'real_photo_checks', 'rendered_checks', 'patch_sensitivity', 'eyelid_sensitivity', 'check_resolution',
+           'resolution_closed_loop', 'draw_gaze', 'photo_panels', 'bench_main']
 
 # %% ../../nbs/19a_gaze.realcheck.ipynb #658b38e5
 def photo_pipeline(gm:GazeModel)->GazePipeline:
@@ -127,6 +127,38 @@ def patch_sensitivity(
         d = angular_error_deg(P1, expect)
         out[name] = dict(median=float(np.median(d)), p90=float(np.percentile(d, 90)))
     return dict(model=str(gm.path), patches=len(X), heldout_mean_deg=float(angular_error_deg(P0, Y).mean()), moves_deg=out)
+
+# %% ../../nbs/19a_gaze.realcheck.ipynb #eee5bbaa
+EYELID_OFFSETS_MM = {   # name → (upper, lower) lid offset from the person's own lids, mm (negative: the aperture narrows)
+    'upper lid 1 mm lower': (-1., 0.), 'upper lid 2 mm lower': (-2., 0.), 'upper lid 3 mm lower': (-3., 0.),
+    'lower lid 1 mm higher': (0., -1.), 'lower lid 2 mm higher': (0., -2.), 'lower lid 3 mm higher': (0., -3.),
+    'squint, both 2 mm': (-2., -2.)}
+
+def eyelid_sensitivity(
+    model:GazeModel|Path|str|None=None, # the gaze model (default: `default_gaze_model()`)
+    n:int=200,                          # rendered patches, each drawn once per offset
+    subjects:int=20,                    # fresh people
+    seed:int=11,
+    offsets:dict=EYELID_OFFSETS_MM,     # name → (upper, lower) lid offset, mm
+)->dict:                                # per offset: mean pitch/yaw shift and median/p90 of the gaze's move, degrees
+    "How far a model's gaze moves when only the eyelids move (heavy lids, a smile, a squint): rendered patches, the eyes unchanged."
+    from vtlab.gaze.closedloop import synth_config_for
+    from vtlab.gaze.synth import FaceRenderer, sample_subject, sample_conditions
+    gm = model if isinstance(model, GazeModel) else GazeModel(model or default_gaze_model())
+    cfg, m, todo = synth_config_for(gm.contract), n // subjects, []
+    for k in range(subjects):                      # `render_heldout`'s people: no training run drew them
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 4_000_000 + k]))
+        r = FaceRenderer(sample_subject(rng), cfg, rng); c = sample_conditions(rng, m, cfg)
+        todo += [(r, {key: v[i] for key, v in c.items()}) for i in range(m)]
+    draw = lambda lids: np.stack([r.render(c | {'lids_mm': np.asarray(lids, float)}) for r, c in todo])
+    X0 = draw((0., 0.)); P0 = gm(X0); out = {}
+    for name, lids in offsets.items():
+        X = draw(lids); P = gm(X); d = angular_error_deg(P, P0); shift = np.degrees(P - P0).mean(0)
+        out[name] = dict(lids_mm=[float(v) for v in lids], pitch_shift_deg=float(shift[0]), yaw_shift_deg=float(shift[1]),
+                         median=float(np.median(d)), p90=float(np.percentile(d, 90)),
+                         pixels_moved=float((np.abs(X.astype(int) - X0).max(-1) > 8).mean()))
+    truth = np.stack([c['gaze'] for _, c in todo])
+    return dict(model=str(gm.path), patches=len(X0), heldout_mean_deg=float(angular_error_deg(P0, truth).mean()), moves_deg=out)
 
 # %% ../../nbs/19a_gaze.realcheck.ipynb #f49f1786
 RESOLUTION_SCALES = (1.0, 0.85, 0.7, 0.5, 0.35)
