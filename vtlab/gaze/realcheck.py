@@ -144,6 +144,7 @@ def eyelid_sensitivity(
     "How far a model's gaze moves when only the eyelids move (heavy lids, a smile, a squint): rendered patches, the eyes unchanged."
     from vtlab.gaze.closedloop import synth_config_for
     from vtlab.gaze.synth import FaceRenderer, sample_subject, sample_conditions
+    if not 1 <= subjects <= n: raise ValueError(f'eyelid_sensitivity: needs 1 <= subjects <= n, got subjects={subjects}, n={n}')
     gm = model if isinstance(model, GazeModel) else GazeModel(model or default_gaze_model())
     cfg, m, todo = synth_config_for(gm.contract), n // subjects, []
     for k in range(subjects):                      # `render_heldout`'s people: no training run drew them
