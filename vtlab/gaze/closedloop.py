@@ -27,8 +27,7 @@ def synth_config_for(contract:NormalizationContract, **kw)->SynthConfig:
 # %% ../../nbs/19_gaze.closedloop.ipynb #3c99a551
 def _true_pose_gaze(gm:GazeModel, frame:np.ndarray, K:np.ndarray, t:dict)->np.ndarray:
     "The network's camera-frame gaze on a frame normalized with the true head pose and face centre."
-    c, P = gm.contract, gm.patch_size[0]
-    nf = normalize_face(frame, K, t['head_rotation'], t['face_centre_mm'], c.focal_norm_px, c.distance_norm_mm, (P, P), resample=c.resample)
+    nf = gm.contract.normalize(frame, K, t['head_rotation'], t['face_centre_mm'])
     return denormalize_gaze(pitchyaw_to_vector(gm(nf.patch)[0]), nf.R)
 
 def closed_loop(

@@ -410,8 +410,7 @@ def __getitem__(self:MPIIFaceGazeDataset, i:int)->dict:
     p = self.root/person/rel
     img = cv2.imread(str(p), cv2.IMREAD_COLOR) if p.is_file() else None
     if img is None: raise ValueError(f'{p}: missing or unreadable image ({person}.txt line {line + 1})')
-    s = self.patch_size / 224  # focal_norm is given for a 224² patch, as in ETH-XGaze
-    nf = normalize_face(img, self.K[person], rvec, fc, self.focal_norm * s, self.distance_norm, (self.patch_size,) * 2, resample=self.contract.resample)
+    nf = self.contract.normalize(img, self.K[person], rvec, fc)   # focal_norm (given for 224 px, as ETH-XGaze) scaled to the patch
     g = normalize_gaze((gt - fc) / np.linalg.norm(gt - fc), nf.R)
     patch, gaze = _transformed(self.transform, nf.patch, vector_to_pitchyaw(g).astype(np.float32))
     return _sample_dict(patch, gaze, True, nf.head_pitchyaw.astype(np.float32),

@@ -373,6 +373,22 @@ def crop_box(crop:tuple, height:int, width:int)->tuple[int, int, int, int]:
     t, l, b, r = crop
     return round(t * height), round(l * width), round(b * height), round(r * width)
 
+# %% ../../nbs/10_gaze.geometry.ipynb #39cc03f8
+def _normalize(self:NormalizationContract,
+               image:np.ndarray,          # the camera image
+               camera_matrix:np.ndarray,  # (3, 3) its intrinsics
+               head_rotation:np.ndarray,  # head rotation (model → camera): Rodrigues vector or matrix
+               face_center_mm:np.ndarray, # (3,) the face centre this contract's `face_centre` defines, camera coordinates
+               crop_only:bool=False,      # make only the patch rows/columns of `crop` (the rest 0)
+              )->NormalizedFace:
+    "`normalize_face` as this contract says: its focal length, distance, patch side and resampling."
+    if not self.virtual_camera: raise ValueError(f'{self.describe()}: a face-box contract has no virtual camera to normalize with')
+    P = self.patch_px
+    region = crop_box(self.crop, P, P) if crop_only and self.crop else None
+    return normalize_face(image, camera_matrix, head_rotation, face_center_mm, self.focal_norm_px, self.distance_norm_mm,
+                          (P, P), resample=self.resample, region=region)
+NormalizationContract.normalize = _normalize
+
 # %% ../../nbs/10_gaze.geometry.ipynb #6a49ffae
 _STAMP_HINT = ('stamp the model with `vtlab_export_gaze MODEL --out MODEL.onnx --normalization '
                'eth-xgaze|mpiifacegaze|gaze360|CONTRACT.json`')

@@ -434,9 +434,7 @@ def _patch(self:GazePipeline, frame, cam:CameraIntrinsics, hp:HeadPose, obs:Face
         patch = crop_patch(frame, RotatedRect((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1).square(), P)[0]
         return patch, np.eye(3), float(P / max(x2 - x1, y2 - y1, 1e-6))
     centre = hp.translation_mm + hp.rotation @ self._centres[c.face_centre]
-    region = crop_box(c.crop, P, P) if c.crop else None   # the network reads its crop only: make no more
-    nf = normalize_face(frame, cam.matrix, hp.rotation, centre, c.focal_norm_px, c.distance_norm_mm, (P, P),
-                        resample=c.resample, region=region)
+    nf = c.normalize(frame, cam.matrix, hp.rotation, centre, crop_only=True)   # the network reads its crop only: make no more
     return nf.patch, nf.R, nf.zoom
 
 @patch
