@@ -73,6 +73,7 @@ def render_heldout(
     n:int=300,                          # patches
     subjects:int=6,                     # fresh people
     seed:int=0,
+    lids_mm:tuple|None=None,            # (upper, lower) eyelid offset drawn on every patch, mm (`realcheck.eyelid_sensitivity`); None: the people's own
     **synth_kw,                         # passed to `synth_config_for` (e.g. randomize=True)
 )->tuple[np.ndarray, np.ndarray]:       # (n, P, P, 3) uint8 BGR patches and their (n, 2) gaze labels
     "Normalized patches rendered at a model's own framing, of people no training run has seen, with their gaze."
@@ -83,6 +84,7 @@ def render_heldout(
         rng = np.random.default_rng(np.random.SeedSequence([seed, 4_000_000 + k]))
         r, m = FaceRenderer(sample_subject(rng), cfg, rng), n // subjects
         c = sample_conditions(rng, m, cfg)
+        if lids_mm is not None: c['lids_mm'] = np.broadcast_to(np.asarray(lids_mm, float), (m, 2))
         patches += [r.render({key: v[i] for key, v in c.items()}) for i in range(m)]; gaze.append(c['gaze'])
     return np.stack(patches), np.concatenate(gaze)
 

@@ -142,23 +142,16 @@ def eyelid_sensitivity(
     offsets:dict=EYELID_OFFSETS_MM,     # name → (upper, lower) lid offset, mm
 )->dict:                                # per offset: mean pitch/yaw shift and median/p90 of the gaze's move, degrees
     "How far a model's gaze moves when only the eyelids move (heavy lids, a smile, a squint): rendered patches, the eyes unchanged."
-    from vtlab.gaze.closedloop import synth_config_for
-    from vtlab.gaze.synth import FaceRenderer, sample_subject, sample_conditions
+    from vtlab.gaze.closedloop import render_heldout   # people no training run drew
     if not 1 <= subjects <= n: raise ValueError(f'eyelid_sensitivity: needs 1 <= subjects <= n, got subjects={subjects}, n={n}')
     gm = model if isinstance(model, GazeModel) else GazeModel(model or default_gaze_model())
-    cfg, m, todo = synth_config_for(gm.contract), n // subjects, []
-    for k in range(subjects):                      # `render_heldout`'s people: no training run drew them
-        rng = np.random.default_rng(np.random.SeedSequence([seed, 4_000_000 + k]))
-        r = FaceRenderer(sample_subject(rng), cfg, rng); c = sample_conditions(rng, m, cfg)
-        todo += [(r, {key: v[i] for key, v in c.items()}) for i in range(m)]
-    draw = lambda lids: np.stack([r.render(c | {'lids_mm': np.asarray(lids, float)}) for r, c in todo])
-    X0 = draw((0., 0.)); P0 = gm(X0); out = {}
+    X0, truth = render_heldout(gm, n, subjects, seed); P0 = gm(X0); out = {}
     for name, lids in offsets.items():
-        X = draw(lids); P = gm(X); d = angular_error_deg(P, P0); shift = np.degrees(P - P0).mean(0)
+        X = render_heldout(gm, n, subjects, seed, lids_mm=lids)[0]                     # the same people and gaze, other lids
+        P = gm(X); d = angular_error_deg(P, P0); shift = np.degrees(P - P0).mean(0)
         out[name] = dict(lids_mm=[float(v) for v in lids], pitch_shift_deg=float(shift[0]), yaw_shift_deg=float(shift[1]),
                          median=float(np.median(d)), p90=float(np.percentile(d, 90)),
                          pixels_moved=float((np.abs(X.astype(int) - X0).max(-1) > 8).mean()))
-    truth = np.stack([c['gaze'] for _, c in todo])
     return dict(model=str(gm.path), patches=len(X0), heldout_mean_deg=float(angular_error_deg(P0, truth).mean()), moves_deg=out)
 
 # %% ../../nbs/19a_gaze.realcheck.ipynb #f49f1786
