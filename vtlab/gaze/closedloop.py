@@ -8,7 +8,7 @@ import dataclasses, time
 from pathlib import Path
 
 import numpy as np
-from .geometry import (NormalizationContract, angular_error_deg, normalize_face, denormalize_gaze,
+from .geometry import (NormalizationContract, angular_error_deg, denormalize_gaze,
                                  pitchyaw_to_vector, vector_to_pitchyaw, vtlab_focal_px)
 from .synth import SynthConfig, render_camera_frames, render_video
 from .face import CameraIntrinsics

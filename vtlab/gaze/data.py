@@ -405,7 +405,7 @@ def __len__(self:MPIIFaceGazeDataset)->int: return len(self.items)
 @patch
 def __getitem__(self:MPIIFaceGazeDataset, i:int)->dict:
     import cv2
-    from vtlab.gaze.geometry import normalize_face, normalize_gaze
+    from vtlab.gaze.geometry import normalize_gaze
     person, rel, rvec, fc, gt, line = self.items[i]
     p = self.root/person/rel
     img = cv2.imread(str(p), cv2.IMREAD_COLOR) if p.is_file() else None
